@@ -1,0 +1,9 @@
+/** Auth provider: anonymous. It answers "no credentials" for every host; it ends every chain. */
+import { Effect, Option } from "effect"
+import type { CredentialProvider } from "../../src/oci/Credentials.ts"
+
+/** The provider. */
+export const provider: CredentialProvider = {
+  name: "anonymous",
+  lookup: () => Effect.succeed(Option.none())
+}

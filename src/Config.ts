@@ -1,0 +1,16 @@
+/** Every environment variable the command line reads, declared once. */
+
+/** Environment variable names, as in the original tool and design.md. */
+export const Env = {
+  imagesFile: "SYNCER_IMAGES_FILE",
+  targetRepoAuthKey: "SYNCER_TARGET_REPO_AUTH_KEY",
+  accessToken: "SYNCER_ACCESS_TOKEN",
+  targetRepoPrefix: "SYNCER_TARGET_REPO_PREFIX",
+  dryRun: "SYNCER_DRY_RUN",
+  debug: "SYNCER_DEBUG",
+  report: "SYNCER_REPORT",
+  concurrency: "SYNCER_CONCURRENCY",
+  signKey: "SYNCER_SIGN_KEY",
+  signKeyPassword: "SYNCER_SIGN_KEY_PASSWORD",
+  transport: "SYNCER_TRANSPORT"
+} as const

@@ -1,0 +1,164 @@
+/**
+ * The command line: flags and environment variables of the original tool (design.md), parsed
+ * with @effect/cli. Thin: validate everything, wire the layers, run the pipeline, print.
+ */
+import { Command, Options } from "@effect/cli"
+import { FetchHttpClient } from "@effect/platform"
+import { Config, Data, Effect, Logger, LogLevel, Option, Redacted } from "effect"
+import { existsSync, statSync } from "node:fs"
+import { writeFile } from "node:fs/promises"
+import { dirname, resolve } from "node:path"
+import { Env } from "../Config.ts"
+import { loadDefinition } from "../domain/Definition.ts"
+import type { CredentialProvider } from "../oci/Credentials.ts"
+import { Pipeline } from "../pipeline/Pipeline.ts"
+import { pipelineLayer } from "../pipeline/Live.ts"
+import * as AccessToken from "../../plugins/auth/accessToken.ts"
+import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"
+import * as JsonKey from "../../plugins/auth/jsonKey.ts"
+import { exitCodeOf, formatResult, formatSummary, reportOf } from "./Output.ts"
+
+/** An invalid invocation, definition or key: nothing was contacted (exit 2). */
+export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly message: string }> {}
+
+/** The run finished and at least one image conflicted or failed (exit 1); everything was printed. */
+export class SyncIncomplete extends Data.TaggedError("SyncIncomplete")<{ readonly failed: number }> {
+  override get message() {
+    return `${this.failed} image(s) conflicted or failed`
+  }
+}
+
+const withEnv = (description: string, env: string) => `${description} [env: ${env}]`
+
+const imagesFile = Options.text("images-file").pipe(
+  Options.withAlias("i"),
+  Options.withDescription(withEnv("YAML definition file listing the images to sync (required)", Env.imagesFile)),
+  Options.withFallbackConfig(Config.string(Env.imagesFile))
+)
+const targetRepoAuthKey = Options.text("target-repo-auth-key").pipe(
+  Options.withAlias("t"),
+  Options.withDescription(withEnv("JSON key file for the target registry (Basic _json_key)", Env.targetRepoAuthKey)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoAuthKey)),
+  Options.optional
+)
+const accessToken = Options.redacted("access-token").pipe(
+  Options.withAlias("a"),
+  Options.withDescription(withEnv("bearer token for the target registry", Env.accessToken)),
+  Options.withFallbackConfig(Config.redacted(Env.accessToken)),
+  Options.optional
+)
+const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
+  Options.withAlias("r"),
+  Options.withDescription(withEnv("overrides the file's targetRepoPrefix", Env.targetRepoPrefix)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
+  Options.optional
+)
+const dryRun = Options.boolean("dry-run").pipe(
+  Options.withDescription(withEnv("resolve, check and compare; write nothing anywhere", Env.dryRun)),
+  Options.withFallbackConfig(Config.boolean(Env.dryRun))
+)
+const debug = Options.boolean("debug").pipe(
+  Options.withDescription(withEnv("debug logs on stderr (never secrets)", Env.debug)),
+  Options.withFallbackConfig(Config.boolean(Env.debug))
+)
+const report = Options.text("report").pipe(
+  Options.withDescription(withEnv("write a JSON report to this file", Env.report)),
+  Options.withFallbackConfig(Config.string(Env.report)),
+  Options.optional
+)
+const concurrency = Options.integer("concurrency").pipe(
+  Options.withAlias("j"),
+  Options.withDescription(withEnv("images in flight (default 8)", Env.concurrency)),
+  Options.withFallbackConfig(Config.integer(Env.concurrency)),
+  Options.withDefault(8)
+)
+
+/** The parsed flags of a sync run. */
+export interface SyncFlags {
+  readonly imagesFile: string
+  readonly targetRepoAuthKey: Option.Option<string>
+  readonly accessToken: Option.Option<Redacted.Redacted<string>>
+  readonly targetRepoPrefix: Option.Option<string>
+  readonly dryRun: boolean
+  readonly debug: boolean
+  readonly report: Option.Option<string>
+  readonly concurrency: number
+}
+
+/** Writes a line to stdout (results only). */
+const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
+
+/** Logs go to stderr, one plain line each. */
+export const stderrLogger = Logger.make(({ logLevel, message }) => {
+  const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+  process.stderr.write(`${logLevel.label.toLowerCase()}: ${text}\n`)
+})
+
+/** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
+export const runSync = (flags: SyncFlags) =>
+  Effect.gen(function*() {
+    if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
+      return yield* new InvalidInput({ message: `--concurrency must be a whole number of at least 1 (got ${flags.concurrency})` })
+    }
+    if (Option.isSome(flags.targetRepoAuthKey) && Option.isSome(flags.accessToken)) {
+      return yield* new InvalidInput({ message: "use either --target-repo-auth-key or --access-token, not both" })
+    }
+    if (Option.isSome(flags.accessToken) && Redacted.value(flags.accessToken.value).trim() === "") {
+      return yield* new InvalidInput({ message: "--access-token is empty" })
+    }
+    if (Option.isSome(flags.report)) {
+      const dir = dirname(resolve(flags.report.value))
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+        return yield* new InvalidInput({ message: `--report ${flags.report.value}: directory ${dir} does not exist` })
+      }
+    }
+    const definition = yield* loadDefinition(flags.imagesFile, {
+      targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
+    }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
+
+    const providers: Array<CredentialProvider> = []
+    if (Option.isSome(flags.targetRepoAuthKey)) {
+      const key = yield* JsonKey.load(flags.targetRepoAuthKey.value).pipe(
+        Effect.mapError((e) => new InvalidInput({ message: e.message }))
+      )
+      providers.push(JsonKey.provider(key))
+    }
+    if (Option.isSome(flags.accessToken)) providers.push(AccessToken.provider(flags.accessToken.value))
+    providers.push(DockerConfig.provider(yield* DockerConfig.load()))
+
+    const startedAt = new Date()
+    if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
+    const results = yield* Effect.flatMap(Pipeline, (p) => p.syncAll(definition, (r) => out(formatResult(r)))).pipe(
+      Effect.provide(
+        pipelineLayer({ dryRun: flags.dryRun, concurrency: flags.concurrency, credentials: providers }).pipe(
+          Effect.provide(FetchHttpClient.layer) as never
+        ) as never
+      )
+    ) as Effect.Effect<ReadonlyArray<import("../pipeline/Pipeline.ts").ImageResult>>
+    yield* out(formatSummary(results))
+    if (Option.isSome(flags.report)) {
+      const doc = reportOf(results, {
+        imagesFile: flags.imagesFile,
+        dryRun: flags.dryRun,
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime()
+      })
+      yield* Effect.tryPromise(() => writeFile(flags.report.pipe(Option.getOrThrow), `${JSON.stringify(doc, null, 2)}\n`)).pipe(
+        Effect.catchAll((e) => Effect.logError(`could not write report: ${String(e.error)}`))
+      )
+    }
+    const code = exitCodeOf(results)
+    if (code !== 0) {
+      return yield* new SyncIncomplete({ failed: results.filter((r) => r.status === "conflict" || r.status === "failed").length })
+    }
+  }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
+
+const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency }
+
+/** The root command: `image-syncer [flags]` syncs, as the original tool did. */
+export const command = Command.make("image-syncer", syncOptions, runSync).pipe(
+  Command.withDescription("Copies container images into your registry only when absent; target tags are immutable.")
+)
+
+/** Parses argv and runs. */
+export const run = Command.run(command, { name: "image-syncer", version: "0.1.0" })

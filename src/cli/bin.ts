@@ -1,0 +1,35 @@
+#!/usr/bin/env bun
+/**
+ * Entry point: exit 0 when every image is synced or present, 1 when any conflicted or
+ * failed, 2 for an invalid invocation, definition or key (nothing contacted). Results on
+ * stdout, logs on stderr, no stack traces for expected errors.
+ */
+import { ValidationError } from "@effect/cli"
+import { BunContext, BunRuntime } from "@effect/platform-bun"
+import { Cause, Effect, Exit, Logger, Option } from "effect"
+import { run, stderrLogger } from "./Cli.ts"
+
+const program = run(process.argv).pipe(
+  Effect.as(0),
+  Effect.catchTags({
+    InvalidInput: (e) => Effect.sync(() => process.stderr.write(`error: ${e.message}\n`)).pipe(Effect.as(2)),
+    SyncIncomplete: () => Effect.succeed(1)
+  }),
+  // @effect/cli has already printed usage errors (with help where relevant).
+  Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2)),
+  Effect.provide(BunContext.layer),
+  Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger))
+)
+
+BunRuntime.runMain(program as Effect.Effect<number, unknown>, {
+  disableErrorReporting: true,
+  disablePrettyLogger: true,
+  teardown: (exit, onExit) => {
+    if (Exit.isSuccess(exit)) return onExit(exit.value as number)
+    if (Cause.isInterruptedOnly(exit.cause)) return onExit(130)
+    const failure = Cause.failureOption(exit.cause)
+    const text = Option.isSome(failure) && failure.value instanceof Error ? failure.value.message : Cause.pretty(exit.cause)
+    process.stderr.write(`error: ${text}\n`)
+    onExit(1)
+  }
+})

@@ -1,0 +1,312 @@
+/**
+ * Registry operations on top of RegistryHttp: manifests by HEAD/GET/PUT with exact bytes,
+ * blobs by HEAD/GET, verified streaming uploads, and cross-repository mounts. In read-only
+ * mode (dry run) every write is refused here, at the lowest level, so nothing can slip out.
+ */
+import { Context, Effect, Layer, Option, Stream } from "effect"
+import type { HttpClientResponse } from "@effect/platform"
+import { createHash } from "node:crypto"
+import { RegistryHttp } from "./RegistryHttp.ts"
+import type { RegistryHttpError, RegistryRequest } from "./RegistryHttp.ts"
+import { Retryable, withRetry, defaultRetrySettings } from "./RetryPolicy.ts"
+import type { RetrySettings } from "./RetryPolicy.ts"
+import { isSchema1, MANIFEST_ACCEPT } from "../domain/MediaTypes.ts"
+import {
+  DigestMismatch,
+  describeLocation,
+  ImageNotFound,
+  RegistryUnavailable,
+  TransportFailure
+} from "../pipeline/Transport.ts"
+import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../pipeline/Transport.ts"
+
+/** Settings of the registry client. */
+export interface RegistryClientSettings {
+  /** refuse every write (dry run) and ask target tokens for pull only */
+  readonly readOnly: boolean
+  readonly retry: RetrySettings
+}
+
+/** The RegistryClient service: registry operations with exact bytes and verified digests. */
+export class RegistryClient extends Context.Tag("syncer/RegistryClient")<RegistryClient, {
+  readonly headManifest: (image: ImageLocation) => Effect.Effect<Option.Option<ManifestDescriptor>, TransportError>
+  readonly getManifest: (image: ImageLocation) => Effect.Effect<RawManifest, TransportError>
+  readonly putManifest: (image: ImageLocation, bytes: Uint8Array, mediaType: string) => Effect.Effect<string, TransportError>
+  readonly hasBlob: (image: ImageLocation, digest: string) => Effect.Effect<boolean, TransportError>
+  readonly getBlob: (image: ImageLocation, digest: string) => Effect.Effect<Uint8Array, TransportError>
+  /** mounts `digest` from repository `from` of the same registry; false when the registry started an upload instead */
+  readonly mountBlob: (image: ImageLocation, digest: string, from: string) => Effect.Effect<boolean, TransportError>
+  /** streams a blob from `source` into `target`, verifying digest and size on the way; retried as a whole */
+  readonly copyBlob: (
+    source: ImageLocation,
+    target: ImageLocation,
+    digest: string,
+    size: number
+  ) => Effect.Effect<number, TransportError>
+  /** uploads bytes already in memory (signatures, configs) */
+  readonly uploadBlob: (image: ImageLocation, digest: string, bytes: Uint8Array) => Effect.Effect<void, TransportError>
+}>() {
+  /** The live client on RegistryHttp. */
+  static layer(settings: RegistryClientSettings = { readOnly: false, retry: defaultRetrySettings }) {
+    return Layer.effect(RegistryClient, make(settings))
+  }
+}
+
+/** "sha256:<hex>" of some bytes. */
+export const sha256Digest = (bytes: Uint8Array): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
+
+const isDigest = (reference: string) => reference.startsWith("sha256:")
+
+const make = (settings: RegistryClientSettings) =>
+  Effect.gen(function*() {
+    const http = yield* RegistryHttp
+    const retry = withRetry(settings.retry)
+
+    // Target requests share one pull+push token per repository; sources (and dry runs) ask pull only.
+    const scopeFor = (image: ImageLocation) =>
+      `repository:${image.repository}:${image.endpoint.role === "target" && !settings.readOnly ? "pull,push" : "pull"}`
+
+    const send = (image: ImageLocation, request: Omit<RegistryRequest, "scopes"> & { scopes?: ReadonlyArray<string> }) => {
+      const write = request.method !== "GET" && request.method !== "HEAD"
+      if (write && settings.readOnly) {
+        return Effect.die(new Error(`read-only mode: refused ${request.method} ${request.path}`))
+      }
+      return http.send(image.endpoint, { ...request, scopes: request.scopes ?? [scopeFor(image)] })
+    }
+
+    const unexpected = (image: ImageLocation, what: string, res: HttpClientResponse.HttpClientResponse) =>
+      res.text.pipe(
+        Effect.orElseSucceed(() => ""),
+        Effect.flatMap((body) =>
+          Effect.fail(
+            new TransportFailure({
+              transport: "oci",
+              detail: `${what} ${describeLocation(image)}: HTTP ${res.status}${body ? ` ${body.trim().slice(0, 300)}` : ""}`
+            })
+          )
+        )
+      )
+
+    const manifestPath = (image: ImageLocation, reference = image.reference) =>
+      `/v2/${image.repository}/manifests/${reference}`
+
+    const contentType = (res: HttpClientResponse.HttpClientResponse) =>
+      (res.headers["content-type"] ?? "").split(";")[0]!.trim()
+
+    const refuseSchema1 = (image: ImageLocation, mediaType: string) =>
+      isSchema1(mediaType)
+        ? Effect.fail(
+          new TransportFailure({
+            transport: "oci",
+            detail: `${describeLocation(image)} is a Docker schema 1 manifest, which is not supported`
+          })
+        )
+        : Effect.void
+
+    const getManifest = (image: ImageLocation): Effect.Effect<RawManifest, TransportError> =>
+      Effect.gen(function*() {
+        const res = yield* send(image, { method: "GET", path: manifestPath(image), headers: { accept: MANIFEST_ACCEPT } })
+        if (res.status === 404) return yield* new ImageNotFound({ image: describeLocation(image) })
+        if (res.status !== 200) return yield* unexpected(image, "GET manifest", res)
+        const bytes = new Uint8Array(
+          yield* res.arrayBuffer.pipe(
+            Effect.mapError((e) =>
+              new Retryable({ registry: image.endpoint.host, detail: `reading manifest: ${String(e.cause)}`, retryAfter: undefined })
+            )
+          )
+        )
+        const digest = sha256Digest(bytes)
+        if (isDigest(image.reference) && digest !== image.reference) {
+          return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual: digest })
+        }
+        let mediaType = contentType(res)
+        try {
+          const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string }
+          if (parsed.mediaType) mediaType = parsed.mediaType
+        } catch {
+          return yield* new TransportFailure({ transport: "oci", detail: `${describeLocation(image)}: manifest is not JSON` })
+        }
+        yield* refuseSchema1(image, mediaType)
+        return { digest, mediaType, size: bytes.length, bytes }
+      }).pipe(retry, Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
+
+    const headManifest = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
+      Effect.gen(function*() {
+        const res = yield* send(image, { method: "HEAD", path: manifestPath(image), headers: { accept: MANIFEST_ACCEPT } })
+        if (res.status === 404) return Option.none()
+        if (res.status !== 200) return yield* unexpected(image, "HEAD manifest", res)
+        const mediaType = contentType(res)
+        yield* refuseSchema1(image, mediaType)
+        const digest = res.headers["docker-content-digest"]
+        const size = Number(res.headers["content-length"] ?? "0")
+        if (digest && digest.startsWith("sha256:")) return Option.some({ digest, mediaType, size })
+        // Without the header we must hash the body ourselves.
+        const raw = yield* getManifest(image)
+        return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
+      })
+
+    const putManifest = (image: ImageLocation, bytes: Uint8Array, mediaType: string) =>
+      Effect.gen(function*() {
+        const res = yield* send(image, {
+          method: "PUT",
+          path: manifestPath(image),
+          headers: { "content-type": mediaType },
+          body: bytes
+        })
+        if (res.status !== 201 && res.status !== 200) return yield* unexpected(image, "PUT manifest", res)
+        const expected = sha256Digest(bytes)
+        const got = res.headers["docker-content-digest"]
+        if (got && got !== expected) {
+          return yield* new DigestMismatch({ what: `PUT ${describeLocation(image)}`, expected, actual: got })
+        }
+        return expected
+      })
+
+    const blobPath = (image: ImageLocation, digest: string) => `/v2/${image.repository}/blobs/${digest}`
+
+    const hasBlob = (image: ImageLocation, digest: string) =>
+      Effect.gen(function*() {
+        const res = yield* send(image, { method: "HEAD", path: blobPath(image, digest) })
+        if (res.status === 200) return true
+        if (res.status === 404) return false
+        return yield* unexpected(image, `HEAD blob ${digest}`, res)
+      })
+
+    const getBlob = (image: ImageLocation, digest: string) =>
+      Effect.gen(function*() {
+        const res = yield* send(image, { method: "GET", path: blobPath(image, digest) })
+        if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(image)} blob ${digest}` })
+        if (res.status !== 200) return yield* unexpected(image, `GET blob ${digest}`, res)
+        const bytes = new Uint8Array(
+          yield* res.arrayBuffer.pipe(
+            Effect.mapError((e) =>
+              new Retryable({ registry: image.endpoint.host, detail: `reading blob: ${String(e.cause)}`, retryAfter: undefined })
+            )
+          )
+        )
+        const actual = sha256Digest(bytes)
+        if (actual !== digest) return yield* new DigestMismatch({ what: `blob of ${describeLocation(image)}`, expected: digest, actual })
+        return bytes
+      }).pipe(retry, Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
+
+    /** Starts an upload session; returns its Location (absolute). */
+    const startUpload = (image: ImageLocation, query: string, scopes?: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const res = yield* send(image, { method: "POST", path: `/v2/${image.repository}/blobs/uploads/${query}`, ...(scopes ? { scopes } : {}) })
+        const location = res.headers["location"]
+        if ((res.status === 201 || res.status === 202) && location) {
+          const base = `${image.endpoint.scheme}://${image.endpoint.host}/v2/${image.repository}/blobs/uploads/`
+          return { status: res.status, location: new URL(location, base) }
+        }
+        return yield* unexpected(image, "POST upload", res)
+      })
+
+    const mountBlob = (image: ImageLocation, digest: string, from: string) =>
+      Effect.gen(function*() {
+        const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`
+        const started = yield* startUpload(image, query, [scopeFor(image), `repository:${from}:pull`])
+        if (started.status === 201) return true
+        // 202: not mounted; the session that was opened is simply abandoned (registries expire it).
+        return false
+      })
+
+    const finishUpload = (
+      image: ImageLocation,
+      location: URL,
+      digest: string,
+      body: Uint8Array | Stream.Stream<Uint8Array, unknown>
+    ) =>
+      Effect.gen(function*() {
+        const url = new URL(location)
+        url.searchParams.set("digest", digest)
+        const res = yield* send(image, {
+          method: "PUT",
+          path: url.toString(),
+          headers: { "content-type": "application/octet-stream" },
+          body
+        })
+        if (res.status === 201 || res.status === 204) return
+        if (res.status === 400) {
+          const text = yield* res.text.pipe(Effect.orElseSucceed(() => ""))
+          if (text.includes("DIGEST_INVALID")) {
+            return yield* new DigestMismatch({ what: `upload of ${digest} to ${describeLocation(image)}`, expected: digest, actual: "(registry computed another digest)" })
+          }
+          return yield* new TransportFailure({ transport: "oci", detail: `PUT blob ${digest} to ${describeLocation(image)}: HTTP 400 ${text.slice(0, 300)}` })
+        }
+        return yield* unexpected(image, `PUT blob ${digest}`, res)
+      })
+
+    const uploadBlob = (image: ImageLocation, digest: string, bytes: Uint8Array) =>
+      Effect.gen(function*() {
+        const actual = sha256Digest(bytes)
+        if (actual !== digest) return yield* new DigestMismatch({ what: "blob to upload", expected: digest, actual })
+        const { location } = yield* startUpload(image, "")
+        yield* finishUpload(image, location, digest, bytes)
+      })
+
+    const copyBlobOnce = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
+      Effect.gen(function*() {
+        const res = yield* send(source, { method: "GET", path: blobPath(source, digest) })
+        if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(source)} blob ${digest}` })
+        if (res.status !== 200) return yield* unexpected(source, `GET blob ${digest}`, res)
+        const { location } = yield* startUpload(target, "")
+        const hash = createHash("sha256")
+        let seen = 0
+        let mismatch: DigestMismatch | undefined
+        let readError: unknown
+        const verified = res.stream.pipe(
+          Stream.mapError((e) => {
+            readError = e.cause ?? e
+            return e
+          }),
+          Stream.tap((chunk) =>
+            Effect.sync(() => {
+              hash.update(chunk)
+              seen += chunk.length
+            })
+          ),
+          Stream.concat(
+            Stream.suspend(() => {
+              const actual = `sha256:${hash.digest("hex")}`
+              if (actual === digest && seen === size) return Stream.empty
+              mismatch = new DigestMismatch({
+                what: `blob from ${describeLocation(source)}${seen !== size ? ` (${seen} of ${size} bytes)` : ""}`,
+                expected: digest,
+                actual
+              })
+              return Stream.fail(mismatch)
+            })
+          )
+        )
+        return yield* finishUpload(target, location, digest, verified).pipe(
+          Effect.catchAll((e): Effect.Effect<never, TransportError | Retryable> => {
+            if (mismatch) return Effect.fail(mismatch)
+            if (readError !== undefined) {
+              // The source broke mid-body: worth another full try.
+              return Effect.fail(new Retryable({ registry: source.endpoint.host, detail: `reading blob ${digest}: ${String(readError)}`, retryAfter: undefined }))
+            }
+            if (e._tag === "RegistryUnavailable") {
+              return Effect.fail(new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined }))
+            }
+            return Effect.fail(e)
+          }),
+          Effect.as(seen)
+        )
+      })
+
+    const copyBlob = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
+      copyBlobOnce(source, target, digest, size).pipe(retry, Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
+
+    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob }
+  })
+
+const unavailable = (e: Retryable) => new RegistryUnavailable({ registry: e.registry, detail: e.detail })
+
+/** For type positions that want the union. */
+export type RegistryClientError = TransportError | RegistryHttpError
+
+/** A location for another reference in the same repository. */
+export const withReference = (image: ImageLocation, reference: string): ImageLocation => ({ ...image, reference })
+
+/** The endpoint of an image location. */
+export const endpointOf = (image: ImageLocation): Endpoint => image.endpoint

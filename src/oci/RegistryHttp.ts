@@ -1,0 +1,351 @@
+/**
+ * The registry HTTP stack, one concern at a time, modelled on go-containerregistry's
+ * transport: scheme and TLS per endpoint, user agent, ping + challenge, Basic and Bearer
+ * (token fetch, cache per scope set, scope upgrade on 401), redirects that never carry
+ * `Authorization` to another origin, the shared retry policy, a per-registry request limit,
+ * and debug logs without secrets. Registry operations (RegistryClient) sit on top.
+ */
+import { FetchHttpClient, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpClientResponse } from "@effect/platform"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import type { Stream } from "effect"
+import { Credentials } from "./Credentials.ts"
+import type { Credential } from "./Credentials.ts"
+import { challengeScopes, pickChallenge } from "./Challenge.ts"
+import type { Challenge } from "./Challenge.ts"
+import { defaultRetrySettings, parseRetryAfter, Retryable, withRetry } from "./RetryPolicy.ts"
+import type { RetrySettings } from "./RetryPolicy.ts"
+import { RegistryUnavailable, TransportFailure, Unauthorized } from "../pipeline/Transport.ts"
+import type { Endpoint } from "../pipeline/Transport.ts"
+
+/** Settings of the HTTP stack. */
+export interface RegistryHttpSettings {
+  readonly userAgent: string
+  readonly retry: RetrySettings
+  /** requests in flight per registry host (headers phase) */
+  readonly requestsPerRegistry: number
+  /** time to wait for response headers before the try counts as failed */
+  readonly requestTimeout: Duration.DurationInput
+}
+
+/** Defaults for the HTTP stack. */
+export const defaultRegistryHttpSettings: RegistryHttpSettings = {
+  userAgent: "image-syncer/0.1",
+  retry: defaultRetrySettings,
+  requestsPerRegistry: 16,
+  requestTimeout: "60 seconds"
+}
+
+/** One registry request. `path` is "/v2/…" on the endpoint, or an absolute URL (upload Locations). */
+export interface RegistryRequest {
+  readonly method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE"
+  readonly path: string
+  readonly headers?: Readonly<Record<string, string>>
+  readonly body?: Uint8Array | Stream.Stream<Uint8Array, unknown>
+  /** token scopes this request needs, e.g. "repository:library/busybox:pull" */
+  readonly scopes: ReadonlyArray<string>
+}
+
+/** Errors of the HTTP stack. */
+export type RegistryHttpError = Unauthorized | RegistryUnavailable | TransportFailure
+
+/** The RegistryHttp service: sends one request with auth, redirects and retries handled. */
+export class RegistryHttp extends Context.Tag("syncer/RegistryHttp")<RegistryHttp, {
+  /** Statuses other than 401/403/429/5xx are returned for the caller to interpret. */
+  readonly send: (
+    endpoint: Endpoint,
+    request: RegistryRequest
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryHttpError>
+}>() {
+  /** The live stack on the platform HttpClient. */
+  static layer(settings: RegistryHttpSettings = defaultRegistryHttpSettings) {
+    return Layer.effect(RegistryHttp, make(settings))
+  }
+}
+
+interface CachedToken {
+  readonly token: Redacted.Redacted<string>
+  readonly expiresAt: number
+}
+
+const retryableStatus = (s: number) => s === 408 || s === 429 || s === 499 || (s >= 500 && s !== 501 && s !== 505)
+
+const isRedirect = (s: number) => s === 301 || s === 302 || s === 303 || s === 307 || s === 308
+
+const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64")
+
+/** Reads a small error body for messages; never fails. */
+const errorDetail = (res: HttpClientResponse.HttpClientResponse) =>
+  res.text.pipe(
+    Effect.map((t) => {
+      try {
+        const j = JSON.parse(t) as { errors?: Array<{ code?: string; message?: string }>; message?: string }
+        if (j.errors?.length) return j.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ")
+        if (j.message) return j.message
+      } catch {
+        // plain-text bodies are common (route 404s, proxies)
+      }
+      return t.trim().slice(0, 200)
+    }),
+    Effect.orElseSucceed(() => "")
+  )
+
+const make = (settings: RegistryHttpSettings) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const credentials = yield* Credentials
+    const pings = new Map<string, Effect.Effect<Challenge | undefined, RegistryHttpError>>()
+    const tokens = new Map<string, CachedToken>()
+    const extraScopes = new Map<string, Set<string>>()
+    const limits = new Map<string, Effect.Semaphore>()
+    const retry = withRetry(settings.retry)
+
+    const limitFor = (host: string) => {
+      let s = limits.get(host)
+      if (!s) {
+        s = Effect.unsafeMakeSemaphore(settings.requestsPerRegistry)
+        limits.set(host, s)
+      }
+      return s
+    }
+
+    const baseUrl = (e: Endpoint) => `${e.scheme}://${e.host}`
+
+    /** One HTTP exchange, following GET/HEAD redirects by hand so `Authorization` stays home. */
+    const exchange = (
+      endpoint: Endpoint,
+      method: RegistryRequest["method"],
+      url: string,
+      headers: Record<string, string>,
+      body: RegistryRequest["body"]
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, Retryable | TransportFailure> =>
+      Effect.gen(function*() {
+        let current = new URL(url)
+        const home = new URL(baseUrl(endpoint)).origin
+        let hdrs: Record<string, string> = { ...headers, "user-agent": settings.userAgent }
+        for (let hop = 0; hop <= 5; hop++) {
+          let req = HttpClientRequest.make(method)(current.toString()).pipe(HttpClientRequest.setHeaders(hdrs))
+          if (body instanceof Uint8Array) req = HttpClientRequest.setBody(req, HttpBody.uint8Array(body))
+          else if (body) req = HttpClientRequest.bodyStream(req, body)
+          const init: RequestInit & { tls?: { rejectUnauthorized: boolean } } = { redirect: "manual" }
+          if (endpoint.skipTlsVerify && current.origin === home) init.tls = { rejectUnauthorized: false }
+          const res = yield* client.execute(req).pipe(
+            Effect.provideService(FetchHttpClient.RequestInit, init),
+            Effect.timeoutFail({
+              duration: settings.requestTimeout,
+              onTimeout: () =>
+                new Retryable({
+                  registry: endpoint.host,
+                  detail: `${method} ${current.pathname}: no response within ${Duration.format(settings.requestTimeout)}`,
+                  retryAfter: undefined
+                })
+            }),
+            Effect.catchTags({ RequestError: (e) =>
+              Effect.fail(
+                new Retryable({
+                  registry: endpoint.host,
+                  detail: `${method} ${current.pathname}: ${describeCause(e.cause)}`,
+                  retryAfter: undefined
+                })
+              ), ResponseError: (e) =>
+              Effect.fail(
+                new Retryable({
+                  registry: endpoint.host,
+                  detail: `${method} ${current.pathname}: ${describeCause(e.cause)}`,
+                  retryAfter: undefined
+                })
+              ) }),
+            limitFor(endpoint.host).withPermits(1)
+          )
+          yield* Effect.logDebug(`${method} ${current.origin}${current.pathname} -> ${res.status}`)
+          const location = res.headers["location"]
+          if (isRedirect(res.status) && location && (method === "GET" || method === "HEAD")) {
+            const next = new URL(location, current)
+            if (next.origin !== home) {
+              // Pre-signed storage URLs reject a second auth mechanism, and the token is not theirs.
+              const { authorization: _dropped, ...rest } = hdrs
+              hdrs = rest
+            }
+            current = next
+            continue
+          }
+          return res
+        }
+        return yield* new TransportFailure({ transport: "oci", detail: `${url}: too many redirects` })
+      })
+
+    /** The challenge of an endpoint, learnt once from `GET /v2/`. */
+    const challengeFor = (endpoint: Endpoint) => {
+      const key = `${endpoint.role} ${endpoint.host}`
+      const cached = pings.get(key)
+      if (cached) return cached
+      const ping = exchange(endpoint, "GET", `${baseUrl(endpoint)}/v2/`, {}, undefined).pipe(
+        Effect.flatMap((res) => {
+          if (res.status === 401) return Effect.succeed(pickChallenge(res.headers["www-authenticate"]))
+          if (retryableStatus(res.status)) {
+            return Effect.fail(
+              new Retryable({
+                registry: endpoint.host,
+                detail: `GET /v2/: HTTP ${res.status}`,
+                retryAfter: parseRetryAfter(res.headers["retry-after"])
+              })
+            )
+          }
+          return Effect.succeed(undefined)
+        }),
+        retry,
+        Effect.catchTag("Retryable", (e) =>
+          Effect.fail(new RegistryUnavailable({ registry: endpoint.host, detail: e.detail }))),
+        Effect.tapError(() => Effect.sync(() => pings.delete(key)))
+      )
+      const memo = Effect.runSync(Effect.cached(ping))
+      pings.set(key, memo)
+      return memo
+    }
+
+    const lookupCredential = (endpoint: Endpoint) =>
+      credentials.lookup(endpoint.host, endpoint.role).pipe(
+        Effect.catchTag("CredentialsFailed", (e) =>
+          Effect.fail(new TransportFailure({ transport: e.provider, detail: e.detail })))
+      )
+
+    /** Fetches (or reuses) a bearer token for a scope set. */
+    const tokenFor = (
+      endpoint: Endpoint,
+      challenge: Challenge,
+      scopes: ReadonlyArray<string>,
+      credential: Option.Option<Credential>
+    ) =>
+      Effect.gen(function*() {
+        const realm = challenge.params["realm"]
+        if (!realm) {
+          return yield* new TransportFailure({ transport: "oci", detail: `${endpoint.host}: Bearer challenge without realm` })
+        }
+        const service = challenge.params["service"]
+        const key = `${endpoint.role} ${endpoint.host} ${realm} ${service ?? ""} ${[...scopes].sort().join(" ")}`
+        const hit = tokens.get(key)
+        if (hit && hit.expiresAt > Date.now() + 10_000) return hit.token
+        const url = new URL(realm)
+        let res: HttpClientResponse.HttpClientResponse
+        const tokenEndpoint: Endpoint = { ...endpoint, host: url.host }
+        if (Option.isSome(credential) && credential.value._tag === "IdentityToken") {
+          const form = new URLSearchParams({
+            grant_type: "refresh_token",
+            refresh_token: Redacted.value(credential.value.token),
+            client_id: "image-syncer",
+            scope: scopes.join(" ")
+          })
+          if (service) form.set("service", service)
+          res = yield* exchange(tokenEndpoint, "POST", url.toString(), {
+            "content-type": "application/x-www-form-urlencoded"
+          }, new TextEncoder().encode(form.toString()))
+        } else {
+          if (service) url.searchParams.set("service", service)
+          for (const s of scopes) url.searchParams.append("scope", s)
+          const headers: Record<string, string> = {}
+          if (Option.isSome(credential) && credential.value._tag === "Basic") {
+            headers["authorization"] = `Basic ${b64(`${credential.value.username}:${Redacted.value(credential.value.password)}`)}`
+          }
+          res = yield* exchange(tokenEndpoint, "GET", url.toString(), headers, undefined)
+        }
+        if (res.status === 401 || res.status === 403) {
+          return yield* new Unauthorized({
+            registry: endpoint.host,
+            status: res.status,
+            detail: `token server ${url.host} refused the credentials`
+          })
+        }
+        if (retryableStatus(res.status)) {
+          return yield* new Retryable({
+            registry: url.host,
+            detail: `token request: HTTP ${res.status}`,
+            retryAfter: parseRetryAfter(res.headers["retry-after"])
+          })
+        }
+        if (res.status !== 200) {
+          const detail = yield* errorDetail(res)
+          return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: HTTP ${res.status} ${detail}` })
+        }
+        const body = yield* res.json.pipe(
+          Effect.mapError(() => new TransportFailure({ transport: "oci", detail: `token server ${url.host}: invalid JSON` }))
+        ) as Effect.Effect<{ token?: string; access_token?: string; expires_in?: number }, TransportFailure>
+        const raw = body.token ?? body.access_token
+        if (!raw) return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: no token` })
+        const token = Redacted.make(raw)
+        tokens.set(key, { token, expiresAt: Date.now() + Math.max(60, body.expires_in ?? 60) * 1000 })
+        return token
+      })
+
+    /** The `Authorization` value for a request, if any. */
+    const authorization = (endpoint: Endpoint, scopes: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const challenge = yield* challengeFor(endpoint)
+        if (!challenge) return undefined
+        const credential = yield* lookupCredential(endpoint)
+        if (Option.isSome(credential) && credential.value._tag === "RegistryToken") {
+          return `Bearer ${Redacted.value(credential.value.token)}`
+        }
+        if (challenge.scheme === "basic") {
+          if (Option.isSome(credential) && credential.value._tag === "Basic") {
+            return `Basic ${b64(`${credential.value.username}:${Redacted.value(credential.value.password)}`)}`
+          }
+          return undefined
+        }
+        const extra = extraScopes.get(`${endpoint.role} ${endpoint.host}`)
+        const all = extra ? [...scopes, ...[...extra].filter((s) => !scopes.includes(s))] : scopes
+        const token = yield* tokenFor(endpoint, challenge, all, credential)
+        return `Bearer ${Redacted.value(token)}`
+      })
+
+    const send = (endpoint: Endpoint, request: RegistryRequest) => {
+      const url = request.path.startsWith("http") ? request.path : `${baseUrl(endpoint)}${request.path}`
+      const once = (scopes: ReadonlyArray<string>, reauthed: boolean): Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        Retryable | RegistryHttpError
+      > =>
+        Effect.gen(function*() {
+          const auth = yield* authorization(endpoint, scopes)
+          const headers: Record<string, string> = { ...request.headers }
+          if (auth) headers["authorization"] = auth
+          const res = yield* exchange(endpoint, request.method, url, headers, request.body)
+          if (res.status === 401 && !reauthed && !(request.body && !(request.body instanceof Uint8Array))) {
+            // The registry may want more scopes than we asked for (a mount needs pull on `from`).
+            const challenge = pickChallenge(res.headers["www-authenticate"])
+            if (challenge?.scheme === "bearer") {
+              const wanted = challengeScopes(challenge)
+              return yield* once([...wanted, ...scopes.filter((s) => !wanted.includes(s))], true)
+            }
+          }
+          if (res.status === 401 || res.status === 403) {
+            const detail = yield* errorDetail(res)
+            return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail })
+          }
+          if (retryableStatus(res.status)) {
+            const detail = yield* errorDetail(res)
+            return yield* new Retryable({
+              registry: endpoint.host,
+              detail: `${request.method} ${new URL(url).pathname}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`,
+              retryAfter: parseRetryAfter(res.headers["retry-after"])
+            })
+          }
+          return res
+        })
+      // A streamed body cannot be replayed: the caller retries the whole blob copy instead.
+      const streamed = request.body !== undefined && !(request.body instanceof Uint8Array)
+      const attempt = once(request.scopes, false)
+      return (streamed ? attempt : retry(attempt)).pipe(
+        Effect.catchTag("Retryable", (e) => Effect.fail(new RegistryUnavailable({ registry: e.registry, detail: e.detail })))
+      )
+    }
+
+    return { send }
+  })
+
+/** A short, secret-free description of a network error. */
+export const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: string }).code
+    return code ? `${code}: ${cause.message}` : cause.message
+  }
+  return String(cause)
+}

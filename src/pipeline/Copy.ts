@@ -1,0 +1,18 @@
+/** Step 4, Copy: hands the resolved image to the Transport (blobs, children, then the tag). */
+import { Context, Effect, Layer } from "effect"
+import { Transport } from "./Transport.ts"
+import type { CopyResult, TransportError } from "./Transport.ts"
+import type { ResolvedImage } from "./Resolve.ts"
+
+/** The Copy service. */
+export class Copy extends Context.Tag("syncer/Copy")<Copy, {
+  readonly copy: (image: ResolvedImage) => Effect.Effect<CopyResult, TransportError>
+}>() {
+  /** The live step, on the Transport. */
+  static layer = Layer.effect(
+    Copy,
+    Effect.map(Transport, (transport) => ({
+      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest)
+    }))
+  )
+}

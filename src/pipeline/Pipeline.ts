@@ -1,0 +1,129 @@
+/**
+ * The Pipeline: Resolve → CheckTarget → Compare → Copy → Sign for every entry, images in
+ * flight concurrently. One image's conflict or failure becomes its result and never stops
+ * the others.
+ */
+import { Cause, Context, Effect, Layer } from "effect"
+import type { Definition, ImageEntry } from "../domain/Definition.ts"
+import { formatTarget } from "../domain/Target.ts"
+import { CheckTarget } from "./CheckTarget.ts"
+import { Compare } from "./Compare.ts"
+import { Copy } from "./Copy.ts"
+import { Resolve } from "./Resolve.ts"
+import { Sign } from "./Sign.ts"
+import { SyncSettings } from "./SyncSettings.ts"
+
+/** What happened to one image. */
+export type ImageStatus = "synced" | "present" | "planned" | "conflict" | "failed"
+
+/** One image's outcome, as printed and written to the report. */
+export interface ImageResult {
+  /** the entry's `source` as written */
+  readonly source: string
+  /** "registry/repository:tag" */
+  readonly target: string
+  /** the source digest (what the target tag holds or will hold), when known */
+  readonly digest: string | undefined
+  readonly status: ImageStatus
+  readonly error: string | undefined
+  /** the error's tag, for programs: "TagConflict", "SourceNotFound", … */
+  readonly errorType: string | undefined
+  readonly warnings: ReadonlyArray<string>
+  readonly signed: boolean | "already"
+  readonly signatureDigest: string | undefined
+  readonly bytesCopied: number
+  readonly durationMs: number
+}
+
+/** The Pipeline service. */
+export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
+  /** Syncs one entry; never fails: errors become the result. */
+  readonly syncImage: (entry: ImageEntry, definition: Definition) => Effect.Effect<ImageResult>
+  /** Syncs every entry (bounded concurrency); results in definition order; `onResult` sees each as it finishes. */
+  readonly syncAll: (
+    definition: Definition,
+    onResult?: (result: ImageResult) => Effect.Effect<void>
+  ) => Effect.Effect<ReadonlyArray<ImageResult>>
+}>() {
+  /** The pipeline over the five step services. */
+  static layer = Layer.effect(
+    Pipeline,
+    Effect.gen(function*() {
+      const resolve = yield* Resolve
+      const checkTarget = yield* CheckTarget
+      const compare = yield* Compare
+      const copy = yield* Copy
+      const sign = yield* Sign
+      const settings = yield* SyncSettings
+
+      const syncImage = (entry: ImageEntry, definition: Definition): Effect.Effect<ImageResult> => {
+        const started = Date.now()
+        const target = formatTarget(entry.target)
+        let digest: string | undefined
+        let warnings: ReadonlyArray<string> = []
+        const result = (
+          status: ImageStatus,
+          extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied">> = {}
+        ): ImageResult => ({
+          source: entry.source,
+          target,
+          digest,
+          status,
+          error: extra.error,
+          errorType: extra.errorType,
+          warnings,
+          signed: extra.signed ?? false,
+          signatureDigest: extra.signatureDigest,
+          bytesCopied: extra.bytesCopied ?? 0,
+          durationMs: Date.now() - started
+        })
+        const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
+          Effect.succeed(result(status, { error: e.message, errorType: e._tag }))
+
+        return Effect.gen(function*() {
+          const image = yield* resolve.resolve(entry, definition)
+          digest = image.manifest.digest
+          warnings = image.warnings
+          for (const w of image.warnings) yield* Effect.logWarning(`${entry.source}: ${w}`)
+          const existing = yield* checkTarget.check(image)
+          const decision = yield* compare.compare(image, existing)
+          if (decision === "present") {
+            const signed = settings.dryRun ? { signed: false as const, signatureDigest: undefined } : yield* sign.sign(image)
+            return result("present", signed)
+          }
+          yield* resolve.checkPlatform(image)
+          if (settings.dryRun) return result("planned")
+          const copied = yield* copy.copy(image)
+          const signed = yield* sign.sign(image)
+          return result("synced", { ...signed, bytesCopied: copied.bytesCopied })
+        }).pipe(
+          Effect.catchTags({
+            TagConflict: fail("conflict"),
+            SourceNotFound: fail("failed"),
+            PlatformMismatch: fail("failed"),
+            DigestMismatch: fail("failed"),
+            ImageNotFound: fail("failed"),
+            Unauthorized: fail("failed"),
+            RegistryUnavailable: fail("failed"),
+            TransportFailure: fail("failed"),
+            SigningFailed: fail("failed")
+          }),
+          // A bug in one image must not take the run down; it is reported like any failure.
+          Effect.catchAllDefect((defect) =>
+            Effect.succeed(result("failed", { error: `internal error: ${Cause.pretty(Cause.die(defect)).split("\n")[0]}`, errorType: "Defect" }))
+          ),
+          Effect.annotateLogs("image", entry.source)
+        )
+      }
+
+      const syncAll = (definition: Definition, onResult?: (result: ImageResult) => Effect.Effect<void>) =>
+        Effect.forEach(
+          definition.images,
+          (entry) => syncImage(entry, definition).pipe(Effect.tap((r) => (onResult ? onResult(r) : Effect.void))),
+          { concurrency: Math.max(1, settings.concurrency) }
+        )
+
+      return { syncImage, syncAll }
+    })
+  )
+}

@@ -1,0 +1,18 @@
+/** The SyncSettings service: run-wide switches the pipeline steps read when built. */
+import { Context, Layer } from "effect"
+
+/** Run-wide settings. */
+export interface SyncSettingsShape {
+  /** resolve, check and compare; write nothing anywhere */
+  readonly dryRun: boolean
+  /** images in flight */
+  readonly concurrency: number
+}
+
+/** The SyncSettings tag. */
+export class SyncSettings extends Context.Tag("syncer/SyncSettings")<SyncSettings, SyncSettingsShape>() {
+  /** A layer with the given settings. */
+  static layer(settings: Partial<SyncSettingsShape> = {}) {
+    return Layer.succeed(SyncSettings, { dryRun: false, concurrency: 8, ...settings })
+  }
+}
