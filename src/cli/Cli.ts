@@ -4,7 +4,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
-import { Config, Data, Effect, Logger, LogLevel, Option, Redacted } from "effect"
+import { Config, Data, Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import { existsSync, statSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { dirname, resolve } from "node:path"
@@ -128,13 +128,12 @@ export const runSync = (flags: SyncFlags) =>
 
     const startedAt = new Date()
     if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
+    const live = pipelineLayer({ dryRun: flags.dryRun, concurrency: flags.concurrency, credentials: providers }).pipe(
+      Layer.provide(FetchHttpClient.layer)
+    )
     const results = yield* Effect.flatMap(Pipeline, (p) => p.syncAll(definition, (r) => out(formatResult(r)))).pipe(
-      Effect.provide(
-        pipelineLayer({ dryRun: flags.dryRun, concurrency: flags.concurrency, credentials: providers }).pipe(
-          Effect.provide(FetchHttpClient.layer) as never
-        ) as never
-      )
-    ) as Effect.Effect<ReadonlyArray<import("../pipeline/Pipeline.ts").ImageResult>>
+      Effect.provide(live)
+    )
     yield* out(formatSummary(results))
     if (Option.isSome(flags.report)) {
       const doc = reportOf(results, {

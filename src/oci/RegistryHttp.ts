@@ -125,8 +125,10 @@ const make = (settings: RegistryHttpSettings) =>
         let hdrs: Record<string, string> = { ...headers, "user-agent": settings.userAgent }
         for (let hop = 0; hop <= 5; hop++) {
           let req = HttpClientRequest.make(method)(current.toString()).pipe(HttpClientRequest.setHeaders(hdrs))
-          if (body instanceof Uint8Array) req = HttpClientRequest.setBody(req, HttpBody.uint8Array(body))
-          else if (body) req = HttpClientRequest.bodyStream(req, body)
+          // The body's content type becomes the header, so it must carry the manifest's media type.
+          const type = hdrs["content-type"] ?? "application/octet-stream"
+          if (body instanceof Uint8Array) req = HttpClientRequest.setBody(req, HttpBody.uint8Array(body, type))
+          else if (body) req = HttpClientRequest.bodyStream(req, body, { contentType: type })
           const init: RequestInit & { tls?: { rejectUnauthorized: boolean } } = { redirect: "manual" }
           if (endpoint.skipTlsVerify && current.origin === home) init.tls = { rejectUnauthorized: false }
           const res = yield* client.execute(req).pipe(
