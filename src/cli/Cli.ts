@@ -161,3 +161,30 @@ export const command = Command.make("image-syncer", syncOptions, runSync).pipe(
 
 /** Parses argv and runs. */
 export const run = Command.run(command, { name: "image-syncer", version: "0.1.0" })
+
+/** Flags that take a value (so the next argument is not a flag of its own). */
+const valueFlags = new Set([
+  "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
+  "--report", "--concurrency", "-j", "--log-level"
+])
+/** Flags without a value, including @effect/cli's built-ins. */
+const switchFlags = new Set(["--dry-run", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])
+
+/**
+ * The first unknown flag in argv, if any. @effect/cli stops reading options at an unknown
+ * leading flag and then complains about a missing required one, which misleads; we name it.
+ */
+export const unknownFlag = (args: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--") return undefined
+    if (!arg.startsWith("-") || arg === "-") continue
+    const name = arg.includes("=") ? arg.slice(0, arg.indexOf("=")) : arg
+    if (valueFlags.has(name)) {
+      if (!arg.includes("=")) i++
+      continue
+    }
+    if (!switchFlags.has(name)) return name
+  }
+  return undefined
+}

@@ -7,7 +7,13 @@
 import { ValidationError } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Cause, Effect, Exit, Logger, Option } from "effect"
-import { run, stderrLogger } from "./Cli.ts"
+import { run, stderrLogger, unknownFlag } from "./Cli.ts"
+
+const unknown = unknownFlag(process.argv.slice(2))
+if (unknown) {
+  process.stderr.write(`error: unknown flag ${unknown} (see --help)\n`)
+  process.exit(2)
+}
 
 const program = run(process.argv).pipe(
   Effect.as(0),

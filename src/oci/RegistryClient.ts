@@ -290,7 +290,8 @@ const make = (settings: RegistryClientSettings) =>
             }
             return Effect.fail(e)
           }),
-          Effect.as(seen)
+          // read when the stream has run, not when the pipe is built
+          Effect.map(() => seen)
         )
       })
 

@@ -111,6 +111,8 @@ const make = (settings: RegistryHttpSettings) =>
 
     const baseUrl = (e: Endpoint) => `${e.scheme}://${e.host}`
 
+    const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.role} ${e.host} ${[...scopes].sort().join(" ")}`
+
     /** One HTTP exchange, following GET/HEAD redirects by hand so `Authorization` stays home. */
     const exchange = (
       endpoint: Endpoint,
@@ -293,7 +295,7 @@ const make = (settings: RegistryHttpSettings) =>
           }
           return undefined
         }
-        const extra = extraScopes.get(`${endpoint.role} ${endpoint.host}`)
+        const extra = extraScopes.get(scopeKey(endpoint, scopes))
         const all = extra ? [...scopes, ...[...extra].filter((s) => !scopes.includes(s))] : scopes
         const token = yield* tokenFor(endpoint, challenge, all, credential)
         return `Bearer ${Redacted.value(token)}`
@@ -315,6 +317,11 @@ const make = (settings: RegistryHttpSettings) =>
             const challenge = pickChallenge(res.headers["www-authenticate"])
             if (challenge?.scheme === "bearer") {
               const wanted = challengeScopes(challenge)
+              // Remember, so the next request of this kind asks for the wider token at once.
+              const key = scopeKey(endpoint, request.scopes)
+              const known = extraScopes.get(key) ?? new Set<string>()
+              for (const s of wanted) if (!request.scopes.includes(s)) known.add(s)
+              extraScopes.set(key, known)
               return yield* once([...wanted, ...scopes.filter((s) => !wanted.includes(s))], true)
             }
           }

@@ -1,0 +1,268 @@
+/**
+ * Bad input through the real CLI subprocess (`bun src/cli/bin.ts`): exit 2, a message on
+ * stderr naming the problem and where it is, no stack trace, and not one request to any
+ * registry (the definitions point their target, sources and mirror at a server that counts
+ * every request it gets).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { startCountingServer } from "../support/FakeRegistry.ts"
+import type { FakeServer } from "../support/FakeRegistry.ts"
+
+const ROOT = join(import.meta.dir, "..", "..")
+const SHA = "31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab"
+
+let server: FakeServer
+let dir = ""
+let host = ""
+
+beforeAll(async () => {
+  server = startCountingServer()
+  host = server.host
+  dir = await mkdtemp(join(tmpdir(), "bad-input-test-"))
+  await mkdir(join(dir, "home"))
+})
+afterAll(async () => {
+  await server.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs the CLI with a clean environment (no SYNCER_*, an empty docker config). */
+const cli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Run> => {
+  const proc = Bun.spawn(["bun", "src/cli/bin.ts", ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      HOME: join(dir, "home"),
+      DOCKER_CONFIG: join(dir, "no-docker-config"),
+      NO_COLOR: "1",
+      ...env
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  return { code, stdout, stderr }
+}
+
+const file = async (name: string, text: string) => {
+  const path = join(dir, name)
+  await writeFile(path, text)
+  return path
+}
+
+/** A definition whose every registry is the counting server. */
+const definition = (...images: ReadonlyArray<string>) =>
+  [`targetRepoPrefix: "${host}/mirror/"`, "registries:", "  docker.io:", `    mirror: "${host}"`, "images:", ...images, ""].join("\n")
+
+const validDefinition = () => definition(`  - source: "${host}/team/app:1.0"`, "  - source: \"busybox:1.36\"")
+
+/** Exit 2, every expected piece on stderr, no stack trace anywhere, no request to any registry. */
+const expectRejected = (run: Run, ...pieces: ReadonlyArray<string | RegExp>) => {
+  expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code: 2 })
+  for (const piece of pieces) {
+    if (typeof piece === "string") expect(run.stderr).toContain(piece)
+    else expect(run.stderr).toMatch(piece)
+  }
+  expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/^ {4}at /m)
+  expect(server.requests()).toEqual([])
+}
+
+describe("bad definition files: exit 2, file:line:col and entry, nothing contacted", () => {
+  test("malformed YAML", async () => {
+    const path = await file("malformed.yaml", `targetRepoPrefix: "${host}/mirror/"\nimages:\n  - source: "busybox:1.36\n  - [\n`)
+    expectRejected(await cli(["-i", path]), "invalid YAML", new RegExp(`${path}:\\d+:\\d+: `))
+  })
+
+  test("an empty file", async () => {
+    const path = await file("empty.yaml", "")
+    expectRejected(await cli(["-i", path]), `${path}:1:1: `, "the file is empty")
+  })
+
+  test("`images` is not a list", async () => {
+    const path = await file("not-a-list.yaml", `targetRepoPrefix: "${host}/mirror/"\nimages:\n  source: "${host}/team/app:1.0"\n`)
+    expectRejected(await cli(["-i", path]), `${path}:3:3: `, "images must be a list")
+  })
+
+  test("missing targetRepoPrefix", async () => {
+    const path = await file("no-prefix.yaml", `images:\n  - source: "${host}/team/app:1.0"\n`)
+    expectRejected(await cli(["-i", path]), `${path}:1:1: `, "missing required key \"targetRepoPrefix\"")
+  })
+
+  test("unknown keys amd64only and Tag, each with a did-you-mean", async () => {
+    const path = await file(
+      "unknown-keys.yaml",
+      definition(`  - source: "${host}/team/app:1.0"`, "    amd64only: true", "    Tag: \"1.0-v1\"")
+    )
+    const run = await cli(["-i", path])
+    expectRejected(
+      run,
+      `${path}:7:5: images[0] (${host}/team/app:1.0): unknown key "amd64only" (did you mean "amd64Only"?)`,
+      `${path}:8:5: images[0] (${host}/team/app:1.0): unknown key "Tag" (did you mean "tag"?)`
+    )
+  })
+
+  test("invalid references: `Busy Box::1` and `Library/BusyBox:1`", async () => {
+    const path = await file(
+      "bad-refs.yaml",
+      definition(`  - source: "${host}/team/app:1.0"`, "  - source: \"Busy Box::1\"", "  - source: \"Library/BusyBox:1\"")
+    )
+    expectRejected(
+      await cli(["-i", path]),
+      `${path}:7:13: images[1] (Busy Box::1): invalid image reference "Busy Box::1"`,
+      `${path}:8:13: images[2] (Library/BusyBox:1): invalid image reference "Library/BusyBox:1": repository name must be lowercase`
+    )
+  })
+
+  test("a digest without `tag`", async () => {
+    const path = await file("digest-no-tag.yaml", definition(`  - source: "busybox@sha256:${SHA}"`))
+    expectRejected(await cli(["-i", path]), `${path}:6:13: images[0] (busybox@sha256:${SHA}): `, "add a \"tag\"")
+  })
+
+  test("a malformed digest: busybox@sha256:abc", async () => {
+    const path = await file("bad-digest.yaml", definition("  - source: \"busybox@sha256:abc\"", "    tag: \"1\""))
+    expectRejected(await cli(["-i", path]), `${path}:6:13: images[0] (busybox@sha256:abc): `, "invalid digest \"sha256:abc\"")
+  })
+
+  test("two entries mapping to one target", async () => {
+    const path = await file("duplicate.yaml", definition("  - source: \"busybox:1.36\"", "  - source: \"docker.io/library/busybox:1.36\""))
+    expectRejected(
+      await cli(["-i", path]),
+      `${path}:7:5: images[1] (docker.io/library/busybox:1.36): maps to the same target "${host}/mirror/library/busybox:1.36" as images[0] (busybox:1.36)`,
+      "lines 6 and 7"
+    )
+  })
+
+  test("a mirror that is not a valid host", async () => {
+    const path = await file(
+      "bad-mirror.yaml",
+      [`targetRepoPrefix: "${host}/mirror/"`, "registries:", "  docker.io:", "    mirror: \"https://mirror.example.com/v2\"", "images:", "  - source: \"busybox:1.36\"", ""].join("\n")
+    )
+    expectRejected(
+      await cli(["-i", path]),
+      `${path}:4:13: registries["docker.io"]: mirror "https://mirror.example.com/v2" is not a valid host[:port]`
+    )
+  })
+
+  test("a prefix that is not a valid registry/repository", async () => {
+    const path = await file("bad-prefix.yaml", `targetRepoPrefix: "${host}/Mirror//"\nimages:\n  - source: "${host}/team/app:1.0"\n`)
+    expectRejected(await cli(["-i", path]), `${path}:1:19: invalid target repository prefix "${host}/Mirror//"`)
+  })
+
+  test("a prefix without a registry host", async () => {
+    const path = await file("hostless-prefix.yaml", `targetRepoPrefix: "mirror/"\nimages:\n  - source: "${host}/team/app:1.0"\n`)
+    expectRejected(await cli(["-i", path]), `${path}:1:19: `, "prefix must start with a registry host")
+  })
+
+  test("an invalid --target-repo-prefix override says it came from the command line", async () => {
+    const path = await file("valid-for-override.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "-r", "Mirror"]), "invalid target repository prefix \"Mirror\"", "override")
+  })
+})
+
+describe("files that cannot be used: exit 2, nothing contacted", () => {
+  test("a missing images file", async () => {
+    const path = join(dir, "nope.yaml")
+    expectRejected(await cli(["-i", path]), `cannot read images file "${path}": no such file`)
+  })
+
+  test("an unreadable images file (a directory)", async () => {
+    const path = join(dir, "a-directory.yaml")
+    await mkdir(path, { recursive: true })
+    expectRejected(await cli(["-i", path]), `cannot read images file "${path}": it is a directory`)
+  })
+
+  test("a missing auth key file", async () => {
+    const path = await file("valid-missing-key.yaml", validDefinition())
+    const key = join(dir, "no-key.json")
+    expectRejected(await cli(["-i", path, "-t", key]), `target repo auth key ${key}: file not found`)
+  })
+
+  test("an empty auth key file", async () => {
+    const path = await file("valid-empty-key.yaml", validDefinition())
+    const key = await file("empty-key.json", "")
+    expectRejected(await cli(["-i", path, "--target-repo-auth-key", key]), `target repo auth key ${key}: file is empty`)
+  })
+
+  test("an empty auth key file given by SYNCER_TARGET_REPO_AUTH_KEY", async () => {
+    const path = await file("valid-empty-key-env.yaml", validDefinition())
+    const key = await file("empty-key-env.json", "\n")
+    expectRejected(await cli(["-i", path], { SYNCER_TARGET_REPO_AUTH_KEY: key }), `target repo auth key ${key}: file is empty`)
+  })
+})
+
+describe("bad flags: exit 2, nothing contacted", () => {
+  test("--concurrency 0", async () => {
+    const path = await file("valid-concurrency.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "--concurrency", "0"]), "--concurrency must be a whole number of at least 1 (got 0)")
+  })
+
+  test("SYNCER_CONCURRENCY=0", async () => {
+    const path = await file("valid-concurrency-env.yaml", validDefinition())
+    expectRejected(await cli(["-i", path], { SYNCER_CONCURRENCY: "0" }), "--concurrency must be a whole number of at least 1 (got 0)")
+  })
+
+  test("an unknown flag after the others is named", async () => {
+    const path = await file("valid-unknown-flag.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "--bogus"]), "--bogus")
+  })
+
+  test("an unknown flag before the others is named", async () => {
+    const path = await file("valid-unknown-flag-first.yaml", validDefinition())
+    expectRejected(await cli(["--bogus", "-i", path]), "--bogus")
+  })
+
+  test("missing --images-file", async () => {
+    expectRejected(await cli([]), "--images-file")
+  })
+
+  test("both --target-repo-auth-key and --access-token", async () => {
+    const path = await file("valid-both.yaml", validDefinition())
+    const key = await file("key.json", "{\"type\":\"service_account\"}")
+    expectRejected(await cli(["-i", path, "-t", key, "-a", "token"]), "--target-repo-auth-key", "--access-token")
+  })
+
+  test("an invalid SYNCER_DRY_RUN value names the variable", async () => {
+    const path = await file("valid-dry-run-env.yaml", validDefinition())
+    expectRejected(await cli(["-i", path], { SYNCER_DRY_RUN: "maybe" }), "SYNCER_DRY_RUN")
+  })
+})
+
+describe("--help", () => {
+  const flags: ReadonlyArray<readonly [string, string | undefined, string]> = [
+    ["--images-file", "-i", "SYNCER_IMAGES_FILE"],
+    ["--target-repo-auth-key", "-t", "SYNCER_TARGET_REPO_AUTH_KEY"],
+    ["--access-token", "-a", "SYNCER_ACCESS_TOKEN"],
+    ["--target-repo-prefix", "-r", "SYNCER_TARGET_REPO_PREFIX"],
+    ["--dry-run", undefined, "SYNCER_DRY_RUN"],
+    ["--debug", undefined, "SYNCER_DEBUG"],
+    ["--report", undefined, "SYNCER_REPORT"],
+    ["--concurrency", "-j", "SYNCER_CONCURRENCY"]
+  ]
+
+  test("exits 0 and lists every flag with its alias and env var name", async () => {
+    const run = await cli(["--help"])
+    expect(run.code).toBe(0)
+    // eslint-disable-next-line no-control-regex
+    const help = run.stdout.replace(/\u001b\[[0-9;]*m/g, "")
+    // one block per option, starting at its heading line: "(-i, --images-file text)" or "--dry-run"
+    const blocks = help.split(/\n(?=\(-|--)/)
+    for (const [flag, alias, env] of flags) {
+      const block = blocks.find((b) => new RegExp(`^\\(?(-\\w, )?${flag}\\b`).test(b))
+      expect({ flag, found: block !== undefined }).toEqual({ flag, found: true })
+      if (alias) expect(block!.split("\n")[0]).toContain(`${alias}, ${flag}`)
+      expect({ flag, env: block!.includes(env) }).toEqual({ flag, env: true })
+    }
+    expect(`${run.stdout}\n${run.stderr}`).not.toMatch(/^ {4}at /m)
+    expect(server.requests()).toEqual([])
+  })
+})
