@@ -16,6 +16,10 @@ import { pipelineLayer } from "../pipeline/Live.ts"
 import * as AccessToken from "../../plugins/auth/accessToken.ts"
 import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"
 import * as JsonKey from "../../plugins/auth/jsonKey.ts"
+import * as CosignSigner from "../../plugins/signers/cosign.ts"
+import * as KeySigner from "../../plugins/signers/key.ts"
+import { Exec } from "../process/Exec.ts"
+import { Signer } from "../pipeline/Signer.ts"
 import { exitCodeOf, formatResult, formatSummary, reportOf } from "./Output.ts"
 
 /** An invalid invocation, definition or key: nothing was contacted (exit 2). */
@@ -28,7 +32,8 @@ export class SyncIncomplete extends Data.TaggedError("SyncIncomplete")<{ readonl
   }
 }
 
-const withEnv = (description: string, env: string) => `${description} [env: ${env}]`
+/** A flag description naming its environment variable. */
+export const withEnv = (description: string, env: string) => `${description} [env: ${env}]`
 
 const imagesFile = Options.text("images-file").pipe(
   Options.withAlias("i"),
@@ -66,6 +71,14 @@ const report = Options.text("report").pipe(
   Options.withFallbackConfig(Config.string(Env.report)),
   Options.optional
 )
+const signKey = Options.text("sign-key").pipe(
+  Options.withDescription(withEnv(
+    "cosign key: encrypted cosign key file, PKCS#8 PEM, or a KMS reference (gcpkms://, awskms://, azurekms://, hashivault://); password from SYNCER_SIGN_KEY_PASSWORD or COSIGN_PASSWORD",
+    Env.signKey
+  )),
+  Options.withFallbackConfig(Config.string(Env.signKey)),
+  Options.optional
+)
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
   Options.withDescription(withEnv("images in flight (default 8)", Env.concurrency)),
@@ -83,7 +96,50 @@ export interface SyncFlags {
   readonly debug: boolean
   readonly report: Option.Option<string>
   readonly concurrency: number
+  readonly signKey: Option.Option<string>
 }
+
+/** The credential chain from the target flags: key file, else access token, then docker config. */
+export const credentialProviders = (flags: {
+  readonly targetRepoAuthKey: Option.Option<string>
+  readonly accessToken: Option.Option<Redacted.Redacted<string>>
+}) =>
+  Effect.gen(function*() {
+    if (Option.isSome(flags.targetRepoAuthKey) && Option.isSome(flags.accessToken)) {
+      return yield* new InvalidInput({ message: "use either --target-repo-auth-key or --access-token, not both" })
+    }
+    if (Option.isSome(flags.accessToken) && Redacted.value(flags.accessToken.value).trim() === "") {
+      return yield* new InvalidInput({ message: "--access-token is empty" })
+    }
+    const providers: Array<CredentialProvider> = []
+    if (Option.isSome(flags.targetRepoAuthKey)) {
+      const key = yield* JsonKey.load(flags.targetRepoAuthKey.value).pipe(
+        Effect.mapError((e) => new InvalidInput({ message: e.message }))
+      )
+      providers.push(JsonKey.provider(key))
+    }
+    if (Option.isSome(flags.accessToken)) providers.push(AccessToken.provider(flags.accessToken.value))
+    providers.push(DockerConfig.provider(yield* DockerConfig.load()))
+    return providers
+  })
+
+/** Loads the signing key now (a bad key exits 2 before any registry is contacted). */
+const signerLayer = (signKey: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(signKey)) return undefined
+    const ref = signKey.value
+    if (CosignSigner.isKmsReference(ref)) {
+      const signer = yield* CosignSigner.make(ref).pipe(
+        Effect.provide(Exec.layer),
+        Effect.mapError((e) => new InvalidInput({ message: e.message }))
+      )
+      return Layer.succeed(Signer, signer)
+    }
+    const key = yield* KeySigner.load(ref, KeySigner.passwordFromEnv()).pipe(
+      Effect.mapError((e) => new InvalidInput({ message: e.message }))
+    )
+    return KeySigner.layer(key, `key ${ref}`)
+  })
 
 /** Writes a line to stdout (results only). */
 const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
@@ -100,12 +156,6 @@ export const runSync = (flags: SyncFlags) =>
     if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
       return yield* new InvalidInput({ message: `--concurrency must be a whole number of at least 1 (got ${flags.concurrency})` })
     }
-    if (Option.isSome(flags.targetRepoAuthKey) && Option.isSome(flags.accessToken)) {
-      return yield* new InvalidInput({ message: "use either --target-repo-auth-key or --access-token, not both" })
-    }
-    if (Option.isSome(flags.accessToken) && Redacted.value(flags.accessToken.value).trim() === "") {
-      return yield* new InvalidInput({ message: "--access-token is empty" })
-    }
     if (Option.isSome(flags.report)) {
       const dir = dirname(resolve(flags.report.value))
       if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -116,19 +166,17 @@ export const runSync = (flags: SyncFlags) =>
       targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
     }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
 
-    const providers: Array<CredentialProvider> = []
-    if (Option.isSome(flags.targetRepoAuthKey)) {
-      const key = yield* JsonKey.load(flags.targetRepoAuthKey.value).pipe(
-        Effect.mapError((e) => new InvalidInput({ message: e.message }))
-      )
-      providers.push(JsonKey.provider(key))
-    }
-    if (Option.isSome(flags.accessToken)) providers.push(AccessToken.provider(flags.accessToken.value))
-    providers.push(DockerConfig.provider(yield* DockerConfig.load()))
+    const providers = yield* credentialProviders(flags)
+    const signer = yield* signerLayer(flags.signKey)
 
     const startedAt = new Date()
     if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
-    const live = pipelineLayer({ dryRun: flags.dryRun, concurrency: flags.concurrency, credentials: providers }).pipe(
+    const live = pipelineLayer({
+      dryRun: flags.dryRun,
+      concurrency: flags.concurrency,
+      credentials: providers,
+      ...(signer ? { signer } : {})
+    }).pipe(
       Layer.provide(FetchHttpClient.layer)
     )
     const results = yield* Effect.flatMap(Pipeline, (p) => p.syncAll(definition, (r) => out(formatResult(r)))).pipe(
@@ -152,20 +200,34 @@ export const runSync = (flags: SyncFlags) =>
     }
   }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
 
-const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency }
+const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey }
 
 /** The root command: `image-syncer [flags]` syncs, as the original tool did. */
 export const command = Command.make("image-syncer", syncOptions, runSync).pipe(
   Command.withDescription("Copies container images into your registry only when absent; target tags are immutable.")
 )
 
-/** Parses argv and runs. */
-export const run = Command.run(command, { name: "image-syncer", version: "0.1.0" })
+const runRoot = Command.run(command, { name: "image-syncer", version: "0.1.0" })
+
+/** Subcommands, dispatched by name: the root's required flags must not apply to them. */
+const subcommands: Record<string, (argv: ReadonlyArray<string>) => ReturnType<typeof runRoot>> = {}
+
+/** Registers a subcommand (done by its module). */
+export const registerSubcommand = <Name extends string, R, E, A>(cmd: Command.Command<Name, R, E, A>, name: Name) => {
+  const runner = Command.run(cmd, { name: `image-syncer ${name}`, version: "0.1.0" })
+  subcommands[name] = (argv) => runner([argv[0]!, argv[1]!, ...argv.slice(3)]) as ReturnType<typeof runRoot>
+}
+
+/** Parses argv and runs the root command or a subcommand. */
+export const run = (argv: ReadonlyArray<string>) => {
+  const sub = argv[2] !== undefined ? subcommands[argv[2]] : undefined
+  return sub ? sub(argv) : runRoot(argv)
+}
 
 /** Flags that take a value (so the next argument is not a flag of its own). */
 const valueFlags = new Set([
   "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
-  "--report", "--concurrency", "-j", "--log-level"
+  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
 const switchFlags = new Set(["--dry-run", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])

@@ -6,6 +6,9 @@ const statuses: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "c
 /** One stable line per image: status, source, target, digest, and the error if any. */
 export const formatResult = (r: ImageResult): string => {
   const parts = [r.status.padEnd(8), r.source, "->", r.target, r.digest ?? "-"]
+  if (r.signed === true) parts.push("(signed)")
+  else if (r.signed === "already") parts.push("(signature present)")
+  else if (r.wouldSign) parts.push("(would sign)")
   if (r.error) parts.push(`: ${r.error}`)
   return parts.join(" ")
 }
@@ -41,6 +44,8 @@ export const reportOf = (
     ...(r.warnings.length ? { warnings: r.warnings } : {}),
     signed: r.signed,
     ...(r.signatureDigest ? { signatureDigest: r.signatureDigest } : {}),
+    ...(r.wouldSign ? { wouldSign: true } : {}),
+    ...(r.carried.length ? { carried: r.carried } : {}),
     bytesCopied: r.bytesCopied,
     durationMs: r.durationMs
   })),

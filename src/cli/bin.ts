@@ -7,7 +7,10 @@
 import { ValidationError } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Cause, Effect, Exit, Logger, Option } from "effect"
-import { run, stderrLogger, unknownFlag } from "./Cli.ts"
+import { registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
+import { verifyCommand } from "./VerifyCommand.ts"
+
+registerSubcommand(verifyCommand, "verify")
 
 const unknown = unknownFlag(process.argv.slice(2))
 if (unknown) {

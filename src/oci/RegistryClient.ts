@@ -43,6 +43,8 @@ export class RegistryClient extends Context.Tag("syncer/RegistryClient")<Registr
     digest: string,
     size: number
   ) => Effect.Effect<number, TransportError>
+  /** the OCI 1.1 referrers index of `digest`; None when the registry has no referrers API (404) */
+  readonly referrers: (image: ImageLocation, digest: string) => Effect.Effect<Option.Option<RawManifest>, TransportError>
   /** uploads bytes already in memory (signatures, configs) */
   readonly uploadBlob: (image: ImageLocation, digest: string, bytes: Uint8Array) => Effect.Effect<void, TransportError>
 }>() {
@@ -298,7 +300,23 @@ const make = (settings: RegistryClientSettings) =>
     const copyBlob = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
       copyBlobOnce(source, target, digest, size).pipe(retry, Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
 
-    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob }
+    const referrers = (image: ImageLocation, digest: string) =>
+      Effect.gen(function*() {
+        const res = yield* send(image, {
+          method: "GET",
+          path: `/v2/${image.repository}/referrers/${digest}`,
+          headers: { accept: "application/vnd.oci.image.index.v1+json" }
+        })
+        // A registry that supports referrers never answers 404 here (distribution-spec v1.1).
+        if (res.status !== 200) {
+          yield* res.text.pipe(Effect.ignore)
+          return Option.none<RawManifest>()
+        }
+        const bytes = new Uint8Array(yield* res.arrayBuffer.pipe(Effect.orElseSucceed(() => new ArrayBuffer(0))))
+        return Option.some({ digest: sha256Digest(bytes), mediaType: "application/vnd.oci.image.index.v1+json", size: bytes.length, bytes })
+      })
+
+    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, referrers }
   })
 
 const unavailable = (e: Retryable) => new RegistryUnavailable({ registry: e.registry, detail: e.detail })

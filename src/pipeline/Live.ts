@@ -15,6 +15,7 @@ import { Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { SyncSettings } from "./SyncSettings.ts"
 import type { Transport } from "./Transport.ts"
+import type { Signer } from "./Signer.ts"
 
 /** What a run needs to be wired. */
 export interface LiveOptions {
@@ -24,7 +25,8 @@ export interface LiveOptions {
   readonly credentials: ReadonlyArray<CredentialProvider>
   /** defaults to the oci transport */
   readonly transport?: Layer.Layer<Transport, never, RegistryClient>
-  readonly sign?: Layer.Layer<Sign>
+  /** a Signer to sign with; without one nothing is signed (upstream signatures are still carried) */
+  readonly signer?: Layer.Layer<Signer>
   readonly http?: RegistryHttpSettings
 }
 
@@ -39,10 +41,15 @@ export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "crede
 
 /** The whole pipeline; only the platform HttpClient is left to provide. */
 export const pipelineLayer = (options: LiveOptions): Layer.Layer<Pipeline, never, HttpClient.HttpClient> => {
-  const transport = (options.transport ?? OciTransport.layer()).pipe(Layer.provide(registryClientLayer(options)))
-  const steps = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Copy.layer).pipe(Layer.provide(transport))
-  return Pipeline.layer.pipe(
-    Layer.provide(Layer.mergeAll(steps, Compare.layer, options.sign ?? Sign.none)),
-    Layer.provide(SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency }))
+  // One client and one transport shared by every step (token cache, blob dedupe).
+  const infra = (options.transport ?? OciTransport.layer()).pipe(Layer.provideMerge(registryClientLayer(options)))
+  const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency })
+  const sign = options.signer
+    ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
+    : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, RegistryClient | Transport | SyncSettings>)
+  const steps = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
+    Layer.provide(infra),
+    Layer.provideMerge(settings)
   )
+  return Pipeline.layer.pipe(Layer.provide(steps))
 }

@@ -31,6 +31,10 @@ export interface ImageResult {
   readonly warnings: ReadonlyArray<string>
   readonly signed: boolean | "already"
   readonly signatureDigest: string | undefined
+  /** dry run: a signature would be added */
+  readonly wouldSign: boolean
+  /** upstream signature artifacts copied along */
+  readonly carried: ReadonlyArray<string>
   readonly bytesCopied: number
   readonly durationMs: number
 }
@@ -63,7 +67,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         let warnings: ReadonlyArray<string> = []
         const result = (
           status: ImageStatus,
-          extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied">> = {}
+          extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied" | "wouldSign" | "carried">> = {}
         ): ImageResult => ({
           source: entry.source,
           target,
@@ -74,6 +78,8 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           warnings,
           signed: extra.signed ?? false,
           signatureDigest: extra.signatureDigest,
+          wouldSign: extra.wouldSign ?? false,
+          carried: extra.carried ?? [],
           bytesCopied: extra.bytesCopied ?? 0,
           durationMs: Date.now() - started
         })
@@ -88,13 +94,13 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           const existing = yield* checkTarget.check(image)
           const decision = yield* compare.compare(image, existing)
           if (decision === "present") {
-            const signed = settings.dryRun ? { signed: false as const, signatureDigest: undefined } : yield* sign.sign(image)
-            return result("present", signed)
+            // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
+            return result("present", yield* sign.sign(image, false))
           }
           yield* resolve.checkPlatform(image)
-          if (settings.dryRun) return result("planned")
+          if (settings.dryRun) return result("planned", yield* sign.sign(image, false))
           const copied = yield* copy.copy(image)
-          const signed = yield* sign.sign(image)
+          const signed = yield* sign.sign(image, true)
           return result("synced", { ...signed, bytesCopied: copied.bytesCopied })
         }).pipe(
           Effect.catchTags({

@@ -14,6 +14,8 @@ const result = (status: ImageStatus, extra: Partial<ImageResult> = {}): ImageRes
   warnings: [],
   signed: false,
   signatureDigest: undefined,
+  wouldSign: false,
+  carried: [],
   bytesCopied: 0,
   durationMs: 12,
   ...extra

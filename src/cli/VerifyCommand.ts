@@ -1,0 +1,118 @@
+/**
+ * `image-syncer verify --images-file F --key cosign.pub`: checks that every target image
+ * carries a cosign signature by that key for the digest its tag holds. Read-only.
+ */
+import { Command, Options } from "@effect/cli"
+import { FetchHttpClient } from "@effect/platform"
+import { Config, Effect, Either, Layer, Option } from "effect"
+import { readFile } from "node:fs/promises"
+import { Env } from "../Config.ts"
+import { loadDefinition } from "../domain/Definition.ts"
+import type { ImageEntry } from "../domain/Definition.ts"
+import { formatTarget } from "../domain/Target.ts"
+import { RegistryClient, withReference } from "../oci/RegistryClient.ts"
+import { endpointFor } from "../pipeline/Endpoints.ts"
+import { registryClientLayer } from "../pipeline/Live.ts"
+import type { ImageLocation } from "../pipeline/Transport.ts"
+import { loadPublicKey } from "../signing/KeyLoader.ts"
+import { layersOf, SIMPLE_SIGNING, signatureTag } from "../signing/SimpleSigning.ts"
+import { layerVerifies } from "../signing/Verify.ts"
+import { credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
+import type { KeyObject } from "node:crypto"
+
+/** The outcome for one image. */
+export type VerifyStatus = "verified" | "unsigned" | "missing" | "failed"
+
+const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
+
+const key = Options.text("key").pipe(
+  Options.withDescription("public key (PEM) the signatures must verify with")
+)
+const imagesFile = Options.text("images-file").pipe(
+  Options.withAlias("i"),
+  Options.withDescription(withEnv("YAML definition file listing the images", Env.imagesFile)),
+  Options.withFallbackConfig(Config.string(Env.imagesFile))
+)
+const targetRepoAuthKey = Options.text("target-repo-auth-key").pipe(
+  Options.withAlias("t"),
+  Options.withDescription(withEnv("JSON key file for the target registry", Env.targetRepoAuthKey)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoAuthKey)),
+  Options.optional
+)
+const accessToken = Options.redacted("access-token").pipe(
+  Options.withAlias("a"),
+  Options.withDescription(withEnv("bearer token for the target registry", Env.accessToken)),
+  Options.withFallbackConfig(Config.redacted(Env.accessToken)),
+  Options.optional
+)
+const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
+  Options.withAlias("r"),
+  Options.withDescription(withEnv("overrides the file's targetRepoPrefix", Env.targetRepoPrefix)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
+  Options.optional
+)
+
+const verifyOne = (client: RegistryClient["Type"], entry: ImageEntry, location: ImageLocation, publicKey: KeyObject) =>
+  Effect.gen(function*() {
+    const head = yield* client.headManifest(location)
+    if (Option.isNone(head)) return { status: "missing" as VerifyStatus, digest: undefined, detail: "target tag not found" }
+    const digest = head.value.digest
+    const sig = yield* client.getManifest(withReference(location, signatureTag(digest))).pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
+    )
+    if (Option.isNone(sig)) return { status: "unsigned" as VerifyStatus, digest, detail: "no signature" }
+    for (const layer of layersOf(sig.value.bytes)) {
+      if (layer.mediaType !== SIMPLE_SIGNING) continue
+      const payload = yield* client.getBlob(location, layer.digest)
+      if (layerVerifies(layer, payload, digest, publicKey)) return { status: "verified" as VerifyStatus, digest, detail: "" }
+    }
+    return { status: "unsigned" as VerifyStatus, digest, detail: "no signature by this key verifies for this digest" }
+  }).pipe(
+    Effect.catchTags({
+      ImageNotFound: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      Unauthorized: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      RegistryUnavailable: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      DigestMismatch: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      TransportFailure: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message })
+    }),
+    Effect.map((r) => ({ entry, ...r }))
+  )
+
+/** The verify command. */
+export const verifyCommand = Command.make(
+  "verify",
+  { imagesFile, key, targetRepoAuthKey, accessToken, targetRepoPrefix },
+  (flags) =>
+    Effect.gen(function*() {
+      const pem = yield* Effect.tryPromise(() => readFile(flags.key, "utf8")).pipe(
+        Effect.mapError(() => new InvalidInput({ message: `--key ${flags.key}: cannot be read` }))
+      )
+      const publicKey = yield* Either.match(loadPublicKey(pem, flags.key), {
+        onLeft: (e) => Effect.fail(new InvalidInput({ message: e.message })),
+        onRight: Effect.succeed
+      })
+      const definition = yield* loadDefinition(flags.imagesFile, {
+        targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
+      }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
+      const providers = yield* credentialProviders(flags)
+      const results = yield* Effect.flatMap(RegistryClient, (client) =>
+        Effect.forEach(definition.images, (entry) => {
+          const location: ImageLocation = {
+            endpoint: endpointFor(entry.target.registry, definition.registries, "target"),
+            repository: entry.target.repository,
+            reference: entry.target.tag
+          }
+          return verifyOne(client, entry, location, publicKey).pipe(
+            Effect.tap((r) =>
+              out([r.status.padEnd(8), formatTarget(entry.target), r.digest ?? "-", r.detail ? `: ${r.detail}` : ""].join(" ").trimEnd())
+            )
+          )
+        }, { concurrency: 8 })).pipe(
+          Effect.provide(registryClientLayer({ dryRun: true, credentials: providers }).pipe(Layer.provide(FetchHttpClient.layer)))
+        )
+      const bad = results.filter((r) => r.status !== "verified")
+      yield* out(`${results.length} images: ${results.length - bad.length} verified, ${bad.length} not verified`)
+      if (bad.length > 0) return yield* new SyncIncomplete({ failed: bad.length })
+    })
+).pipe(Command.withDescription("Checks that every target image carries a valid signature by the given key."))

@@ -1,0 +1,101 @@
+/**
+ * cosign's legacy signature layout (oci-protocol.md §5): a simple-signing payload per signed
+ * digest, and an OCI image manifest at tag `sha256-<hex>.sig` with one layer per signature
+ * (the payload blob, its signature in the `dev.cosignproject.cosign/signature` annotation).
+ * Built as bytes once and never re-serialised afterwards.
+ */
+import { createHash } from "node:crypto"
+import { isDockerHub } from "../domain/Reference.ts"
+
+/** Media type of a simple-signing payload layer. */
+export const SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+/** Annotation holding the base64 signature. */
+export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
+/** OCI manifest and config media types used for signature images. */
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+
+const encoder = new TextEncoder()
+const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`
+
+/** "sha256:abc…" → "sha256-abc….sig" (or another suffix: ".att", ".sbom", "" for the referrers fallback). */
+export const signatureTag = (digest: string, suffix = ".sig"): string => `${digest.replace(":", "-")}${suffix}`
+
+/** cosign writes Docker Hub references as index.docker.io/…. */
+export const dockerReference = (registry: string, repository: string): string =>
+  `${isDockerHub(registry) ? "index.docker.io" : registry}/${repository}`
+
+/** The payload bytes, compact JSON in Go struct order as cosign writes it. */
+export const payloadFor = (reference: string, digest: string): Uint8Array =>
+  encoder.encode(
+    `{"critical":{"identity":{"docker-reference":${JSON.stringify(reference)}},"image":{"docker-manifest-digest":${JSON.stringify(digest)}},"type":"cosign container image signature"},"optional":null}`
+  )
+
+/** The claims of a payload we care about, or undefined if it is not one. */
+export const readPayload = (bytes: Uint8Array): { reference: string; digest: string } | undefined => {
+  try {
+    const j = JSON.parse(new TextDecoder().decode(bytes)) as {
+      critical?: { identity?: { "docker-reference"?: string }; image?: { "docker-manifest-digest"?: string }; type?: string }
+    }
+    const digest = j.critical?.image?.["docker-manifest-digest"]
+    if (!digest || j.critical?.type !== "cosign container image signature") return undefined
+    return { reference: j.critical?.identity?.["docker-reference"] ?? "", digest }
+  } catch {
+    return undefined
+  }
+}
+
+/** One signature layer. */
+export interface SignatureLayer {
+  readonly mediaType: string
+  readonly digest: string
+  readonly size: number
+  readonly annotations?: Readonly<Record<string, string>>
+}
+
+/** A signature image: its manifest and config, as exact bytes. */
+export interface SignatureImage {
+  readonly manifest: Uint8Array
+  readonly manifestDigest: string
+  readonly config: Uint8Array
+  readonly configDigest: string
+  readonly layers: ReadonlyArray<SignatureLayer>
+}
+
+/** Reads the layers of an existing signature manifest. */
+export const layersOf = (manifest: Uint8Array): ReadonlyArray<SignatureLayer> => {
+  const j = JSON.parse(new TextDecoder().decode(manifest)) as { layers?: Array<SignatureLayer> }
+  return j.layers ?? []
+}
+
+/** Builds the signature image for these layers (config mimics ggcr's empty image + appended layers). */
+export const buildSignatureImage = (layers: ReadonlyArray<SignatureLayer>): SignatureImage => {
+  const config = encoder.encode(
+    JSON.stringify({
+      architecture: "",
+      created: "0001-01-01T00:00:00Z",
+      history: layers.map(() => ({ created: "0001-01-01T00:00:00Z" })),
+      os: "",
+      rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+      config: {}
+    })
+  )
+  const configDigest = sha(config)
+  const manifest = encoder.encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, size: config.length, digest: configDigest },
+      layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, ...(l.annotations ? { annotations: l.annotations } : {}) }))
+    })
+  )
+  return { manifest, manifestDigest: sha(manifest), config, configDigest, layers }
+}
+
+/** A new layer for a payload and its base64 signature. */
+export const signatureLayer = (payload: Uint8Array, signatureB64: string): SignatureLayer => ({
+  mediaType: SIMPLE_SIGNING,
+  digest: sha(payload),
+  size: payload.length,
+  annotations: { [SIGNATURE_ANNOTATION]: signatureB64 }
+})
