@@ -116,7 +116,15 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
       name: "oci",
       inspect: client.headManifest,
       manifest: client.getManifest,
-      blob: client.getBlob,
+      config: (image) =>
+        Effect.gen(function*() {
+          const raw = yield* client.getManifest(image)
+          const parsed = parseManifest(raw.bytes, raw.mediaType)
+          if (!parsed.config) {
+            return yield* new TransportFailure({ transport: "oci", detail: `${raw.digest} has no config` })
+          }
+          return yield* client.getBlob(image, parsed.config.digest)
+        }),
       copy
     })
   })

@@ -20,6 +20,7 @@ import * as CosignSigner from "../../plugins/signers/cosign.ts"
 import * as KeySigner from "../../plugins/signers/key.ts"
 import { Exec } from "../process/Exec.ts"
 import { Signer } from "../pipeline/Signer.ts"
+import { loadTransport } from "../pipeline/TransportLoader.ts"
 import { exitCodeOf, formatResult, formatSummary, reportOf } from "./Output.ts"
 
 /** An invalid invocation, definition or key: nothing was contacted (exit 2). */
@@ -79,6 +80,11 @@ const signKey = Options.text("sign-key").pipe(
   Options.withFallbackConfig(Config.string(Env.signKey)),
   Options.optional
 )
+const transport = Options.text("transport").pipe(
+  Options.withDescription(withEnv("how images are moved: oci (default), skopeo, crane, or a module path", Env.transport)),
+  Options.withFallbackConfig(Config.string(Env.transport)),
+  Options.withDefault("oci")
+)
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
   Options.withDescription(withEnv("images in flight (default 8)", Env.concurrency)),
@@ -97,6 +103,7 @@ export interface SyncFlags {
   readonly report: Option.Option<string>
   readonly concurrency: number
   readonly signKey: Option.Option<string>
+  readonly transport: string
 }
 
 /** The credential chain from the target flags: key file, else access token, then docker config. */
@@ -166,6 +173,9 @@ export const runSync = (flags: SyncFlags) =>
       targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
     }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
 
+    const transportLayer = yield* loadTransport(flags.transport).pipe(
+      Effect.mapError((e) => new InvalidInput({ message: e.message }))
+    )
     const providers = yield* credentialProviders(flags)
     const signer = yield* signerLayer(flags.signKey)
 
@@ -175,6 +185,7 @@ export const runSync = (flags: SyncFlags) =>
       dryRun: flags.dryRun,
       concurrency: flags.concurrency,
       credentials: providers,
+      transport: transportLayer,
       ...(signer ? { signer } : {})
     }).pipe(
       Layer.provide(FetchHttpClient.layer)
@@ -200,7 +211,7 @@ export const runSync = (flags: SyncFlags) =>
     }
   }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
 
-const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey }
+const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport }
 
 /** The root command: `image-syncer [flags]` syncs, as the original tool did. */
 export const command = Command.make("image-syncer", syncOptions, runSync).pipe(
@@ -227,7 +238,7 @@ export const run = (argv: ReadonlyArray<string>) => {
 /** Flags that take a value (so the next argument is not a flag of its own). */
 const valueFlags = new Set([
   "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
-  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key"
+  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
 const switchFlags = new Set(["--dry-run", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])

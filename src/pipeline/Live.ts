@@ -1,6 +1,7 @@
 /** The pipeline wired to the oci transport and a credential chain: the one place layers are composed. */
 import { Layer } from "effect"
-import type { HttpClient } from "@effect/platform"
+import type { CommandExecutor, HttpClient } from "@effect/platform"
+import { Exec } from "../process/Exec.ts"
 import { Credentials } from "../oci/Credentials.ts"
 import type { CredentialProvider } from "../oci/Credentials.ts"
 import { RegistryClient } from "../oci/RegistryClient.ts"
@@ -24,25 +25,31 @@ export interface LiveOptions {
   /** asked in order; none answering means anonymous */
   readonly credentials: ReadonlyArray<CredentialProvider>
   /** defaults to the oci transport */
-  readonly transport?: Layer.Layer<Transport, never, RegistryClient>
+  readonly transport?: Layer.Layer<Transport, never, TransportContext>
   /** a Signer to sign with; without one nothing is signed (upstream signatures are still carried) */
   readonly signer?: Layer.Layer<Signer>
   readonly http?: RegistryHttpSettings
 }
+
+/** What a transport layer may use: the registry client, the credential chain, the process runner. */
+export type TransportContext = RegistryClient | Credentials | Exec
 
 /** The registry client stack (HTTP, auth, retries), read-only in a dry run. */
 export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http">) => {
   const http = options.http ?? defaultRegistryHttpSettings
   return RegistryClient.layer({ readOnly: options.dryRun, retry: http.retry }).pipe(
     Layer.provide(RegistryHttp.layer(http)),
-    Layer.provide(Credentials.chain(options.credentials))
+    Layer.provideMerge(Credentials.chain(options.credentials))
   )
 }
 
 /** The whole pipeline; only the platform HttpClient is left to provide. */
-export const pipelineLayer = (options: LiveOptions): Layer.Layer<Pipeline, never, HttpClient.HttpClient> => {
+export const pipelineLayer = (
+  options: LiveOptions
+): Layer.Layer<Pipeline, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> => {
   // One client and one transport shared by every step (token cache, blob dedupe).
-  const infra = (options.transport ?? OciTransport.layer()).pipe(Layer.provideMerge(registryClientLayer(options)))
+  const context = Layer.merge(registryClientLayer(options), Exec.layer)
+  const infra = (options.transport ?? OciTransport.layer()).pipe(Layer.provideMerge(context))
   const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency })
   const sign = options.signer
     ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))

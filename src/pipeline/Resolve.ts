@@ -5,7 +5,7 @@
  */
 import { Context, Data, Effect, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../domain/Definition.ts"
-import { formatPlatform, isImageManifest, isIndex, parseManifest } from "../domain/MediaTypes.ts"
+import { formatPlatform, isImageManifest, isIndex } from "../domain/MediaTypes.ts"
 import { endpointFor } from "./Endpoints.ts"
 import { DigestMismatch, ImageNotFound, Transport, TransportFailure } from "./Transport.ts"
 import type { ImageLocation, ManifestDescriptor, TransportError } from "./Transport.ts"
@@ -97,15 +97,10 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
 
       const platformOf = (source: ImageLocation, manifest: ManifestDescriptor) =>
         Effect.gen(function*() {
-          const raw = yield* transport.manifest({ ...source, reference: manifest.digest })
-          const parsed = parseManifest(raw.bytes, raw.mediaType)
-          if (!parsed.config) {
-            return yield* new TransportFailure({ transport: transport.name, detail: `${manifest.digest} has no config` })
-          }
-          const config = yield* transport.blob(source, parsed.config.digest)
+          const config = yield* transport.config({ ...source, reference: manifest.digest })
           const json = yield* Effect.try({
             try: () => JSON.parse(new TextDecoder().decode(config)) as { os?: string; architecture?: string; variant?: string },
-            catch: () => new TransportFailure({ transport: transport.name, detail: `config ${parsed.config!.digest} is not JSON` })
+            catch: () => new TransportFailure({ transport: transport.name, detail: `config of ${manifest.digest} is not JSON` })
           })
           return formatPlatform({ os: json.os ?? "", architecture: json.architecture ?? "", ...(json.variant ? { variant: json.variant } : {}) })
         })

@@ -110,8 +110,8 @@ export interface TransportShape {
   readonly inspect: (image: ImageLocation) => Effect.Effect<Option.Option<ManifestDescriptor>, TransportError>
   /** the exact manifest bytes, verified against their digest */
   readonly manifest: (image: ImageLocation) => Effect.Effect<RawManifest, TransportError>
-  /** a small blob (an image config), verified against its digest */
-  readonly blob: (image: ImageLocation, digest: string) => Effect.Effect<Uint8Array, TransportError>
+  /** the config blob of the single-platform manifest at `image` (for the platform check), verified */
+  readonly config: (image: ImageLocation) => Effect.Effect<Uint8Array, TransportError>
   /** copies `manifest` and all it references from `source` to `target`; the tag is written last */
   readonly copy: (
     source: ImageLocation,

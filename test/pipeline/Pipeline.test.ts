@@ -58,10 +58,12 @@ const fakeTransport = (overrides: {
         const m = raw.get(key(image))
         return m ? Effect.succeed(m) : Effect.die(new Error(`fake: no raw manifest ${key(image)}`))
       }),
-    blob: (image, d) =>
+    config: (image) =>
       Effect.suspend(() => {
-        const b = blobs.get(d)
-        return b ? Effect.succeed(b) : Effect.die(new Error(`fake: no blob ${d} in ${key(image)}`))
+        const m = raw.get(key(image))
+        const d = m ? (JSON.parse(new TextDecoder().decode(m.bytes)) as { config?: { digest: string } }).config?.digest : undefined
+        const b = d ? blobs.get(d) : undefined
+        return b ? Effect.succeed(b) : Effect.die(new Error(`fake: no config for ${key(image)}`))
       }),
     copy: (source, target, manifest) =>
       Effect.gen(function*() {

@@ -1,0 +1,153 @@
+/**
+ * The `skopeo` transport: moves images with `skopeo copy --all --preserve-digests` and reads
+ * them with `skopeo inspect --raw`, through the checked process runner. Credentials go in an
+ * auth file in a private temp directory (never on the command line); a bearer access token
+ * cannot be passed that way, so it is refused with a clear message. The pipeline's rules
+ * (immutability, dry run, report, signing) stay in the core.
+ */
+import { Effect, Layer, Option, Redacted } from "effect"
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Credentials } from "../../src/oci/Credentials.ts"
+import { sha256Digest } from "../../src/oci/RegistryClient.ts"
+import { Exec } from "../../src/process/Exec.ts"
+import type { ProcessFailed } from "../../src/process/Exec.ts"
+import { DigestMismatch, ImageNotFound, describeLocation, Transport, TransportFailure, Unauthorized } from "../../src/pipeline/Transport.ts"
+import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../../src/pipeline/Transport.ts"
+import { OCI_INDEX, OCI_MANIFEST } from "../../src/domain/MediaTypes.ts"
+
+const encoder = new TextEncoder()
+
+/** "docker://host/repo:tag" or "docker://host/repo@sha256:…" */
+export const dockerRef = (image: ImageLocation): string =>
+  `docker://${image.endpoint.host}/${image.repository}${image.reference.startsWith("sha256:") ? "@" : ":"}${image.reference}`
+
+/** The media type of manifest bytes (their own field, else guessed from their shape). */
+export const mediaTypeOf = (bytes: Uint8Array): string => {
+  const j = JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string; manifests?: unknown }
+  return j.mediaType ?? (j.manifests ? OCI_INDEX : OCI_MANIFEST)
+}
+
+const notFound = (e: ProcessFailed) => /manifest unknown|not found|name unknown|NAME_UNKNOWN|MANIFEST_UNKNOWN/i.test(e.stderr)
+const denied = (e: ProcessFailed) => /unauthorized|authentication required|denied|401|403/i.test(e.stderr)
+
+/** Builds the transport on the process runner and the credential chain. */
+export const make = (binary = "skopeo") =>
+  Effect.gen(function*() {
+    const exec = yield* Exec
+    const credentials = yield* Credentials
+
+    /** Writes an auth file for the endpoints that have credentials; returns its path, if any. */
+    const authFile = (dir: string, name: string, endpoint: Endpoint) =>
+      Effect.gen(function*() {
+        const cred = yield* credentials.lookup(endpoint.host, endpoint.role).pipe(
+          Effect.mapError((e) => new TransportFailure({ transport: "skopeo", detail: e.message }))
+        )
+        if (Option.isNone(cred)) return undefined
+        const c = cred.value
+        if (c._tag === "RegistryToken") {
+          return yield* new TransportFailure({
+            transport: "skopeo",
+            detail: "a bearer access token cannot be given to skopeo without putting it on the command line; use the oci transport or a key file / docker config"
+          })
+        }
+        const entry = c._tag === "Basic"
+          ? { auth: Buffer.from(`${c.username}:${Redacted.value(c.password)}`).toString("base64") }
+          : { identitytoken: Redacted.value(c.token) }
+        const path = join(dir, `${name}.json`)
+        yield* Effect.promise(() => writeFile(path, JSON.stringify({ auths: { [endpoint.host]: entry } }), { mode: 0o600 }))
+        return path
+      })
+
+    /** Runs skopeo with a private directory for auth files, removed afterwards. */
+    const withAuthDir = <A, E>(use: (dir: string) => Effect.Effect<A, E>) =>
+      Effect.acquireUseRelease(
+        Effect.promise(async () => {
+          const dir = await mkdtemp(join(tmpdir(), "image-syncer-skopeo-"))
+          await chmod(dir, 0o700)
+          return dir
+        }),
+        use,
+        (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+      )
+
+    const tlsFlag = (flag: string, e: Endpoint) => (e.scheme === "http" || e.skipTlsVerify ? [`${flag}=false`] : [])
+
+    const translate = (image: ImageLocation) => (e: ProcessFailed): TransportError =>
+      notFound(e)
+        ? new ImageNotFound({ image: describeLocation(image) })
+        : denied(e)
+        ? new Unauthorized({ registry: image.endpoint.host, status: 401, detail: `skopeo: ${e.message}` })
+        : new TransportFailure({ transport: "skopeo", detail: e.message })
+
+    const inspectRaw = (image: ImageLocation, config: boolean) =>
+      withAuthDir((dir) =>
+        Effect.gen(function*() {
+          const auth = yield* authFile(dir, "auth", image.endpoint)
+          const argv = [binary, "inspect", "--raw", ...(config ? ["--config"] : []), ...tlsFlag("--tls-verify", image.endpoint), ...(auth ? ["--authfile", auth] : []), dockerRef(image)]
+          const { stdout } = yield* exec.run(argv).pipe(Effect.mapError(translate(image)))
+          return encoder.encode(stdout)
+        })
+      )
+
+    const manifest = (image: ImageLocation): Effect.Effect<RawManifest, TransportError> =>
+      Effect.gen(function*() {
+        const bytes = yield* inspectRaw(image, false)
+        const digest = sha256Digest(bytes)
+        if (image.reference.startsWith("sha256:") && digest !== image.reference) {
+          return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual: digest })
+        }
+        const mediaType = yield* Effect.try({
+          try: () => mediaTypeOf(bytes),
+          catch: () => new TransportFailure({ transport: "skopeo", detail: `${describeLocation(image)}: manifest is not JSON` })
+        })
+        return { digest, mediaType, size: bytes.length, bytes }
+      })
+
+    const inspect = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
+      manifest(image).pipe(
+        Effect.map((m) => Option.some({ digest: m.digest, mediaType: m.mediaType, size: m.size })),
+        Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
+      )
+
+    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor) =>
+      withAuthDir((dir) =>
+        Effect.gen(function*() {
+          const srcAuth = yield* authFile(dir, "source", source.endpoint)
+          const dstAuth = yield* authFile(dir, "target", target.endpoint)
+          const from: ImageLocation = { ...source, reference: m.digest }
+          yield* exec.run([
+            binary,
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--retry-times",
+            "3",
+            ...tlsFlag("--src-tls-verify", source.endpoint),
+            ...tlsFlag("--dest-tls-verify", target.endpoint),
+            ...(srcAuth ? ["--src-authfile", srcAuth] : []),
+            ...(dstAuth ? ["--dest-authfile", dstAuth] : []),
+            dockerRef(from),
+            dockerRef(target)
+          ]).pipe(Effect.mapError(translate(source)))
+          // skopeo must not have rewritten anything: the tag holds exactly the source digest.
+          const written = yield* manifest(target)
+          if (written.digest !== m.digest) {
+            return yield* new DigestMismatch({ what: `skopeo copy to ${describeLocation(target)}`, expected: m.digest, actual: written.digest })
+          }
+          return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 1 }
+        })
+      )
+
+    return Transport.of({
+      name: "skopeo",
+      inspect,
+      manifest,
+      config: (image) => inspectRaw(image, true),
+      copy
+    })
+  })
+
+/** The skopeo transport layer. */
+export const layer = Layer.effect(Transport, make())

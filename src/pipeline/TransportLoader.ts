@@ -1,0 +1,61 @@
+/**
+ * Picks the transport from `--transport NAME|PATH`: a built-in by name, or a module loaded by
+ * path that exports `layer: Layer<Transport, never, TransportContext>`. Everything is checked
+ * before the first request; a bad name or module is an invalid invocation (exit 2).
+ */
+import { Data, Effect, Layer } from "effect"
+import { existsSync } from "node:fs"
+import { isAbsolute, resolve } from "node:path"
+import type { TransportContext } from "./Live.ts"
+import type { Transport } from "./Transport.ts"
+
+/** The transport cannot be used. */
+export class TransportUnusable extends Data.TaggedError("TransportUnusable")<{ readonly transport: string; readonly reason: string }> {
+  override get message() {
+    return `transport ${this.transport}: ${this.reason}`
+  }
+}
+
+/** A transport layer, as every transport module exports it. */
+export type TransportLayer = Layer.Layer<Transport, never, TransportContext>
+
+const builtins: Record<string, () => Promise<{ readonly layer: unknown }>> = {
+  oci: () => import("../../plugins/transports/oci.ts").then((m) => ({ layer: m.layer() })),
+  skopeo: () => import("../../plugins/transports/skopeo.ts"),
+  crane: () => import("../../plugins/transports/crane.ts")
+}
+
+/** Names of the built-in transports. */
+export const builtinTransports = Object.keys(builtins)
+
+const looksLikePath = (s: string) => s.includes("/") || s.endsWith(".ts") || s.endsWith(".js")
+
+/** Resolves a transport by name or module path. */
+export const loadTransport = (nameOrPath: string): Effect.Effect<TransportLayer, TransportUnusable> =>
+  Effect.gen(function*() {
+    let load = builtins[nameOrPath]
+    if (!load) {
+      if (!looksLikePath(nameOrPath)) {
+        return yield* new TransportUnusable({
+          transport: nameOrPath,
+          reason: `unknown transport; built-in transports are ${builtinTransports.join(", ")}, or give a module path`
+        })
+      }
+      const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath)
+      if (!existsSync(path)) return yield* new TransportUnusable({ transport: nameOrPath, reason: `module ${path} not found` })
+      load = () => import(path)
+    }
+    const mod = yield* Effect.tryPromise({
+      try: () => load!(),
+      catch: (e) => new TransportUnusable({ transport: nameOrPath, reason: `module failed to load: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    const candidate = (mod as { layer?: unknown; default?: { layer?: unknown } }).layer ??
+      (mod as { default?: { layer?: unknown } }).default?.layer
+    if (!Layer.isLayer(candidate)) {
+      return yield* new TransportUnusable({
+        transport: nameOrPath,
+        reason: "the module does not export `layer` (a Layer providing the Transport service)"
+      })
+    }
+    return candidate as TransportLayer
+  })
