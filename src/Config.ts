@@ -12,5 +12,7 @@ export const Env = {
   concurrency: "SYNCER_CONCURRENCY",
   signKey: "SYNCER_SIGN_KEY",
   signKeyPassword: "SYNCER_SIGN_KEY_PASSWORD",
-  transport: "SYNCER_TRANSPORT"
+  transport: "SYNCER_TRANSPORT",
+  from: "SYNCER_FROM",
+  authPlugin: "SYNCER_AUTH_PLUGIN"
 } as const

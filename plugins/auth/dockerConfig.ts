@@ -84,3 +84,6 @@ export const provider = (file: DockerConfigFile): CredentialProvider => ({
     return Effect.succeed(Option.none())
   }
 })
+
+/** The provider from the environment's config file (what the command line uses). */
+export const make = (path: string = configPath()) => Effect.map(load(path), provider)

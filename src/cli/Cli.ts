@@ -15,12 +15,15 @@ import { Pipeline } from "../pipeline/Pipeline.ts"
 import { pipelineLayer } from "../pipeline/Live.ts"
 import * as AccessToken from "../../plugins/auth/accessToken.ts"
 import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"
+import * as Podman from "../../plugins/auth/podman.ts"
+import { loadAuthPlugin } from "../oci/AuthPluginLoader.ts"
 import * as JsonKey from "../../plugins/auth/jsonKey.ts"
 import * as CosignSigner from "../../plugins/signers/cosign.ts"
 import * as KeySigner from "../../plugins/signers/key.ts"
 import { Exec } from "../process/Exec.ts"
 import { Signer } from "../pipeline/Signer.ts"
 import { loadTransport } from "../pipeline/TransportLoader.ts"
+import * as Layout from "../../plugins/transports/layout.ts"
 import { exitCodeOf, formatResult, formatSummary, reportOf } from "./Output.ts"
 
 /** An invalid invocation, definition or key: nothing was contacted (exit 2). */
@@ -85,6 +88,15 @@ const transport = Options.text("transport").pipe(
   Options.withFallbackConfig(Config.string(Env.transport)),
   Options.withDefault("oci")
 )
+const from = Options.text("from").pipe(
+  Options.withDescription(withEnv("read sources from an OCI image layout (directory or .tar) written by `image-syncer export`", Env.from)),
+  Options.withFallbackConfig(Config.string(Env.from)),
+  Options.optional
+)
+const authPlugin = Options.text("auth-plugin").pipe(
+  Options.withDescription(withEnv("module path of a custom auth provider, asked before docker config (repeatable)", Env.authPlugin)),
+  Options.repeated
+)
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
   Options.withDescription(withEnv("images in flight (default 8)", Env.concurrency)),
@@ -104,12 +116,15 @@ export interface SyncFlags {
   readonly concurrency: number
   readonly signKey: Option.Option<string>
   readonly transport: string
+  readonly from: Option.Option<string>
+  readonly authPlugin: ReadonlyArray<string>
 }
 
 /** The credential chain from the target flags: key file, else access token, then docker config. */
 export const credentialProviders = (flags: {
   readonly targetRepoAuthKey: Option.Option<string>
   readonly accessToken: Option.Option<Redacted.Redacted<string>>
+  readonly authPlugins?: ReadonlyArray<string>
 }) =>
   Effect.gen(function*() {
     if (Option.isSome(flags.targetRepoAuthKey) && Option.isSome(flags.accessToken)) {
@@ -126,7 +141,10 @@ export const credentialProviders = (flags: {
       providers.push(JsonKey.provider(key))
     }
     if (Option.isSome(flags.accessToken)) providers.push(AccessToken.provider(flags.accessToken.value))
-    providers.push(DockerConfig.provider(yield* DockerConfig.load()))
+    for (const path of flags.authPlugins ?? []) providers.push(yield* loadAuthPlugin(path))
+    providers.push(yield* DockerConfig.make())
+    const podman = yield* Podman.make
+    if (Option.isSome(podman)) providers.push(podman.value)
     return providers
   })
 
@@ -173,10 +191,17 @@ export const runSync = (flags: SyncFlags) =>
       targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
     }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
 
-    const transportLayer = yield* loadTransport(flags.transport).pipe(
-      Effect.mapError((e) => new InvalidInput({ message: e.message }))
-    )
-    const providers = yield* credentialProviders(flags)
+    if (Option.isSome(flags.from) && flags.transport !== "oci") {
+      return yield* new InvalidInput({ message: "--from reads sources from a layout; it cannot be combined with --transport" })
+    }
+    const transportLayer = Option.isSome(flags.from)
+      ? yield* Layout.layerFrom(flags.from.value).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
+      : yield* loadTransport(flags.transport).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
+    const envPlugins = process.env[Env.authPlugin]
+    const providers = yield* credentialProviders({
+      ...flags,
+      authPlugins: [...flags.authPlugin, ...(envPlugins ? envPlugins.split(",").filter(Boolean) : [])]
+    })
     const signer = yield* signerLayer(flags.signKey)
 
     const startedAt = new Date()
@@ -211,7 +236,7 @@ export const runSync = (flags: SyncFlags) =>
     }
   }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
 
-const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport }
+const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport, from, authPlugin }
 
 /** The root command: `image-syncer [flags]` syncs, as the original tool did. */
 export const command = Command.make("image-syncer", syncOptions, runSync).pipe(
@@ -238,7 +263,7 @@ export const run = (argv: ReadonlyArray<string>) => {
 /** Flags that take a value (so the next argument is not a flag of its own). */
 const valueFlags = new Set([
   "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
-  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport"
+  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
 const switchFlags = new Set(["--dry-run", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])

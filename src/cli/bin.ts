@@ -8,9 +8,11 @@ import { ValidationError } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Cause, Effect, Exit, Logger, Option } from "effect"
 import { registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
+import { exportCommand } from "./ExportCommand.ts"
 import { verifyCommand } from "./VerifyCommand.ts"
 
 registerSubcommand(verifyCommand, "verify")
+registerSubcommand(exportCommand, "export")
 
 const unknown = unknownFlag(process.argv.slice(2))
 if (unknown) {
