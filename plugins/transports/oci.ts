@@ -33,7 +33,10 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
     // target host + digest → the copy that is (or was) putting it there, and into which repository
     const blobHomes = new Map<string, Effect.Effect<string, TransportError>>()
 
-    const copyBlob = (source: ImageLocation, target: ImageLocation, blob: Descriptor, stats: MutableStats) =>
+    // target host + repository + digest → the one effect making that blob present there (siblings wait)
+    const inFlight = new Map<string, Effect.Effect<void, TransportError>>()
+
+    const ensureBlob = (source: ImageLocation, target: ImageLocation, blob: Descriptor, stats: MutableStats) =>
       Effect.gen(function*() {
         if (yield* client.hasBlob(target, blob.digest)) {
           stats.blobsSkipped++
@@ -70,6 +73,16 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
         if (!home && !blobHomes.has(key)) blobHomes.set(key, memo)
         yield* memo.pipe(Effect.tapError(() => Effect.sync(() => blobHomes.get(key) === memo && blobHomes.delete(key))))
       })
+
+    /** Makes a blob present in the target repository, once, however many children share it. */
+    const copyBlob = (source: ImageLocation, target: ImageLocation, blob: Descriptor, stats: MutableStats) => {
+      const key = `${target.endpoint.host} ${target.repository} ${blob.digest}`
+      const running = inFlight.get(key)
+      if (running) return running.pipe(Effect.tap(() => Effect.sync(() => stats.blobsSkipped++)))
+      const memo = Effect.runSync(Effect.cached(ensureBlob(source, target, blob, stats)))
+      inFlight.set(key, memo)
+      return memo.pipe(Effect.ensuring(Effect.sync(() => inFlight.get(key) === memo && inFlight.delete(key))))
+    }
 
     /** Copies one manifest (and what it references) so that it exists in the target by digest. */
     const copyManifest = (

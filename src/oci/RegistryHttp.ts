@@ -326,7 +326,10 @@ const make = (settings: RegistryHttpSettings) =>
             }
           }
           if (res.status === 401 || res.status === 403) {
-            const detail = yield* errorDetail(res)
+            const body = yield* errorDetail(res)
+            const detail = auth
+              ? body
+              : `no credentials found for ${endpoint.host} (${endpoint.role === "target" ? "use --target-repo-auth-key, --access-token or " : ""}docker config.json)${body ? `; ${body}` : ""}`
             return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail })
           }
           if (retryableStatus(res.status)) {
