@@ -9,7 +9,7 @@ import { Effect, Layer, Option } from "effect"
 import { RegistryClient, withReference } from "../../src/oci/RegistryClient.ts"
 import { blobsOf, isIndex, parseManifest } from "../../src/domain/MediaTypes.ts"
 import type { Descriptor } from "../../src/domain/MediaTypes.ts"
-import { Transport, TransportFailure } from "../../src/pipeline/Transport.ts"
+import { describeLocation, TagTaken, Transport, TransportFailure } from "../../src/pipeline/Transport.ts"
 import type { CopyResult, ImageLocation, ManifestDescriptor, TransportError } from "../../src/pipeline/Transport.ts"
 
 /** Settings of the oci transport. */
@@ -113,6 +113,14 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
             concurrency: settings.blobConcurrency,
             discard: true
           })
+        }
+        if (tag !== undefined) {
+          // Last look before the tag is written: another syncer may have taken it meanwhile.
+          const now = yield* client.headManifest(target)
+          if (Option.isSome(now) && now.value.digest !== raw.digest) {
+            return yield* new TagTaken({ target: describeLocation(target), expected: raw.digest, found: now.value.digest })
+          }
+          if (Option.isSome(now)) return
         }
         yield* client.putManifest(withReference(target, tag ?? raw.digest), raw.bytes, raw.mediaType)
         stats.manifestsPut++

@@ -142,7 +142,7 @@ export const credentialProviders = (flags: {
     }
     if (Option.isSome(flags.accessToken)) providers.push(AccessToken.provider(flags.accessToken.value))
     for (const path of flags.authPlugins ?? []) providers.push(yield* loadAuthPlugin(path))
-    providers.push(yield* DockerConfig.make())
+    providers.push(yield* DockerConfig.make().pipe(Effect.provide(Exec.layer)))
     const podman = yield* Podman.make
     if (Option.isSome(podman)) providers.push(podman.value)
     return providers

@@ -32,7 +32,7 @@ const program = run(process.argv).pipe(
   Effect.provide(Logger.replace(Logger.defaultLogger, stderrLogger))
 )
 
-BunRuntime.runMain(program as Effect.Effect<number, unknown>, {
+BunRuntime.runMain(program, {
   disableErrorReporting: true,
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {

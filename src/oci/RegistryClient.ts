@@ -25,6 +25,8 @@ export interface RegistryClientSettings {
   /** refuse every write (dry run) and ask target tokens for pull only */
   readonly readOnly: boolean
   readonly retry: RetrySettings
+  /** a blob body that sends nothing for this long is abandoned and resumed (default 30 s) */
+  readonly stallTimeoutMs?: number
 }
 
 /** The RegistryClient service: registry operations with exact bytes and verified digests. */
@@ -45,6 +47,13 @@ export class RegistryClient extends Context.Tag("syncer/RegistryClient")<Registr
   ) => Effect.Effect<number, TransportError>
   /** the OCI 1.1 referrers index of `digest`; None when the registry has no referrers API (404) */
   readonly referrers: (image: ImageLocation, digest: string) => Effect.Effect<Option.Option<RawManifest>, TransportError>
+  /** uploads a stream (e.g. a file from a layout) as `digest`, verified on the way; not retried (a stream cannot be replayed) */
+  readonly uploadBlobStream: (
+    image: ImageLocation,
+    digest: string,
+    size: number,
+    body: Stream.Stream<Uint8Array, unknown>
+  ) => Effect.Effect<number, TransportError>
   /** uploads bytes already in memory (signatures, configs) */
   readonly uploadBlob: (image: ImageLocation, digest: string, bytes: Uint8Array) => Effect.Effect<void, TransportError>
 }>() {
@@ -62,6 +71,7 @@ const isDigest = (reference: string) => reference.startsWith("sha256:")
 const make = (settings: RegistryClientSettings) =>
   Effect.gen(function*() {
     const http = yield* RegistryHttp
+    const stallTimeoutMs = settings.stallTimeoutMs ?? 30_000
     const retry = withRetry(settings.retry)
 
     // Target requests share one pull+push token per repository; sources (and dry runs) ask pull only.
@@ -246,21 +256,62 @@ const make = (settings: RegistryClientSettings) =>
         yield* finishUpload(image, location, digest, bytes)
       })
 
-    const copyBlobOnce = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
+    /** The source blob as one stream; a body that breaks mid-way is resumed with `Range` (or re-read and skipped). */
+    const sourceBlob = (source: ImageLocation, digest: string, size: number): Stream.Stream<Uint8Array, TransportError | Retryable> => {
+      let offset = 0
+      // Resumes are counted across whole retries too, so a source that always breaks gives up in bounded time.
+      let resumes = 0
+      const open = (from: number) =>
+        Effect.gen(function*() {
+          const res = yield* send(source, {
+            method: "GET",
+            path: blobPath(source, digest),
+            ...(from > 0 ? { headers: { range: `bytes=${from}-` } } : {})
+          })
+          if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(source)} blob ${digest}` })
+          if (res.status === 206 && from > 0) return res.stream
+          if (res.status !== 200) return yield* unexpected(source, `GET blob ${digest}`, res)
+          // No range support: read again from the start and drop what was already passed on.
+          let skip = from
+          return res.stream.pipe(Stream.map((chunk) => {
+            if (skip === 0) return chunk
+            const cut = Math.min(skip, chunk.length)
+            skip -= cut
+            return chunk.subarray(cut)
+          }), Stream.filter((chunk) => chunk.length > 0))
+        })
+      const piece = (from: number): Stream.Stream<Uint8Array, TransportError | Retryable> =>
+        Stream.unwrap(open(from)).pipe(
+          Stream.timeoutFail(
+            () => new Retryable({ registry: source.endpoint.host, detail: `blob ${digest} stalled for ${stallTimeoutMs} ms`, retryAfter: undefined }),
+            `${stallTimeoutMs} millis`
+          ),
+          // A body that breaks mid-way (reset, truncation) is worth resuming.
+          Stream.catchTag("ResponseError", (e) =>
+            Stream.fail(new Retryable({ registry: source.endpoint.host, detail: `reading blob ${digest}: ${describeError(e)}`, retryAfter: undefined }))),
+          Stream.tap((chunk) => Effect.sync(() => void (offset += chunk.length))),
+          Stream.catchAll((e) => {
+            if (e instanceof Retryable && offset > 0 && offset < size && resumes < settings.retry.attempts) {
+              resumes++
+              return piece(offset)
+            }
+            return Stream.fail(e)
+          })
+        )
+      return Stream.suspend(() => {
+        offset = 0
+        return piece(0)
+      })
+    }
+
+    /** Uploads a stream as `digest`, verifying digest and size on the way; returns the byte count. */
+    const uploadVerified = (target: ImageLocation, digest: string, size: number, body: Stream.Stream<Uint8Array, TransportError | Retryable>) =>
       Effect.gen(function*() {
-        const res = yield* send(source, { method: "GET", path: blobPath(source, digest) })
-        if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(source)} blob ${digest}` })
-        if (res.status !== 200) return yield* unexpected(source, `GET blob ${digest}`, res)
         const { location } = yield* startUpload(target, "")
         const hash = createHash("sha256")
         let seen = 0
-        let mismatch: DigestMismatch | undefined
-        let readError: unknown
-        const verified = res.stream.pipe(
-          Stream.mapError((e) => {
-            readError = e.cause ?? e
-            return e
-          }),
+        let bodyError: TransportError | Retryable | undefined
+        const verified = body.pipe(
           Stream.tap((chunk) =>
             Effect.sync(() => {
               hash.update(chunk)
@@ -271,22 +322,21 @@ const make = (settings: RegistryClientSettings) =>
             Stream.suspend(() => {
               const actual = `sha256:${hash.digest("hex")}`
               if (actual === digest && seen === size) return Stream.empty
-              mismatch = new DigestMismatch({
-                what: `blob from ${describeLocation(source)}${seen !== size ? ` (${seen} of ${size} bytes)` : ""}`,
-                expected: digest,
-                actual
-              })
-              return Stream.fail(mismatch)
+              return Stream.fail(
+                new DigestMismatch({
+                  what: `blob for ${describeLocation(target)}${seen !== size ? ` (${seen} of ${size} bytes)` : ""}`,
+                  expected: digest,
+                  actual
+                })
+              )
             })
-          )
+          ),
+          Stream.tapError((e) => Effect.sync(() => void (bodyError = e)))
         )
         return yield* finishUpload(target, location, digest, verified).pipe(
           Effect.catchAll((e): Effect.Effect<never, TransportError | Retryable> => {
-            if (mismatch) return Effect.fail(mismatch)
-            if (readError !== undefined) {
-              // The source broke mid-body: worth another full try.
-              return Effect.fail(new Retryable({ registry: source.endpoint.host, detail: `reading blob ${digest}: ${String(readError)}`, retryAfter: undefined }))
-            }
+            // The body's own failure explains a failed upload better than the transport error it caused.
+            if (bodyError) return Effect.fail(bodyError)
             if (e._tag === "RegistryUnavailable") {
               return Effect.fail(new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined }))
             }
@@ -298,7 +348,18 @@ const make = (settings: RegistryClientSettings) =>
       })
 
     const copyBlob = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
-      copyBlobOnce(source, target, digest, size).pipe(retry, Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
+      uploadVerified(target, digest, size, sourceBlob(source, digest, size)).pipe(
+        retry,
+        Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e)))
+      )
+
+    const uploadBlobStream = (target: ImageLocation, digest: string, size: number, body: Stream.Stream<Uint8Array, unknown>) =>
+      uploadVerified(
+        target,
+        digest,
+        size,
+        body.pipe(Stream.mapError((e) => new TransportFailure({ transport: "oci", detail: `reading blob ${digest}: ${describeError(e)}` })))
+      ).pipe(Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
 
     const referrers = (image: ImageLocation, digest: string) =>
       Effect.gen(function*() {
@@ -316,8 +377,14 @@ const make = (settings: RegistryClientSettings) =>
         return Option.some({ digest: sha256Digest(bytes), mediaType: "application/vnd.oci.image.index.v1+json", size: bytes.length, bytes })
       })
 
-    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, referrers }
+    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, uploadBlobStream, referrers }
   })
+
+const describeError = (e: unknown): string => {
+  if (e && typeof e === "object" && "cause" in e && (e as { cause?: unknown }).cause) return describeError((e as { cause: unknown }).cause)
+  if (e instanceof Error) return (e as { code?: string }).code ? `${(e as { code?: string }).code}: ${e.message}` : e.message
+  return String(e)
+}
 
 const unavailable = (e: Retryable) => new RegistryUnavailable({ registry: e.registry, detail: e.detail })
 

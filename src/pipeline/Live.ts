@@ -29,15 +29,21 @@ export interface LiveOptions {
   /** a Signer to sign with; without one nothing is signed (upstream signatures are still carried) */
   readonly signer?: Layer.Layer<Signer>
   readonly http?: RegistryHttpSettings
+  /** a blob body silent for this long is abandoned and resumed (default 30 s) */
+  readonly stallTimeoutMs?: number
 }
 
 /** What a transport layer may use: the registry client, the credential chain, the process runner. */
 export type TransportContext = RegistryClient | Credentials | Exec
 
 /** The registry client stack (HTTP, auth, retries), read-only in a dry run. */
-export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http">) => {
+export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs">) => {
   const http = options.http ?? defaultRegistryHttpSettings
-  return RegistryClient.layer({ readOnly: options.dryRun, retry: http.retry }).pipe(
+  return RegistryClient.layer({
+    readOnly: options.dryRun,
+    retry: http.retry,
+    ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {})
+  }).pipe(
     Layer.provide(RegistryHttp.layer(http)),
     Layer.provideMerge(Credentials.chain(options.credentials))
   )

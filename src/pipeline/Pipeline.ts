@@ -105,6 +105,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         }).pipe(
           Effect.catchTags({
             TagConflict: fail("conflict"),
+            TagTaken: fail("conflict"),
             SourceNotFound: fail("failed"),
             PlatformMismatch: fail("failed"),
             DigestMismatch: fail("failed"),

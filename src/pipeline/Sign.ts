@@ -169,7 +169,8 @@ const make = (
       Unauthorized: (e) => Effect.fail(fail("signature")(e)),
       RegistryUnavailable: (e) => Effect.fail(fail("signature")(e)),
       DigestMismatch: (e) => Effect.fail(fail("signature")(e)),
-      TransportFailure: (e) => Effect.fail(fail("signature")(e))
+      TransportFailure: (e) => Effect.fail(fail("signature")(e)),
+      TagTaken: (e) => Effect.fail(fail("signature")(e))
     }))
 
   return (image: ResolvedImage, copied: boolean): Effect.Effect<SignOutcome, SigningFailed> =>

@@ -100,8 +100,19 @@ export class TransportFailure extends Data.TaggedError("TransportFailure")<{
   }
 }
 
+/** The target tag was written by someone else while we copied (another syncer): a conflict, found late. */
+export class TagTaken extends Data.TaggedError("TagTaken")<{
+  readonly target: string
+  readonly expected: string
+  readonly found: string
+}> {
+  override get message() {
+    return `${this.target} was written by someone else during the copy: it holds ${this.found}, not ${this.expected}; not overwritten`
+  }
+}
+
 /** Every error a transport may return. */
-export type TransportError = ImageNotFound | Unauthorized | RegistryUnavailable | DigestMismatch | TransportFailure
+export type TransportError = ImageNotFound | Unauthorized | RegistryUnavailable | DigestMismatch | TransportFailure | TagTaken
 
 /** The Transport service interface. */
 export interface TransportShape {

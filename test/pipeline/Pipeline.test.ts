@@ -375,10 +375,31 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     expect(peak).toBeLessThanOrEqual(2)
   })
 
-  test("the target is checked with inspect (HEAD), on the target location", async () => {
+  test("the target is checked with inspect (HEAD), on the target location, before and again after the copy", async () => {
     const t = fakeTransport()
     addIndex(t, "a", digest("a"))
     await syncAll(definitionOf(entries("a")), t)
-    expect(t.inspected).toEqual(["src.example/team/a:1", targetKey("a")])
+    expect(t.inspected).toEqual(["src.example/team/a:1", targetKey("a"), targetKey("a")])
+  })
+
+  test("a tag written by someone else during the copy is reported as a conflict, not silently accepted", async () => {
+    const t = fakeTransport()
+    addIndex(t, "a", digest("a"))
+    addIndex(t, "b", digest("b"))
+    // Another writer takes a's tag right after our copy of a.
+    const racing: TransportShape = {
+      ...t,
+      copy: (source, target, manifest) =>
+        t.copy(source, target, manifest).pipe(
+          Effect.tap(() =>
+            Effect.sync(() => {
+              if (target.repository.endsWith("/a")) t.manifests.set(targetKey("a"), { digest: digest("9"), mediaType: INDEX, size: 1 })
+            })
+          )
+        )
+    }
+    const results = await syncAll(definitionOf(entries("a", "b")), racing)
+    expect(summary(results)).toEqual([["src.example/team/a:1", "conflict"], ["src.example/team/b:1", "synced"]])
+    expect(results[0]!.errorType).toBe("TagTaken")
   })
 })
