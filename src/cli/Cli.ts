@@ -12,6 +12,8 @@ import { Env } from "../Config.ts"
 import { loadDefinition } from "../domain/Definition.ts"
 import type { CredentialProvider } from "../oci/Credentials.ts"
 import { Pipeline } from "../pipeline/Pipeline.ts"
+import type { ImageResult } from "../pipeline/Pipeline.ts"
+import { formatTarget } from "../domain/Target.ts"
 import { pipelineLayer } from "../pipeline/Live.ts"
 import * as AccessToken from "../../plugins/auth/accessToken.ts"
 import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"
@@ -215,21 +217,35 @@ export const runSync = (flags: SyncFlags) =>
     }).pipe(
       Layer.provide(FetchHttpClient.layer)
     )
-    const results = yield* Effect.flatMap(Pipeline, (p) => p.syncAll(definition, (r) => out(formatResult(r)))).pipe(
-      Effect.provide(live)
-    )
-    yield* out(formatSummary(results))
-    if (Option.isSome(flags.report)) {
-      const doc = reportOf(results, {
-        imagesFile: flags.imagesFile,
-        dryRun: flags.dryRun,
-        startedAt,
-        durationMs: Date.now() - startedAt.getTime()
+    const finished: Array<ImageResult> = []
+    const writeReport = (results: ReadonlyArray<ImageResult>, interrupted: boolean) =>
+      Option.match(flags.report, {
+        onNone: () => Effect.void,
+        onSome: (path) => {
+          const doc = {
+            ...reportOf(results, { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: Date.now() - startedAt.getTime() }),
+            ...(interrupted ? { interrupted: true, unfinished: definition.images.length - results.length } : {})
+          }
+          return Effect.tryPromise(() => writeFile(path, `${JSON.stringify(doc, null, 2)}\n`)).pipe(
+            Effect.catchAll((e) => Effect.logError(`could not write report: ${String(e.error)}`))
+          )
+        }
       })
-      yield* Effect.tryPromise(() => writeFile(flags.report.pipe(Option.getOrThrow), `${JSON.stringify(doc, null, 2)}\n`)).pipe(
-        Effect.catchAll((e) => Effect.logError(`could not write report: ${String(e.error)}`))
+    const results = yield* Effect.flatMap(Pipeline, (p) =>
+      p.syncAll(definition, (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(out(formatResult(r)))))).pipe(
+        Effect.provide(live),
+        // On SIGINT/SIGTERM: in-flight copies stop (their tags were never written), what finished is reported.
+        Effect.onInterrupt(() =>
+          Effect.gen(function*() {
+            const order = new Map(definition.images.map((e, i) => [`${e.source} ${formatTarget(e.target)}`, i]))
+            const done = [...finished].sort((a, b) => (order.get(`${a.source} ${a.target}`) ?? 0) - (order.get(`${b.source} ${b.target}`) ?? 0))
+            yield* out(`${formatSummary(done)} (interrupted: ${definition.images.length - done.length} not finished)`)
+            yield* writeReport(done, true)
+          })
+        )
       )
-    }
+    yield* out(formatSummary(results))
+    yield* writeReport(results, false)
     const code = exitCodeOf(results)
     if (code !== 0) {
       return yield* new SyncIncomplete({ failed: results.filter((r) => r.status === "conflict" || r.status === "failed").length })

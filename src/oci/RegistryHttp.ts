@@ -109,7 +109,9 @@ const make = (settings: RegistryHttpSettings) =>
       return s
     }
 
-    const baseUrl = (e: Endpoint) => `${e.scheme}://${e.host}`
+    // Loopback registries default to plain HTTP, but one that turns out to speak TLS is used over https.
+    const upgraded = new Set<string>()
+    const baseUrl = (e: Endpoint) => `${upgraded.has(e.host) ? "https" : e.scheme}://${e.host}`
 
     const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.role} ${e.host} ${[...scopes].sort().join(" ")}`
 
@@ -145,7 +147,10 @@ const make = (settings: RegistryHttpSettings) =>
                 })
             }),
             Effect.catchTags({ RequestError: (e) =>
-              Effect.fail(
+              tlsProblem(e.cause) ? Effect.fail(new TransportFailure({
+                transport: "oci",
+                detail: `${current.host}: TLS certificate not trusted (${describeCause(e.cause)}); add its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
+              })) : Effect.fail(
                 new Retryable({
                   registry: endpoint.host,
                   detail: `${method} ${current.pathname}: ${describeCause(e.cause)}`,
@@ -183,7 +188,19 @@ const make = (settings: RegistryHttpSettings) =>
       const key = `${endpoint.role} ${endpoint.host}`
       const cached = pings.get(key)
       if (cached) return cached
-      const ping = exchange(endpoint, "GET", `${baseUrl(endpoint)}/v2/`, {}, undefined).pipe(
+      const ping = Effect.suspend(() => exchange(endpoint, "GET", `${baseUrl(endpoint)}/v2/`, {}, undefined)).pipe(
+        Effect.flatMap((res) =>
+          res.status === 400 && endpoint.scheme === "http" && !upgraded.has(endpoint.host)
+            ? res.text.pipe(
+              Effect.orElseSucceed(() => ""),
+              Effect.flatMap((body) => {
+                if (!/HTTP request to an HTTPS server/i.test(body)) return Effect.succeed(res)
+                upgraded.add(endpoint.host)
+                return exchange(endpoint, "GET", `${baseUrl(endpoint)}/v2/`, {}, undefined)
+              })
+            )
+            : Effect.succeed(res)
+        ),
         Effect.flatMap((res) => {
           if (res.status === 401) return Effect.succeed(pickChallenge(res.headers["www-authenticate"]))
           if (retryableStatus(res.status)) {
@@ -302,13 +319,15 @@ const make = (settings: RegistryHttpSettings) =>
       })
 
     const send = (endpoint: Endpoint, request: RegistryRequest) => {
-      const url = request.path.startsWith("http") ? request.path : `${baseUrl(endpoint)}${request.path}`
+      // Computed after the ping (inside `once`), which may have switched the host to https.
+      let url = request.path
       const once = (scopes: ReadonlyArray<string>, reauthed: boolean): Effect.Effect<
         HttpClientResponse.HttpClientResponse,
         Retryable | RegistryHttpError
       > =>
         Effect.gen(function*() {
           const auth = yield* authorization(endpoint, scopes)
+          url = request.path.startsWith("http") ? request.path : `${baseUrl(endpoint)}${request.path}`
           const headers: Record<string, string> = { ...request.headers }
           if (auth) headers["authorization"] = auth
           const res = yield* exchange(endpoint, request.method, url, headers, request.body)
@@ -352,6 +371,12 @@ const make = (settings: RegistryHttpSettings) =>
 
     return { send }
   })
+
+/** True for certificate and handshake failures: retrying will not help, configuration will. */
+export const tlsProblem = (cause: unknown): boolean => {
+  const text = cause instanceof Error ? `${(cause as { code?: string }).code ?? ""} ${cause.message}` : String(cause)
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|unable to verify|certificate|ERR_TLS|SSL/i.test(text)
+}
 
 /** A short, secret-free description of a network error. */
 export const describeCause = (cause: unknown): string => {
