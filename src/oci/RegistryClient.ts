@@ -7,6 +7,7 @@ import { Context, Effect, Layer, Option, Stream } from "effect"
 import type { HttpClientResponse } from "@effect/platform"
 import { createHash } from "node:crypto"
 import { RegistryHttp } from "./RegistryHttp.ts"
+import * as Progress from "../pipeline/Progress.ts"
 import type { RegistryHttpError, RegistryRequest } from "./RegistryHttp.ts"
 import { Retryable, withRetry, defaultRetrySettings } from "./RetryPolicy.ts"
 import type { RetrySettings } from "./RetryPolicy.ts"
@@ -311,11 +312,14 @@ const make = (settings: RegistryClientSettings) =>
         const hash = createHash("sha256")
         let seen = 0
         let bodyError: TransportError | Retryable | undefined
+        const progress = yield* Progress.reporterNow
+        progress({ _tag: "BlobStarted", digest, size })
         const verified = body.pipe(
           Stream.tap((chunk) =>
             Effect.sync(() => {
               hash.update(chunk)
               seen += chunk.length
+              progress({ _tag: "BytesCopied", bytes: chunk.length })
             })
           ),
           Stream.concat(

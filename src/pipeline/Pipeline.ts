@@ -12,6 +12,8 @@ import { Copy } from "./Copy.ts"
 import { Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { SyncSettings } from "./SyncSettings.ts"
+import * as Progress from "./Progress.ts"
+import type { ImageEvent, ProgressEvent } from "./Progress.ts"
 
 /** What happened to one image. */
 export type ImageStatus = "synced" | "present" | "planned" | "conflict" | "failed"
@@ -46,7 +48,8 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
   /** Syncs every entry (bounded concurrency); results in definition order; `onResult` sees each as it finishes. */
   readonly syncAll: (
     definition: Definition,
-    onResult?: (result: ImageResult) => Effect.Effect<void>
+    onResult?: (result: ImageResult) => Effect.Effect<void>,
+    onEvent?: (event: ProgressEvent) => void
   ) => Effect.Effect<ReadonlyArray<ImageResult>>
 }>() {
   /** The pipeline over the five step services. */
@@ -87,19 +90,25 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           Effect.succeed(result(status, { error: e.message, errorType: e._tag }))
 
         return Effect.gen(function*() {
+          yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
           const image = yield* resolve.resolve(entry, definition)
           digest = image.manifest.digest
           warnings = image.warnings
           for (const w of image.warnings) yield* Effect.logWarning(`${entry.source}: ${w}`)
+          yield* Progress.report({ _tag: "StepStarted", step: "check" })
           const existing = yield* checkTarget.check(image)
+          yield* Progress.report({ _tag: "StepStarted", step: "compare" })
           const decision = yield* compare.compare(image, existing)
           if (decision === "present") {
+            yield* Progress.report({ _tag: "StepStarted", step: "sign" })
             // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
             return result("present", yield* sign.sign(image, false))
           }
           yield* resolve.checkPlatform(image)
           if (settings.dryRun) return result("planned", yield* sign.sign(image, false))
+          yield* Progress.report({ _tag: "StepStarted", step: "copy" })
           const copied = yield* copy.copy(image)
+          yield* Progress.report({ _tag: "StepStarted", step: "sign" })
           const signed = yield* sign.sign(image, true)
           return result("synced", { ...signed, bytesCopied: copied.bytesCopied })
         }).pipe(
@@ -123,10 +132,22 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         )
       }
 
-      const syncAll = (definition: Definition, onResult?: (result: ImageResult) => Effect.Effect<void>) =>
+      const syncAll = (
+        definition: Definition,
+        onResult?: (result: ImageResult) => Effect.Effect<void>,
+        onEvent?: (event: ProgressEvent) => void
+      ) =>
         Effect.forEach(
           definition.images,
-          (entry) => syncImage(entry, definition).pipe(Effect.tap((r) => (onResult ? onResult(r) : Effect.void))),
+          (entry, index) => {
+            const run = syncImage(entry, definition).pipe(Effect.tap((r) => (onResult ? onResult(r) : Effect.void)))
+            if (!onEvent) return run
+            return Effect.sync(() => onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(entry.target) })).pipe(
+              Effect.zipRight(run),
+              Effect.tap((result) => Effect.sync(() => onEvent({ _tag: "ImageFinished", image: index, result }))),
+              Effect.locally(Progress.currentReporter, (event: ImageEvent) => onEvent({ ...event, image: index }))
+            )
+          },
           { concurrency: Math.max(1, settings.concurrency) }
         )
 
