@@ -1,15 +1,21 @@
 /**
  * Auth provider: docker `config.json` (`$DOCKER_CONFIG/config.json`, else
- * `~/.docker/config.json`), `auths` entries: `auth` (base64 user:pass), `username`/`password`,
- * `identitytoken`, `registrytoken`. Used for sources and, without a key or token, the target.
+ * `~/.docker/config.json`). Lookup order as the Docker CLI: `credHelpers[host]`, then
+ * `credsStore`, then `auths` (`auth` base64 user:pass, `username`/`password`, `identitytoken`,
+ * `registrytoken`). A helper without credentials for the host falls through to the next
+ * source. Used for sources and, without a key or token, the target.
  */
 import { Effect, Option, Redacted } from "effect"
 import { readFile } from "node:fs/promises"
 import { homedir } from "node:os"
 import { join } from "node:path"
-import type { Credential, CredentialProvider } from "../../src/oci/Credentials.ts"
+import type { Credential, CredentialProvider, CredentialsFailed } from "../../src/oci/Credentials.ts"
+import { Exec, ProcessFailed } from "../../src/process/Exec.ts"
+import { cachedGet, hubAliases, programOf, serverAddressOf } from "./credHelper.ts"
+import type { Runner } from "./credHelper.ts"
 
-interface AuthEntry {
+/** One `auths` entry as written by `docker login` (or by hand). */
+export interface AuthEntry {
   readonly auth?: string
   readonly username?: string
   readonly password?: string
@@ -20,10 +26,13 @@ interface AuthEntry {
 /** The parsed parts of a docker config file that we use. */
 export interface DockerConfigFile {
   readonly path: string
+  /** keyed by normalised host */
   readonly auths: ReadonlyMap<string, AuthEntry>
+  /** normalised host → helper suffix (`docker-credential-<suffix>`) */
+  readonly credHelpers?: ReadonlyMap<string, string>
+  /** the default helper suffix for every host without a `credHelpers` entry */
+  readonly credsStore?: string | undefined
 }
-
-const hubAliases = ["docker.io", "index.docker.io", "registry-1.docker.io"]
 
 /** "https://index.docker.io/v1/" → "index.docker.io" */
 export const normaliseKey = (key: string): string => key.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "").toLowerCase()
@@ -32,20 +41,33 @@ export const normaliseKey = (key: string): string => key.replace(/^[a-z]+:\/\//i
 export const configPath = (env: Readonly<Record<string, string | undefined>> = process.env): string =>
   join(env["DOCKER_CONFIG"] ?? join(env["HOME"] ?? homedir(), ".docker"), "config.json")
 
+interface RawConfig {
+  readonly auths?: Record<string, AuthEntry>
+  readonly credHelpers?: Record<string, unknown>
+  readonly credsStore?: unknown
+}
+
 /** Reads the file; a missing one is simply empty, a broken one is reported once and ignored. */
 export const load = (path: string = configPath()): Effect.Effect<DockerConfigFile> =>
   Effect.tryPromise(() => readFile(path, "utf8")).pipe(
     Effect.flatMap((text) =>
-      Effect.try(() => JSON.parse(text) as { auths?: Record<string, AuthEntry> }).pipe(
+      Effect.try(() => JSON.parse(text) as RawConfig).pipe(
         Effect.tapError(() => Effect.logWarning(`ignoring ${path}: not valid JSON`))
       )
     ),
-    Effect.map((json) => {
+    Effect.map((json): DockerConfigFile => {
       const auths = new Map<string, AuthEntry>()
-      for (const [key, entry] of Object.entries(json.auths ?? {})) auths.set(normaliseKey(key), entry)
-      return { path, auths }
+      for (const [key, entry] of Object.entries(json?.auths ?? {})) {
+        if (typeof entry === "object" && entry !== null) auths.set(normaliseKey(key), entry)
+      }
+      const credHelpers = new Map<string, string>()
+      for (const [key, suffix] of Object.entries(json?.credHelpers ?? {})) {
+        if (typeof suffix === "string" && suffix !== "") credHelpers.set(normaliseKey(key), suffix)
+      }
+      const credsStore = typeof json?.credsStore === "string" && json.credsStore !== "" ? json.credsStore : undefined
+      return { path, auths, credHelpers, credsStore }
     }),
-    Effect.orElseSucceed(() => ({ path, auths: new Map<string, AuthEntry>() }))
+    Effect.orElseSucceed(() => ({ path, auths: new Map<string, AuthEntry>(), credHelpers: new Map<string, string>() }))
   )
 
 /** Decodes one `auths` entry; `{}` entries (helper markers) give nothing. */
@@ -68,22 +90,67 @@ export const credentialOf = (entry: AuthEntry): Option.Option<Credential> => {
   return Option.none()
 }
 
-/** The provider over a loaded file. */
-export const provider = (file: DockerConfigFile): CredentialProvider => ({
-  name: `docker-config (${file.path})`,
-  lookup: (host) => {
-    const h = host.toLowerCase()
-    const keys = hubAliases.includes(h) ? [h, ...hubAliases.filter((a) => a !== h)] : [h]
-    for (const k of keys) {
-      const entry = file.auths.get(k)
-      if (entry) {
-        const c = credentialOf(entry)
-        if (Option.isSome(c)) return Effect.succeed(c)
-      }
-    }
-    return Effect.succeed(Option.none())
-  }
-})
+/** The keys to try for a host: itself, then (for Docker Hub) the other Hub aliases. */
+export const keysOf = (host: string): ReadonlyArray<string> => {
+  const h = host.toLowerCase()
+  return hubAliases.includes(h) ? [h, ...hubAliases.filter((a) => a !== h)] : [h]
+}
 
-/** The provider from the environment's config file (what the command line uses). */
-export const make = (path: string = configPath()) => Effect.map(load(path), provider)
+/** The first `auths` entry of a host that decodes to a credential. */
+export const fromAuths = (auths: ReadonlyMap<string, AuthEntry>, host: string): Option.Option<Credential> => {
+  for (const k of keysOf(host)) {
+    const entry = auths.get(k)
+    if (entry) {
+      const c = credentialOf(entry)
+      if (Option.isSome(c)) return c
+    }
+  }
+  return Option.none()
+}
+
+/** Without a process runner (a provider built by hand), a configured helper cannot be asked. */
+const noRunner: Runner = {
+  run: (argv) => Effect.fail(new ProcessFailed({ argv, exitCode: undefined, stderr: "no process runner given", stdout: "" }))
+}
+
+/**
+ * The provider over a loaded file. `exec` runs the credential helpers; each helper is asked
+ * at most once per host for the provider's life.
+ */
+export const provider = (file: DockerConfigFile, exec: Runner = noRunner): CredentialProvider => {
+  const helperGet = cachedGet(exec)
+  const viaHelper = (suffix: string, host: string) =>
+    helperGet(suffix, serverAddressOf(host)).pipe(
+      Effect.tap((c) =>
+        Option.isSome(c)
+          ? Effect.logDebug(`credentials for ${host} from ${programOf(suffix)}`)
+          : Effect.logDebug(`${programOf(suffix)} has no credentials for ${host}`)
+      )
+    )
+  return {
+    name: `docker-config (${file.path})`,
+    lookup: (host): Effect.Effect<Option.Option<Credential>, CredentialsFailed> =>
+      Effect.gen(function*() {
+        const keys = keysOf(host)
+        // Docker CLI order: a host's own helper, then the default store, then the file itself
+        const helper = keys.map((k) => file.credHelpers?.get(k)).find((s) => s !== undefined)
+        if (helper !== undefined) {
+          const c = yield* viaHelper(helper, host)
+          if (Option.isSome(c)) return c
+        }
+        if (file.credsStore !== undefined && file.credsStore !== helper) {
+          const c = yield* viaHelper(file.credsStore, host)
+          if (Option.isSome(c)) return c
+        }
+        return fromAuths(file.auths, host)
+      })
+  }
+}
+
+/** The provider from the environment's config file (what the command line uses); helpers run through Exec. */
+export const make = (path: string = configPath()): Effect.Effect<CredentialProvider, never, Exec> =>
+  Effect.gen(function*() {
+    const exec = yield* Exec
+    const file = yield* load(path)
+    return provider(file, exec)
+  })

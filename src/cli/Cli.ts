@@ -143,7 +143,9 @@ export const credentialProviders = (flags: {
       providers.push(JsonKey.provider(key))
     }
     if (Option.isSome(flags.accessToken)) providers.push(AccessToken.provider(flags.accessToken.value))
-    for (const path of flags.authPlugins ?? []) providers.push(yield* loadAuthPlugin(path))
+    for (const path of flags.authPlugins ?? []) {
+      providers.push(yield* loadAuthPlugin(path).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message }))))
+    }
     providers.push(yield* DockerConfig.make().pipe(Effect.provide(Exec.layer)))
     const podman = yield* Podman.make
     if (Option.isSome(podman)) providers.push(podman.value)

@@ -26,7 +26,7 @@ export const loadAuthPlugin = (path: string): Effect.Effect<CredentialProvider, 
     if (!existsSync(abs)) return yield* new AuthPluginUnusable({ plugin: path, reason: `module ${abs} not found` })
     const mod = yield* Effect.tryPromise({
       try: () => import(abs) as Promise<{ provider?: unknown; make?: unknown }>,
-      catch: (e) => new AuthPluginUnusable({ plugin: path, reason: `module failed to load: ${e instanceof Error ? e.message : String(e)}` })
+      catch: (e) => new AuthPluginUnusable({ plugin: path, reason: `module failed to load: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}` })
     })
     if (isProvider(mod.provider)) return mod.provider
     if (Effect.isEffect(mod.make)) {

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { Effect, Logger, Option, Redacted } from "effect"
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { BunContext } from "@effect/platform-bun"
+import { Effect, Layer, Logger, Option, Redacted } from "effect"
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { configPath, credentialOf, load, normaliseKey, provider } from "../../../plugins/auth/dockerConfig.ts"
+import type { Runner } from "../../../plugins/auth/credHelper.ts"
+import { configPath, credentialOf, load, make, normaliseKey, provider } from "../../../plugins/auth/dockerConfig.ts"
 import type { Credential } from "../../../src/oci/Credentials.ts"
+import { Exec } from "../../../src/process/Exec.ts"
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64")
 
@@ -175,5 +178,189 @@ describe("load + provider", () => {
   test("the provider's name says where the file is", async () => {
     const path = await writeConfig("named.json", { auths: {} })
     expect(provider(await Effect.runPromise(load(path))).name).toContain(path)
+  })
+})
+
+// == credential helpers (stand-ins in test/fixtures/credhelpers, put first on PATH)
+
+const HELPERS_DIR = join(import.meta.dir, "..", "..", "fixtures", "credhelpers")
+
+let realExec: Runner
+beforeAll(async () => {
+  realExec = await Effect.runPromise(Effect.provide(Exec, Exec.layer.pipe(Layer.provide(BunContext.layer))))
+})
+
+/** The real runner with the stand-in helpers first on PATH and their settings in the environment. */
+const runnerWith = (env: Record<string, string> = {}): Runner => ({
+  run: (argv, options = {}) =>
+    realExec.run(argv, { ...options, env: { PATH: `${HELPERS_DIR}:${process.env["PATH"] ?? ""}`, ...env, ...options.env } })
+})
+
+const lookupVia = (path: string, host: string, env: Record<string, string> = {}) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const file = yield* load(path)
+      return plain(yield* provider(file, runnerWith(env)).lookup(host, "target"))
+    })
+  )
+
+const failureOf = (path: string, host: string, env: Record<string, string> = {}) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const file = yield* load(path)
+      return yield* Effect.flip(provider(file, runnerWith(env)).lookup(host, "target"))
+    })
+  )
+
+const KNOWN = "known.example.com"
+const OTHER = "elsewhere.example.com"
+
+describe("load: helpers", () => {
+  test("credHelpers keys are normalised like auths keys; credsStore is kept; empty names are ignored", async () => {
+    const path = await writeConfig("helpers-load.json", {
+      credHelpers: { "https://Reg.Example:5000/v2/": "test", "gcr.io": "gcloud", "empty.example": "" },
+      credsStore: "desktop"
+    })
+    const file = await Effect.runPromise(load(path))
+    expect([...(file.credHelpers ?? new Map())]).toEqual([["reg.example:5000", "test"], ["gcr.io", "gcloud"]])
+    expect(file.credsStore).toBe("desktop")
+  })
+
+  test("no helpers configured: none", async () => {
+    const file = await Effect.runPromise(load(await writeConfig("helpers-none.json", { auths: {} })))
+    expect(file.credHelpers?.size ?? 0).toBe(0)
+    expect(file.credsStore).toBeUndefined()
+  })
+})
+
+describe("provider: lookup order (credHelpers, then credsStore, then auths)", () => {
+  test("credHelpers[host] beats credsStore and auths", async () => {
+    const path = await writeConfig("order-1.json", {
+      credHelpers: { [KNOWN]: "test" },
+      credsStore: "other",
+      auths: { [KNOWN]: { auth: b64("file-user:file-pass") } }
+    })
+    expect(await lookupVia(path, KNOWN)).toEqual({ _tag: "Basic", username: "helper-user", password: "helper-secret" })
+  })
+
+  test("credsStore beats auths", async () => {
+    const path = await writeConfig("order-2.json", { credsStore: "other", auths: { [KNOWN]: { auth: b64("file-user:file-pass") } } })
+    expect(await lookupVia(path, KNOWN)).toEqual({ _tag: "Basic", username: "other-user", password: "other-secret" })
+  })
+
+  test("a credHelpers entry for another host does not apply", async () => {
+    const path = await writeConfig("order-3.json", {
+      credHelpers: { [OTHER]: "other" },
+      auths: { [KNOWN]: { auth: b64("file-user:file-pass") } }
+    })
+    expect(await lookupVia(path, KNOWN)).toEqual({ _tag: "Basic", username: "file-user", password: "file-pass" })
+  })
+
+  test("credHelpers says \"credentials not found\": credsStore is asked next", async () => {
+    const path = await writeConfig("fall-1.json", { credHelpers: { [OTHER]: "test" }, credsStore: "other" })
+    expect(await lookupVia(path, OTHER)).toEqual({ _tag: "Basic", username: "other-user", password: "other-secret" })
+  })
+
+  test("credHelpers says \"credentials not found\": the auths entry is used", async () => {
+    const path = await writeConfig("fall-2.json", {
+      credHelpers: { [OTHER]: "test" },
+      auths: { [OTHER]: { auth: b64("file-user:file-pass") } }
+    })
+    expect(await lookupVia(path, OTHER)).toEqual({ _tag: "Basic", username: "file-user", password: "file-pass" })
+  })
+
+  test("credsStore says \"credentials not found\": the auths entry is used; with no entry, nothing", async () => {
+    const path = await writeConfig("fall-3.json", { credsStore: "test", auths: { [OTHER]: { auth: b64("file-user:file-pass") } } })
+    expect(await lookupVia(path, OTHER)).toEqual({ _tag: "Basic", username: "file-user", password: "file-pass" })
+    expect(await lookupVia(path, "third.example.com")).toBeUndefined()
+  })
+
+  test("a helper's identity token (Username \"<token>\") is an IdentityToken", async () => {
+    const path = await writeConfig("identity.json", { credHelpers: { [KNOWN]: "test" } })
+    expect(await lookupVia(path, KNOWN, { CREDHELPER_TEST_USER: "<token>", CREDHELPER_TEST_SECRET: "refresh-from-helper" })).toEqual({
+      _tag: "IdentityToken",
+      username: "<token>",
+      token: "refresh-from-helper"
+    })
+  })
+
+  test("Docker Hub: a credHelpers entry under the legacy URL key applies to every alias, and the helper is asked for that key", async () => {
+    const log = join(dir, "hub-helper.log")
+    const path = await writeConfig("hub-helper.json", { credHelpers: { "https://index.docker.io/v1/": "test" } })
+    const env = { CREDHELPER_TEST_KNOWN: "https://index.docker.io/v1/", CREDHELPER_TEST_LOG: log }
+    for (const host of ["registry-1.docker.io", "docker.io"]) {
+      expect(await lookupVia(path, host, env)).toEqual({ _tag: "Basic", username: "helper-user", password: "helper-secret" })
+    }
+    expect((await readFile(log, "utf8")).trim().split("\n")).toEqual([
+      "docker-credential-test https://index.docker.io/v1/",
+      "docker-credential-test https://index.docker.io/v1/"
+    ])
+  })
+
+  test("the provider asks a helper once per host, however often and concurrently it is asked", async () => {
+    const log = join(dir, "once.log")
+    const path = await writeConfig("once.json", { credHelpers: { [KNOWN]: "test", [OTHER]: "test" } })
+    const p = provider(await Effect.runPromise(load(path)), runnerWith({ CREDHELPER_TEST_LOG: log }))
+    const lookups = [KNOWN, KNOWN, OTHER, KNOWN, OTHER].map((h) => p.lookup(h, "target"))
+    await Effect.runPromise(Effect.all(lookups, { concurrency: "unbounded" }))
+    await Effect.runPromise(Effect.all(lookups, { concurrency: "unbounded" }))
+    expect((await readFile(log, "utf8")).trim().split("\n").sort()).toEqual([
+      `docker-credential-test ${OTHER}`,
+      `docker-credential-test ${KNOWN}`
+    ].sort())
+  })
+})
+
+describe("provider: failing helpers", () => {
+  test("a crashing helper is CredentialsFailed naming it (no fall-through to auths), in one line", async () => {
+    const path = await writeConfig("crash.json", {
+      credHelpers: { "crash.example.com": "test" },
+      auths: { "crash.example.com": { auth: b64("file-user:file-pass") } }
+    })
+    const e = await failureOf(path, "crash.example.com")
+    expect(e._tag).toBe("CredentialsFailed")
+    expect(e.provider).toBe("docker-credential-test")
+    expect(e.message).toBe("credentials (docker-credential-test): get for crash.example.com exited with 3: boom")
+    expect(e.message).not.toContain("\n")
+    expect(e.message).not.toContain("file-pass")
+  })
+
+  test("a credsStore helper missing from PATH is CredentialsFailed naming it", async () => {
+    const path = await writeConfig("absent.json", { credsStore: "absent", auths: { [KNOWN]: { auth: b64("u:p") } } })
+    const e = await failureOf(path, KNOWN)
+    expect(e.provider).toBe("docker-credential-absent")
+    expect(e.message).toBe(`credentials (docker-credential-absent): not found on PATH (the docker config names it for ${KNOWN})`)
+  })
+
+  test("a provider built without a runner fails (typed, not a defect) when a helper is configured", async () => {
+    const path = await writeConfig("no-runner.json", { credHelpers: { [KNOWN]: "test" } })
+    const file = await Effect.runPromise(load(path))
+    const e = await Effect.runPromise(Effect.flip(provider(file).lookup(KNOWN, "source")))
+    expect(e._tag).toBe("CredentialsFailed")
+    expect(e.message).toContain("docker-credential-test")
+  })
+
+  test("secrets from a helper never show in the provider's errors or when printed", async () => {
+    const path = await writeConfig("secret-print.json", { credHelpers: { [KNOWN]: "test" } })
+    const file = await Effect.runPromise(load(path))
+    const c = Option.getOrThrow(
+      await Effect.runPromise(provider(file, runnerWith({ CREDHELPER_TEST_SECRET: "HELPER-SECRET-XYZ" })).lookup(KNOWN, "target"))
+    )
+    expect(JSON.stringify(c)).not.toContain("HELPER-SECRET-XYZ")
+    expect(c._tag === "Basic" ? String(c.password) : "").toBe("<redacted>")
+  })
+})
+
+describe("make", () => {
+  test("needs Exec (for helpers) and reads the given path", async () => {
+    const path = await writeConfig("make.json", { credHelpers: { [KNOWN]: "test" }, auths: { [OTHER]: { auth: b64("u:p") } } })
+    const p = await Effect.runPromise(make(path).pipe(Effect.provideService(Exec, runnerWith())))
+    expect(p.name).toContain(path)
+    expect(plain(await Effect.runPromise(p.lookup(KNOWN, "target")))).toEqual({
+      _tag: "Basic",
+      username: "helper-user",
+      password: "helper-secret"
+    })
+    expect(plain(await Effect.runPromise(p.lookup(OTHER, "source")))).toEqual({ _tag: "Basic", username: "u", password: "p" })
   })
 })
