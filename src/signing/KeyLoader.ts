@@ -70,6 +70,11 @@ export const decryptEnvelope = (json: string, password: string): Either.Either<U
   }
 }
 
+/** DER of the OIDs id-ecPublicKey (1.2.840.10045.2.1) and prime256v1 (1.2.840.10045.3.1.7). */
+const EC_PUBLIC_KEY_OID = Buffer.from("06072a8648ce3d0201", "hex")
+const P256_OID = Buffer.from("06082a8648ce3d030107", "hex")
+const includes = (haystack: Buffer, needle: Buffer) => haystack.indexOf(needle) >= 0
+
 const pemBlock = (text: string): { type: string; body: Buffer } | undefined => {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(text)
   if (!m) return undefined
@@ -106,7 +111,10 @@ export const loadSigningKey = (pem: string, password: string, source: string): E
     try {
       return usable(createPrivateKey({ key: pem, format: "pem" }), source)
     } catch (e) {
-      const unsupportedCurve = block.type !== "RSA PRIVATE KEY" && /curve|unsupported/i.test(String(e))
+      // An EC key whose DER does not name P-256 is on a curve we (and often the runtime) cannot use.
+      const ec = block.type === "EC PRIVATE KEY" || includes(block.body, EC_PUBLIC_KEY_OID)
+      const unsupportedCurve = block.type !== "RSA PRIVATE KEY" &&
+        (/curve|unsupported/i.test(String(e)) || (ec && !includes(block.body, P256_OID)))
       return Either.left(new SignKeyUnusable({ source, problem: unsupportedCurve ? "unsupported curve" : "not a key", detail: `${block.type} could not be parsed` }))
     }
   }

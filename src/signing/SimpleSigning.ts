@@ -62,14 +62,82 @@ export interface SignatureImage {
   readonly layers: ReadonlyArray<SignatureLayer>
 }
 
-/** Reads the layers of an existing signature manifest. */
-export const layersOf = (manifest: Uint8Array): ReadonlyArray<SignatureLayer> => {
-  const j = JSON.parse(new TextDecoder().decode(manifest)) as { layers?: Array<SignatureLayer> }
-  return j.layers ?? []
+/** A layer of an existing signature manifest: its fields, and its descriptor exactly as written. */
+export interface ExistingLayer extends SignatureLayer {
+  readonly raw: string
 }
 
-/** Builds the signature image for these layers (config mimics ggcr's empty image + appended layers). */
-export const buildSignatureImage = (layers: ReadonlyArray<SignatureLayer>): SignatureImage => {
+/** The raw text of each element of the top-level array `key` in a JSON object (strings respected). */
+export const rawArrayElements = (json: string, key: string): ReadonlyArray<string> => {
+  let depth = 0
+  let i = 0
+  const n = json.length
+  const skipString = () => {
+    i++
+    while (i < n && json[i] !== "\"") i += json[i] === "\\" ? 2 : 1
+    i++
+  }
+  while (i < n) {
+    const c = json[i]!
+    if (c === "\"") {
+      const start = i
+      skipString()
+      if (depth === 1 && json.slice(start + 1, i - 1) === key) {
+        while (i < n && json[i] !== "[") i++
+        const out: Array<string> = []
+        i++
+        let elementStart = -1
+        let d = 0
+        while (i < n) {
+          const ch = json[i]!
+          if (ch === "\"") {
+            if (elementStart < 0) elementStart = i
+            skipString()
+            continue
+          }
+          if (ch === "{" || ch === "[") {
+            if (d === 0 && elementStart < 0) elementStart = i
+            d++
+          } else if (ch === "}" || ch === "]") {
+            if (d === 0) {
+              if (elementStart >= 0) out.push(json.slice(elementStart, i).trim())
+              return out
+            }
+            d--
+          } else if (ch === "," && d === 0) {
+            if (elementStart >= 0) out.push(json.slice(elementStart, i).trim())
+            elementStart = -1
+          } else if (elementStart < 0 && !/\s/.test(ch)) {
+            elementStart = i
+          }
+          i++
+        }
+        return out
+      }
+      continue
+    }
+    if (c === "{" || c === "[") depth++
+    else if (c === "}" || c === "]") depth--
+    i++
+  }
+  return []
+}
+
+/** Reads the layers of an existing signature manifest, keeping each descriptor's exact text. */
+export const layersOf = (manifest: Uint8Array): ReadonlyArray<ExistingLayer> => {
+  const text = new TextDecoder().decode(manifest)
+  const parsed = (JSON.parse(text) as { layers?: Array<SignatureLayer> }).layers ?? []
+  const raws = rawArrayElements(text, "layers")
+  return parsed.map((l, i) => ({ ...l, raw: raws[i] ?? JSON.stringify(l) }))
+}
+
+const descriptorText = (l: SignatureLayer | ExistingLayer): string =>
+  "raw" in l
+    ? l.raw
+    : JSON.stringify({ mediaType: l.mediaType, size: l.size, digest: l.digest, ...(l.annotations ? { annotations: l.annotations } : {}) })
+
+/** Builds the signature image for these layers (config mimics ggcr's empty image + appended layers); existing layers keep their exact descriptor text. */
+export const buildSignatureImage = (layers: ReadonlyArray<SignatureLayer | ExistingLayer>): SignatureImage => {
   const config = encoder.encode(
     JSON.stringify({
       architecture: "",
@@ -81,13 +149,9 @@ export const buildSignatureImage = (layers: ReadonlyArray<SignatureLayer>): Sign
     })
   )
   const configDigest = sha(config)
+  const configText = JSON.stringify({ mediaType: OCI_CONFIG, size: config.length, digest: configDigest })
   const manifest = encoder.encode(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: OCI_CONFIG, size: config.length, digest: configDigest },
-      layers: layers.map((l) => ({ mediaType: l.mediaType, size: l.size, digest: l.digest, ...(l.annotations ? { annotations: l.annotations } : {}) }))
-    })
+    `{"schemaVersion":2,"mediaType":${JSON.stringify(OCI_MANIFEST)},"config":${configText},"layers":[${layers.map(descriptorText).join(",")}]}`
   )
   return { manifest, manifestDigest: sha(manifest), config, configDigest, layers }
 }
