@@ -1,14 +1,263 @@
-/** The `crane` transport (placeholder until implemented). */
-import { Effect, Layer } from "effect"
-import { Transport, TransportFailure } from "../../src/pipeline/Transport.ts"
+/**
+ * The `crane` transport: moves images with go-containerregistry's `crane` CLI, which must be
+ * installed and on PATH. `crane digest` (a HEAD) says whether an image exists, `crane manifest`
+ * and `crane config` read bytes (verified here against their digests), and `crane copy` copies
+ * (with crane's default `--platform all`, an index is copied whole, byte for byte). crane copy
+ * writes a tag unconditionally, so a last `crane digest` of the target comes first (a tag taken
+ * meanwhile is TagTaken), and one afterwards checks the tag holds the source digest. Every run
+ * goes through the checked process runner.
+ *
+ * Credentials never go on the command line: each run gets a private temp directory (0700) with a
+ * docker `config.json` (0600) holding only the `auths` entries our credential chain chose, and
+ * `DOCKER_CONFIG` pointing at it in the child's environment only. So crane sees exactly the
+ * credentials the other transports would use, and nothing from the user's own docker config.
+ */
+import { Effect, Layer, Option, Redacted } from "effect"
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { OCI_INDEX, OCI_MANIFEST, parseManifest } from "../../src/domain/MediaTypes.ts"
+import type { Credential } from "../../src/oci/Credentials.ts"
+import { Credentials } from "../../src/oci/Credentials.ts"
+import { sha256Digest } from "../../src/oci/RegistryClient.ts"
+import { Exec } from "../../src/process/Exec.ts"
+import type { ProcessFailed } from "../../src/process/Exec.ts"
+import {
+  describeLocation,
+  DigestMismatch,
+  ImageNotFound,
+  TagTaken,
+  Transport,
+  TransportFailure,
+  Unauthorized
+} from "../../src/pipeline/Transport.ts"
+import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../../src/pipeline/Transport.ts"
 
-const unavailable = Effect.fail(new TransportFailure({ transport: "crane", detail: "not implemented yet" }))
+const encoder = new TextEncoder()
 
-/** The crane transport layer. */
-export const layer = Layer.succeed(Transport, {
-  name: "crane",
-  inspect: () => unavailable,
-  manifest: () => unavailable,
-  config: () => unavailable,
-  copy: () => unavailable
-})
+/** crane's (ggcr's) wording for a missing manifest or repository, including a bodiless HEAD 404. */
+const notFound = /MANIFEST_UNKNOWN|NAME_UNKNOWN|manifest unknown|name unknown|status code 404/i
+/** crane's wording for refused credentials; never a bare "401" (a digest can contain it). */
+const denied = /\bUNAUTHORIZED\b|\bDENIED\b|authentication required|status code 40[13]/i
+
+/** The docker config.json `auths` entry crane (ggcr's authn) understands for a credential. */
+export const authEntry = (credential: Credential): Record<string, string> => {
+  switch (credential._tag) {
+    case "Basic":
+      return { auth: Buffer.from(`${credential.username}:${Redacted.value(credential.password)}`).toString("base64") }
+    case "IdentityToken":
+      return { username: credential.username, identitytoken: Redacted.value(credential.token) }
+    case "RegistryToken":
+      // ggcr sends it as `Authorization: Bearer` without a token exchange, as --access-token means.
+      return { registrytoken: Redacted.value(credential.token) }
+  }
+}
+
+/** Hosts crane itself talks plain HTTP to without `--insecure` (ggcr's name.Registry.Scheme). */
+const cranePlainHttpHost = (host: string): boolean => /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i.test(host)
+
+/** Plain HTTP or unverified TLS for this endpoint. */
+const lax = (e: Endpoint): boolean => e.scheme === "http" || e.skipTlsVerify
+
+/** The meaningful part of crane's stderr: its "Error: …" line(s), else the last lines. */
+const causeOf = (e: ProcessFailed): string => {
+  const lines = e.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "")
+  const errors = lines.filter((l) => l.startsWith("Error:")).map((l) => l.slice("Error:".length).trim())
+  return (errors.length > 0 ? errors : lines.slice(-3)).join(" ").slice(0, 500) || "no error output"
+}
+
+/** One crane run, as its errors need it: `image` is what errors are about, `credentialed` the hosts we had credentials for. */
+interface RunContext {
+  readonly sub: string
+  readonly image: ImageLocation
+  readonly endpoints: ReadonlyArray<Endpoint>
+  readonly credentialed: ReadonlySet<string>
+}
+
+/** The media type of manifest bytes: their own field, else guessed from their shape. */
+const mediaTypeOf = (bytes: Uint8Array): string => {
+  const parsed = parseManifest(bytes, "")
+  return parsed.mediaType || (parsed.manifests.length > 0 ? OCI_INDEX : OCI_MANIFEST)
+}
+
+/** Builds the crane transport on the process runner and the credential chain; `binary` is looked up on PATH. */
+export const make = (binary = "crane") =>
+  Effect.gen(function*() {
+    const exec = yield* Exec
+    const credentials = yield* Credentials
+
+    /** The credential for one endpoint, as our chain answers it. */
+    const credentialFor = (endpoint: Endpoint) =>
+      credentials.lookup(endpoint.host, endpoint.role).pipe(
+        Effect.mapError((e) => new TransportFailure({ transport: "crane", detail: e.message }))
+      )
+
+    /** A private DOCKER_CONFIG with the `auths` of these endpoints (and which hosts got one); removed after `use`. */
+    const withDockerConfig = <A, E>(
+      endpoints: ReadonlyArray<Endpoint>,
+      use: (dir: string, credentialed: ReadonlySet<string>) => Effect.Effect<A, E>
+    ) =>
+      Effect.gen(function*() {
+        const auths: Record<string, Record<string, string>> = {}
+        for (const endpoint of endpoints) {
+          const credential = yield* credentialFor(endpoint)
+          if (Option.isNone(credential)) continue
+          const entry = authEntry(credential.value)
+          const other = auths[endpoint.host]
+          // One config file, one entry per host: a copy within one registry cannot use two identities.
+          if (other !== undefined && JSON.stringify(other) !== JSON.stringify(entry)) {
+            return yield* new TransportFailure({
+              transport: "crane",
+              detail: `${endpoint.host} has different credentials as source and as target; crane can use only one per registry (use the oci transport)`
+            })
+          }
+          auths[endpoint.host] = entry
+        }
+        return yield* Effect.acquireUseRelease(
+          Effect.promise(async () => {
+            const dir = await mkdtemp(join(tmpdir(), "image-syncer-crane-"))
+            await chmod(dir, 0o700)
+            // Always written, even empty: crane must not fall back to the user's own docker config.
+            await writeFile(join(dir, "config.json"), JSON.stringify({ auths }), { mode: 0o600 })
+            return dir
+          }),
+          (dir) => use(dir, new Set(Object.keys(auths))),
+          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
+        )
+      })
+
+    /** `--insecure` when needed; crane has one such flag for every registry of a command. */
+    const insecureFlag = (endpoints: ReadonlyArray<Endpoint>): Effect.Effect<ReadonlyArray<string>, TransportFailure> => {
+      if (endpoints.every(lax)) return Effect.succeed(endpoints.length > 0 ? ["--insecure"] : [])
+      // Mixed: a verified registry keeps its TLS checks if crane can reach the other side without the flag.
+      const unreachable = endpoints.filter((e) => lax(e) && (e.skipTlsVerify || !cranePlainHttpHost(e.host)))
+      if (unreachable.length === 0) return Effect.succeed([])
+      return Effect.fail(
+        new TransportFailure({
+          transport: "crane",
+          detail: `crane's --insecure applies to every registry of a copy; it will not be used to reach ${unreachable.map((e) => e.host).join(", ")} (insecure) together with a verified registry (use the oci or skopeo transport)`
+        })
+      )
+    }
+
+    /** Turns a failed crane run into a typed error. */
+    const translate = ({ credentialed, endpoints, image, sub }: RunContext) => (e: ProcessFailed): TransportError => {
+      if (e.exitCode === undefined) {
+        return new TransportFailure({
+          transport: "crane",
+          detail: `could not run ${binary} (install crane and put it on PATH): ${e.stderr.trim() || "not found"}`
+        })
+      }
+      const cause = causeOf(e)
+      if (notFound.test(e.stderr)) return new ImageNotFound({ image: describeLocation(image) })
+      if (denied.test(e.stderr)) {
+        // crane's error names the URL it was refused at; that is the registry to blame.
+        const refused = endpoints.find((p) => e.stderr.includes(`/${p.host}/`)) ?? image.endpoint
+        // Say when we had nothing to send: "access denied" alone reads like refused credentials.
+        const hint = credentialed.has(refused.host)
+          ? ""
+          : refused.role === "target"
+          ? `; no credentials found for ${refused.host} (use --target-repo-auth-key, --access-token or docker config.json)`
+          : `; no credentials found for ${refused.host} (add them to docker config.json or use --auth-plugin)`
+        return new Unauthorized({
+          registry: refused.host,
+          status: /\bDENIED\b|status code 403/i.test(e.stderr) ? 403 : 401,
+          detail: `crane ${sub}: ${cause}${hint}`
+        })
+      }
+      return new TransportFailure({ transport: "crane", detail: `crane ${sub} ${describeLocation(image)} failed (exit ${e.exitCode}): ${cause}` })
+    }
+
+    /** Runs `crane SUB [--insecure] REF…` with a private DOCKER_CONFIG; `about` is the image errors are about. */
+    const crane = (sub: string, images: ReadonlyArray<ImageLocation>, about: ImageLocation) =>
+      Effect.gen(function*() {
+        const endpoints = images.map((i) => i.endpoint)
+        const flags = yield* insecureFlag(endpoints)
+        return yield* withDockerConfig(endpoints, (dir, credentialed) =>
+          exec.run([binary, sub, ...flags, ...images.map(describeLocation)], { env: { DOCKER_CONFIG: dir } }).pipe(
+            Effect.mapError(translate({ sub, image: about, endpoints, credentialed }))
+          ))
+      })
+
+    /** `crane digest`: the digest at `image` (a HEAD where the registry allows it). */
+    const digest = (image: ImageLocation) =>
+      Effect.gen(function*() {
+        const { stdout } = yield* crane("digest", [image], image)
+        const printed = stdout.trim()
+        if (!/^sha256:[0-9a-f]{64}$/.test(printed)) {
+          return yield* new TransportFailure({ transport: "crane", detail: `crane digest ${describeLocation(image)} printed ${JSON.stringify(printed.slice(0, 100))}, not a digest` })
+        }
+        return printed
+      })
+
+    const manifest = (image: ImageLocation): Effect.Effect<RawManifest, TransportError> =>
+      Effect.gen(function*() {
+        const { stdout } = yield* crane("manifest", [image], image)
+        const bytes = encoder.encode(stdout)
+        const actual = sha256Digest(bytes)
+        if (image.reference.startsWith("sha256:") && actual !== image.reference) {
+          return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual })
+        }
+        const mediaType = yield* Effect.try({
+          try: () => mediaTypeOf(bytes),
+          catch: () => new TransportFailure({ transport: "crane", detail: `${describeLocation(image)}: manifest is not JSON` })
+        })
+        return { digest: actual, mediaType, size: bytes.length, bytes }
+      })
+
+    const inspect = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
+      Effect.gen(function*() {
+        const found = yield* digest(image).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none<string>()))
+        )
+        if (Option.isNone(found)) return Option.none()
+        // By digest, so media type and size describe exactly what the digest names.
+        const raw = yield* manifest({ ...image, reference: found.value })
+        return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
+      })
+
+    const config = (image: ImageLocation): Effect.Effect<Uint8Array, TransportError> =>
+      Effect.gen(function*() {
+        const raw = yield* manifest(image)
+        const descriptor = parseManifest(raw.bytes, raw.mediaType).config
+        if (!descriptor) return yield* new TransportFailure({ transport: "crane", detail: `${raw.digest} has no config` })
+        const { stdout } = yield* crane("config", [{ ...image, reference: raw.digest }], image)
+        const bytes = encoder.encode(stdout)
+        const actual = sha256Digest(bytes)
+        if (actual !== descriptor.digest) {
+          return yield* new DigestMismatch({ what: `config of ${describeLocation(image)}`, expected: descriptor.digest, actual })
+        }
+        return bytes
+      })
+
+    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor) =>
+      Effect.gen(function*() {
+        // Last look: crane copy overwrites a tag unconditionally, and another syncer may have written it meanwhile.
+        const now = yield* digest(target).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none<string>()))
+        )
+        if (Option.isSome(now)) {
+          if (now.value !== m.digest) {
+            return yield* new TagTaken({ target: describeLocation(target), expected: m.digest, found: now.value })
+          }
+          return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
+        }
+        // By digest: the tag cannot move between Resolve and the copy.
+        const from: ImageLocation = { ...source, reference: m.digest }
+        yield* crane("copy", [from, target], from)
+        // crane must not have rewritten anything: the tag holds exactly the source digest.
+        const written = yield* digest(target)
+        if (written !== m.digest) {
+          return yield* new DigestMismatch({ what: `crane copy to ${describeLocation(target)}`, expected: m.digest, actual: written })
+        }
+        // crane does not report what it moved.
+        return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 1 }
+      })
+
+    return Transport.of({ name: "crane", inspect, manifest, config, copy })
+  })
+
+/** The crane transport layer (crane on PATH). */
+export const layer = Layer.effect(Transport, make())

@@ -146,6 +146,7 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
           }
           return yield* client.getBlob(image, parsed.config.digest)
         }),
+      referrers: client.referrers,
       copy
     })
   })

@@ -13,7 +13,7 @@ import { Credentials } from "../../src/oci/Credentials.ts"
 import { sha256Digest } from "../../src/oci/RegistryClient.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
-import { DigestMismatch, ImageNotFound, describeLocation, Transport, TransportFailure, Unauthorized } from "../../src/pipeline/Transport.ts"
+import { DigestMismatch, ImageNotFound, describeLocation, TagTaken, Transport, TransportFailure, Unauthorized } from "../../src/pipeline/Transport.ts"
 import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../../src/pipeline/Transport.ts"
 import { OCI_INDEX, OCI_MANIFEST } from "../../src/domain/MediaTypes.ts"
 
@@ -30,7 +30,7 @@ export const mediaTypeOf = (bytes: Uint8Array): string => {
 }
 
 const notFound = (e: ProcessFailed) => /manifest unknown|not found|name unknown|NAME_UNKNOWN|MANIFEST_UNKNOWN/i.test(e.stderr)
-const denied = (e: ProcessFailed) => /unauthorized|authentication required|denied|401|403/i.test(e.stderr)
+const denied = (e: ProcessFailed) => /unauthorized|authentication required|denied|\b(401|403) (Unauthorized|Forbidden)\b/i.test(e.stderr)
 
 /** Builds the transport on the process runner and the credential chain. */
 export const make = (binary = "skopeo") =>
@@ -117,6 +117,14 @@ export const make = (binary = "skopeo") =>
           const srcAuth = yield* authFile(dir, "source", source.endpoint)
           const dstAuth = yield* authFile(dir, "target", target.endpoint)
           const from: ImageLocation = { ...source, reference: m.digest }
+          // Last look before skopeo writes the tag (it would overwrite unconditionally).
+          const now = yield* inspect(target)
+          if (Option.isSome(now)) {
+            if (now.value.digest !== m.digest) {
+              return yield* new TagTaken({ target: describeLocation(target), expected: m.digest, found: now.value.digest })
+            }
+            return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
+          }
           yield* exec.run([
             binary,
             "copy",

@@ -14,7 +14,7 @@ import type { CredentialProvider } from "../oci/Credentials.ts"
 import { Pipeline } from "../pipeline/Pipeline.ts"
 import type { ImageResult } from "../pipeline/Pipeline.ts"
 import { formatTarget } from "../domain/Target.ts"
-import { pipelineLayer } from "../pipeline/Live.ts"
+import { pipelineLayer, registryClientLayer } from "../pipeline/Live.ts"
 import * as AccessToken from "../../plugins/auth/accessToken.ts"
 import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"
 import * as Podman from "../../plugins/auth/podman.ts"
@@ -24,7 +24,7 @@ import * as CosignSigner from "../../plugins/signers/cosign.ts"
 import * as KeySigner from "../../plugins/signers/key.ts"
 import { Exec } from "../process/Exec.ts"
 import { Signer } from "../pipeline/Signer.ts"
-import { loadTransport } from "../pipeline/TransportLoader.ts"
+import { checkTransport, loadTransport } from "../pipeline/TransportLoader.ts"
 import * as Layout from "../../plugins/transports/layout.ts"
 import { exitCodeOf, formatResult, formatSummary, reportOf } from "./Output.ts"
 
@@ -207,6 +207,15 @@ export const runSync = (flags: SyncFlags) =>
       authPlugins: [...flags.authPlugin, ...(envPlugins ? envPlugins.split(",").filter(Boolean) : [])]
     })
     const signer = yield* signerLayer(flags.signKey)
+    if (Option.isNone(flags.from)) {
+      // Built once against a read-only client: a module that is not a transport stops here, before any request.
+      yield* checkTransport(flags.transport, transportLayer).pipe(
+        Effect.provide(Layer.merge(registryClientLayer({ dryRun: true, credentials: providers }), Exec.layer).pipe(
+          Layer.provide(FetchHttpClient.layer)
+        )),
+        Effect.mapError((e) => new InvalidInput({ message: e.message }))
+      )
+    }
 
     const startedAt = new Date()
     if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")

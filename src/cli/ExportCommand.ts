@@ -1,11 +1,216 @@
-/** `image-syncer export --images-file F --to DIR|FILE.tar` (placeholder until implemented). */
+/**
+ * `image-syncer export --images-file F --to DIR|FILE.tar`: the connected side of an
+ * air-gapped sync. Every entry's source (through `registries` mirrors) is written into an
+ * OCI image layout with its upstream signatures; `image-syncer --from DIR|FILE.tar` then
+ * syncs from it on the other side. Re-running refreshes the layout and downloads only blobs
+ * it does not have. Exit 0 all exported, 1 some failed, 2 invalid input (nothing contacted).
+ */
 import { Command, Options } from "@effect/cli"
-import { Effect } from "effect"
-import { InvalidInput } from "./Cli.ts"
+import { FetchHttpClient } from "@effect/platform"
+import { Cause, Config, Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import { existsSync, statSync } from "node:fs"
+import { mkdir, rm } from "node:fs/promises"
+import { basename, dirname, join, resolve } from "node:path"
+import { Env } from "../Config.ts"
+import { loadDefinition } from "../domain/Definition.ts"
+import type { Definition, ImageEntry } from "../domain/Definition.ts"
+import { LayoutExport } from "../layout/Export.ts"
+import type { ExportedImage } from "../layout/Export.ts"
+import { openWriter } from "../layout/LayoutWriter.ts"
+import type { LayoutWriter } from "../layout/LayoutWriter.ts"
+import { ioReason, OCI_LAYOUT_FILE } from "../layout/OciLayout.ts"
+import { packLayout, unpackLayout } from "../layout/Tar.ts"
+import { registryClientLayer } from "../pipeline/Live.ts"
+import { credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
+
+const imagesFile = Options.text("images-file").pipe(
+  Options.withAlias("i"),
+  Options.withDescription(withEnv("YAML definition file listing the images to export (required)", Env.imagesFile)),
+  Options.withFallbackConfig(Config.string(Env.imagesFile))
+)
+const to = Options.text("to").pipe(
+  Options.withDescription("OCI image layout to write: a directory, or a file ending in .tar (created or refreshed)")
+)
+const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
+  Options.withAlias("r"),
+  Options.withDescription(withEnv("overrides the file's targetRepoPrefix (validated like the sync does)", Env.targetRepoPrefix)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
+  Options.optional
+)
+const concurrency = Options.integer("concurrency").pipe(
+  Options.withAlias("j"),
+  Options.withDescription(withEnv("images in flight (default 4)", Env.concurrency)),
+  Options.withFallbackConfig(Config.integer(Env.concurrency)),
+  Options.withDefault(4)
+)
+const authPlugin = Options.text("auth-plugin").pipe(
+  Options.withDescription(withEnv("module path of a custom auth provider for the sources, asked before docker config (repeatable)", Env.authPlugin)),
+  Options.repeated
+)
+const debug = Options.boolean("debug").pipe(
+  Options.withDescription(withEnv("debug logs on stderr (never secrets)", Env.debug)),
+  Options.withFallbackConfig(Config.boolean(Env.debug))
+)
+
+/** The parsed flags of an export. */
+export interface ExportFlags {
+  readonly imagesFile: string
+  readonly to: string
+  readonly targetRepoPrefix: Option.Option<string>
+  readonly concurrency: number
+  readonly debug: boolean
+  readonly authPlugin: ReadonlyArray<string>
+}
+
+/** One image's outcome. */
+export type ExportOutcome = { readonly entry: ImageEntry; readonly result: ExportedImage } | { readonly entry: ImageEntry; readonly error: string }
+
+const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
+
+/** `exported <source> <digest> [(+ upstream …)]` or `failed <source> : <error>` */
+export const formatExport = (o: ExportOutcome): string =>
+  "result" in o
+    ? [
+      "exported".padEnd(8),
+      o.entry.source,
+      o.result.digest,
+      ...(o.result.upstream.length > 0 ? [`(+ ${o.result.upstream.join(", ")})`] : [])
+    ].join(" ")
+    : ["failed".padEnd(8), o.entry.source, "-", `: ${o.error}`].join(" ")
+
+/** "3 images: 2 exported, 1 failed" */
+export const formatExportSummary = (outcomes: ReadonlyArray<ExportOutcome>): string => {
+  const failed = outcomes.filter((o) => "error" in o).length
+  return `${outcomes.length} image${outcomes.length === 1 ? "" : "s"}: ${outcomes.length - failed} exported, ${failed} failed`
+}
+
+const isTarPath = (path: string) => path.toLowerCase().endsWith(".tar")
+
+/** Where the export writes, and what happens to it at the end. */
+interface Destination {
+  /** the layout directory written to */
+  readonly dir: string
+  /** the archive to (re)write from `dir`, for `--to X.tar` */
+  readonly archive: Option.Option<string>
+  /** runs at the end; `packed`: the archive now holds everything */
+  readonly release: (packed: boolean) => Effect.Effect<void>
+}
+
+/**
+ * The directory itself; or for a .tar, the work dir `.X.tar.export` next to it holding the
+ * old archive's content, packed and renamed over the archive at the end. A run that is
+ * interrupted before that keeps the work dir, so the next run resumes with its blobs.
+ */
+const prepareDestination = (path: string): Effect.Effect<Destination, InvalidInput> =>
+  Effect.gen(function*() {
+    const target = resolve(path)
+    if (!isTarPath(target)) {
+      if (existsSync(target) && !statSync(target).isDirectory()) {
+        return yield* new InvalidInput({ message: `--to ${path}: exists and is not a directory (a layout archive must end in .tar)` })
+      }
+      return { dir: target, archive: Option.none(), release: () => Effect.void }
+    }
+    const parent = dirname(target)
+    if (!existsSync(parent) || !statSync(parent).isDirectory()) {
+      return yield* new InvalidInput({ message: `--to ${path}: directory ${parent} does not exist` })
+    }
+    if (existsSync(target) && !statSync(target).isFile()) {
+      return yield* new InvalidInput({ message: `--to ${path}: exists and is not a file` })
+    }
+    const work = join(parent, `.${basename(target)}.export`)
+    if (existsSync(work) && !statSync(work).isDirectory()) {
+      return yield* new InvalidInput({ message: `--to ${path}: ${work} is in the way (not a directory)` })
+    }
+    const resumed = existsSync(work)
+    if (resumed) yield* Effect.logInfo(`resuming the interrupted export kept in ${work}`)
+    yield* Effect.tryPromise({
+      try: () => mkdir(work, { recursive: true }),
+      catch: (e) => new InvalidInput({ message: `--to ${path}: cannot create the work dir ${work}: ${ioReason(e)}` })
+    })
+    const remove = Effect.promise(() => rm(work, { recursive: true, force: true }))
+    const release = (packed: boolean) =>
+      packed ? remove : Effect.logWarning(`export not finished: kept ${work}; the next export to ${path} resumes from it`)
+    if (existsSync(target)) {
+      // The old archive's content is the starting point: its blobs are reused, its entries kept or replaced.
+      yield* unpackLayout(target, work).pipe(
+        Effect.tapError(() => (resumed ? Effect.void : remove)),
+        Effect.mapError((e) => new InvalidInput({ message: `--to ${path}: the existing archive cannot be read: ${e.detail}` }))
+      )
+      // Never replace an archive that is something else with a layout.
+      if (!existsSync(join(work, OCI_LAYOUT_FILE))) {
+        if (!resumed) yield* remove
+        return yield* new InvalidInput({ message: `--to ${path}: exists and is not an OCI image layout archive; refusing to replace it` })
+      }
+    }
+    return { dir: work, archive: Option.some(target), release }
+  })
+
+/** Exports every entry (bounded concurrency); each error becomes that image's line, the others go on. */
+const exportAll = (definition: Definition, layout: LayoutWriter, concurrency: number) =>
+  Effect.flatMap(LayoutExport, (exporter) =>
+    Effect.forEach(definition.images, (entry) =>
+      exporter.exportImage(entry, definition, layout).pipe(
+        Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`${entry.source}: ${w}`))),
+        Effect.either,
+        Effect.map((r): ExportOutcome => (Either.isRight(r) ? { entry, result: r.right } : { entry, error: r.left.message })),
+        // A bug in one image must not take the others down; it is reported like any failure.
+        Effect.catchAllDefect((d) =>
+          Effect.succeed<ExportOutcome>({ entry, error: `internal error: ${Cause.pretty(Cause.die(d)).split("\n")[0]}` })
+        ),
+        Effect.tap((o) => out(formatExport(o))),
+        Effect.annotateLogs("image", entry.source)
+      ), { concurrency }))
+
+/** Validates everything, then exports. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
+export const runExport = (flags: ExportFlags) =>
+  Effect.gen(function*() {
+    if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
+      return yield* new InvalidInput({ message: `--concurrency must be a whole number of at least 1 (got ${flags.concurrency})` })
+    }
+    if (flags.to.trim() === "") return yield* new InvalidInput({ message: "--to is empty" })
+    const definition = yield* loadDefinition(flags.imagesFile, {
+      targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
+    }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
+    const envPlugins = process.env[Env.authPlugin]
+    // Sources only: docker config (and auth plugins) answer; there is no target, so no -t/-a.
+    const providers = yield* credentialProviders({
+      targetRepoAuthKey: Option.none(),
+      accessToken: Option.none(),
+      authPlugins: [...flags.authPlugin, ...(envPlugins ? envPlugins.split(",").filter(Boolean) : [])]
+    })
+    let packed = false
+    return yield* Effect.acquireUseRelease(
+      prepareDestination(flags.to),
+      (destination) =>
+        Effect.gen(function*() {
+          const layout = yield* openWriter(destination.dir).pipe(
+            Effect.mapError((e) => new InvalidInput({ message: `--to ${flags.to}: ${e.message}` }))
+          )
+          const outcomes = yield* exportAll(definition, layout, flags.concurrency).pipe(
+            Effect.provide(
+              LayoutExport.layer().pipe(
+                Layer.provide(registryClientLayer({ dryRun: false, credentials: providers })),
+                Layer.provide(FetchHttpClient.layer)
+              )
+            )
+          )
+          if (Option.isSome(destination.archive)) {
+            // What was exported is kept even when some images failed: a later run adds the rest.
+            yield* packLayout(destination.dir, destination.archive.value).pipe(
+              Effect.tapError((e) => Effect.logError(`could not write ${flags.to}: ${e.detail}`)),
+              Effect.mapError(() => new SyncIncomplete({ failed: outcomes.length }))
+            )
+          }
+          packed = true
+          yield* out(formatExportSummary(outcomes))
+          const failed = outcomes.filter((o) => "error" in o).length
+          if (failed > 0) return yield* new SyncIncomplete({ failed })
+        }),
+      (destination) => destination.release(packed)
+    )
+  }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
 
 /** The export command. */
-export const exportCommand = Command.make(
-  "export",
-  { imagesFile: Options.text("images-file").pipe(Options.withAlias("i")), to: Options.text("to") },
-  () => Effect.fail(new InvalidInput({ message: "export is not implemented yet" }))
+export const exportCommand = Command.make("export", { imagesFile, to, targetRepoPrefix, concurrency, debug, authPlugin }, runExport).pipe(
+  Command.withDescription("Writes every listed source image, with its upstream signatures, into an OCI image layout for an air-gapped sync (--from).")
 )

@@ -5,9 +5,11 @@
  * client. Source images are found by ref name `registry/repository:tag` — the endpoint's
  * `registry` (its identity), never its `host`, which may be a mirror — or by digest.
  */
-import { Effect, Option } from "effect"
+import { Effect, Option, Stream } from "effect"
 import type { RegistryClient } from "../oci/RegistryClient.ts"
-import { ImageNotFound, TransportFailure } from "../pipeline/Transport.ts"
+import { defaultRetrySettings, Retryable, withRetry } from "../oci/RetryPolicy.ts"
+import type { RetrySettings } from "../oci/RetryPolicy.ts"
+import { ImageNotFound, RegistryUnavailable, TransportFailure } from "../pipeline/Transport.ts"
 import type { DigestMismatch, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../pipeline/Transport.ts"
 import type { LayoutReader } from "./LayoutReader.ts"
 import { refNameOf } from "./OciLayout.ts"
@@ -23,7 +25,8 @@ export const refNameOfLocation = (image: ImageLocation): string =>
 export const layoutRegistryClient = (
   layout: LayoutReader,
   real: RegistryClient["Type"],
-  name = layout.dir
+  name = layout.dir,
+  retry: RetrySettings = defaultRetrySettings
 ): RegistryClient["Type"] => {
   const fromLayout = (image: ImageLocation) => image.endpoint.role === "source"
   const where = (image: ImageLocation) => `${refNameOfLocation(image)} in layout ${name}`
@@ -48,11 +51,20 @@ export const layoutRegistryClient = (
       return yield* layout.readBlob(digest).pipe(Effect.mapError(toTransportError))
     })
 
-  /** A layout blob streamed into the target; uploadBlobStream verifies digest and size on the way. */
+  /**
+   * A layout blob streamed into the target; uploadBlobStream verifies digest and size on the
+   * way. Unlike a response body, a file can be read again: a transient failure retries the
+   * whole upload, as a registry-to-registry copy does.
+   */
   const copyBlob = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
     Effect.gen(function*() {
       if (!(yield* layout.hasBlob(digest))) return yield* new ImageNotFound({ image: `${where(source)} blob ${digest}` })
-      return yield* real.uploadBlobStream(target, digest, size, layout.blobStream(digest))
+      // Suspended, so that every try opens the file afresh.
+      return yield* Effect.suspend(() => real.uploadBlobStream(target, digest, size, layout.blobStream(digest))).pipe(
+        Effect.mapError((e) => (e._tag === "RegistryUnavailable" ? new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined }) : e)),
+        withRetry(retry),
+        Effect.catchTag("Retryable", (e) => Effect.fail(new RegistryUnavailable({ registry: e.registry, detail: e.detail })))
+      )
     })
 
   // Every method listed (no spread of `real`): a method added later must decide how a layout source answers.
@@ -63,6 +75,12 @@ export const layoutRegistryClient = (
       fromLayout(image) ? readOnly("PUT manifest", image) : real.putManifest(image, bytes, mediaType),
     hasBlob: (image, digest) => (fromLayout(image) ? layout.hasBlob(digest) : real.hasBlob(image, digest)),
     getBlob: (image, digest) => (fromLayout(image) ? getBlob(image, digest) : real.getBlob(image, digest)),
+    blobStream: (image, digest, size) =>
+      fromLayout(image)
+        ? layout.blobStream(digest).pipe(
+          Stream.mapError((e) => new TransportFailure({ transport: "layout", detail: e.message }))
+        )
+        : real.blobStream(image, digest, size),
     mountBlob: (image, digest, from) => (fromLayout(image) ? readOnly("mount", image) : real.mountBlob(image, digest, from)),
     copyBlob: (source, target, digest, size) =>
       fromLayout(target)

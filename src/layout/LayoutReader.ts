@@ -8,7 +8,7 @@ import { Data, Effect, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { blobsOf, isDistributable, isIndex, parseManifest } from "../domain/MediaTypes.ts"
+import { blobsOf, isIndex, parseManifest } from "../domain/MediaTypes.ts"
 import type { Descriptor } from "../domain/MediaTypes.ts"
 import type { DigestMismatch, ManifestDescriptor } from "../pipeline/Transport.ts"
 import { fileStream, readVerified } from "./LayoutWriter.ts"
@@ -119,7 +119,7 @@ export const openLayout = (dir: string): Effect.Effect<LayoutReader, LayoutInval
       if (isIndex(mediaType)) {
         for (const child of parsed.manifests) await walk(child)
       } else {
-        for (const blob of blobsOf(parsed)) if (isDistributable(blob)) await checkBlob(blob)
+        for (const blob of blobsOf(parsed)) await checkBlob(blob)
       }
     }
 

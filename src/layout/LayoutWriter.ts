@@ -16,6 +16,7 @@ import {
   checkLayoutMarker,
   INDEX_FILE,
   ioReason,
+  isSha256Digest,
   LAYOUT_INDEX_MEDIA_TYPE,
   LayoutIoFailed,
   OCI_LAYOUT_CONTENT,
@@ -34,13 +35,13 @@ export interface LayoutWriter {
   /** true when the blob file exists with this size (it was verified when it was written) */
   readonly hasBlob: (digest: string, size: number) => Effect.Effect<boolean>
   /** writes content as `digest`, verifying digest (and size when given) before it becomes visible */
-  readonly writeBlob: <E>(
+  readonly writeBlob: <E = never>(
     digest: string,
     size: number | undefined,
     content: Uint8Array | Stream.Stream<Uint8Array, E>
   ) => Effect.Effect<number, E | LayoutIoFailed | DigestMismatch>
   /** skips a blob already there; else runs `fetch` once (concurrent callers for one digest share it) and writes it */
-  readonly ensureBlob: <E>(
+  readonly ensureBlob: <E = never>(
     digest: string,
     size: number,
     fetch: Effect.Effect<Uint8Array | Stream.Stream<Uint8Array, E>, E>
@@ -90,6 +91,9 @@ const writeFileAtomic = (path: string, text: string) =>
 
 const renderIndex = (index: LayoutIndex) => `${JSON.stringify(index, null, 2)}\n`
 
+/** Code-unit order, not the locale's: the same refs give the same index.json everywhere. */
+const compareNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
 /** True for a name left behind by an interrupted write. */
 const isPartial = (name: string) => name.includes(".partial-")
 
@@ -134,12 +138,11 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
     const inFlight = new Map<string, Effect.Effect<BlobOutcome, unknown>>()
 
     const hasBlob = (digest: string, size: number) =>
-      Effect.suspend(() => exists(blobPath(dir, digest))).pipe(
-        Effect.map((s) => s !== undefined && s.isFile() && s.size === size),
-        Effect.orElseSucceed(() => false)
-      )
+      isSha256Digest(digest)
+        ? exists(blobPath(dir, digest)).pipe(Effect.map((s) => s !== undefined && s.isFile() && s.size === size))
+        : Effect.succeed(false)
 
-    const writeBlob = <E>(digest: string, size: number | undefined, content: Uint8Array | Stream.Stream<Uint8Array, E>) =>
+    const writeBlob = <E = never>(digest: string, size: number | undefined, content: Uint8Array | Stream.Stream<Uint8Array, E>) =>
       Effect.gen(function*() {
         const path = yield* Effect.try({ try: () => blobPath(dir, digest), catch: (e) => new LayoutIoFailed({ path: dir, detail: String(e) }) })
         const temp = `${path}.partial-${randomBytes(6).toString("hex")}`
@@ -180,7 +183,7 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
         return seen
       }).pipe(Effect.scoped)
 
-    const ensureBlob = <E>(digest: string, size: number, fetch: Effect.Effect<Uint8Array | Stream.Stream<Uint8Array, E>, E>) =>
+    const ensureBlob = <E = never>(digest: string, size: number, fetch: Effect.Effect<Uint8Array | Stream.Stream<Uint8Array, E>, E>) =>
       Effect.suspend(() => {
         const running = inFlight.get(digest) as Effect.Effect<BlobOutcome, E | LayoutIoFailed | DigestMismatch> | undefined
         if (running) return running
@@ -212,7 +215,7 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
           })
           // Sorted by ref name, so the same content always gives the same index.json.
           const manifests = [...kept, ...descriptors].sort((a, b) =>
-            (refNameOfDescriptor(a) ?? "").localeCompare(refNameOfDescriptor(b) ?? "")
+            compareNames(refNameOfDescriptor(a) ?? "", refNameOfDescriptor(b) ?? "")
           )
           const next: LayoutIndex = { ...current, schemaVersion: 2, mediaType: current.mediaType ?? LAYOUT_INDEX_MEDIA_TYPE, manifests }
           yield* writeFileAtomic(indexPath, renderIndex(next))

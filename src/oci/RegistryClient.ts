@@ -48,6 +48,8 @@ export class RegistryClient extends Context.Tag("syncer/RegistryClient")<Registr
   ) => Effect.Effect<number, TransportError>
   /** the OCI 1.1 referrers index of `digest`; None when the registry has no referrers API (404) */
   readonly referrers: (image: ImageLocation, digest: string) => Effect.Effect<Option.Option<RawManifest>, TransportError>
+  /** a blob as a stream (resumed with Range if the body breaks); verify it yourself or via an upload */
+  readonly blobStream: (image: ImageLocation, digest: string, size: number) => Stream.Stream<Uint8Array, TransportError>
   /** uploads a stream (e.g. a file from a layout) as `digest`, verified on the way; not retried (a stream cannot be replayed) */
   readonly uploadBlobStream: (
     image: ImageLocation,
@@ -381,7 +383,10 @@ const make = (settings: RegistryClientSettings) =>
         return Option.some({ digest: sha256Digest(bytes), mediaType: "application/vnd.oci.image.index.v1+json", size: bytes.length, bytes })
       })
 
-    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, uploadBlobStream, referrers }
+    const blobStream = (image: ImageLocation, digest: string, size: number) =>
+      sourceBlob(image, digest, size).pipe(Stream.catchTag("Retryable", (e) => Stream.fail(unavailable(e))))
+
+    return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, uploadBlobStream, referrers, blobStream }
   })
 
 const describeError = (e: unknown): string => {

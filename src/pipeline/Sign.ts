@@ -90,7 +90,8 @@ const make = (
   const carryReferrers = (image: ResolvedImage) =>
     Effect.gen(function*() {
       const digest = image.manifest.digest
-      const api = yield* client.referrers(image.source, digest)
+      // Source reads go through the transport (a layout source has no registry to ask).
+      const api = transport.referrers ? yield* transport.referrers(image.source, digest) : Option.none()
       if (Option.isNone(api)) {
         const fallback = yield* carryTag(image, signatureTag(digest, ""))
         return Option.isSome(fallback) ? [`referrers (${fallback.value})`] : []

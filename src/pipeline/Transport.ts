@@ -123,6 +123,8 @@ export interface TransportShape {
   readonly manifest: (image: ImageLocation) => Effect.Effect<RawManifest, TransportError>
   /** the config blob of the single-platform manifest at `image` (for the platform check), verified */
   readonly config: (image: ImageLocation) => Effect.Effect<Uint8Array, TransportError>
+  /** the OCI 1.1 referrers index of `digest` (None without a referrers API); optional: without it, only the fallback tag is carried */
+  readonly referrers?: (image: ImageLocation, digest: string) => Effect.Effect<Option.Option<RawManifest>, TransportError>
   /** copies `manifest` and all it references from `source` to `target`; the tag is written last */
   readonly copy: (
     source: ImageLocation,

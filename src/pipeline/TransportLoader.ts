@@ -3,7 +3,8 @@
  * path that exports `layer: Layer<Transport, never, TransportContext>`. Everything is checked
  * before the first request; a bad name or module is an invalid invocation (exit 2).
  */
-import { Data, Effect, Layer } from "effect"
+import { Cause, Context, Data, Effect, Layer, Option } from "effect"
+import { Transport as TransportTag } from "./Transport.ts"
 import { existsSync } from "node:fs"
 import { isAbsolute, resolve } from "node:path"
 import type { TransportContext } from "./Live.ts"
@@ -51,6 +52,12 @@ export const loadTransport = (nameOrPath: string): Effect.Effect<TransportLayer,
     })
     const candidate = (mod as { layer?: unknown; default?: { layer?: unknown } }).layer ??
       (mod as { default?: { layer?: unknown } }).default?.layer
+    if (candidate && typeof candidate === "object" && "~effect/Layer" in (candidate as object)) {
+      return yield* new TransportUnusable({
+        transport: nameOrPath,
+        reason: "its `layer` comes from another major version of effect (this program uses effect 3); install effect@3 next to the module"
+      })
+    }
     if (!Layer.isLayer(candidate)) {
       return yield* new TransportUnusable({
         transport: nameOrPath,
@@ -59,3 +66,32 @@ export const loadTransport = (nameOrPath: string): Effect.Effect<TransportLayer,
     }
     return candidate as TransportLayer
   })
+
+/**
+ * Builds a transport layer once (no request is made: building only wires services) and checks
+ * it really provides a Transport, so a broken module is an invalid invocation, not a crash.
+ */
+export const checkTransport = <R>(
+  nameOrPath: string,
+  layer: Layer.Layer<Transport, unknown, R>
+): Effect.Effect<void, TransportUnusable, R> =>
+  Effect.scoped(Layer.build(layer)).pipe(
+    Effect.sandbox,
+    Effect.mapError((cause) =>
+      new TransportUnusable({
+        transport: nameOrPath,
+        reason: `its layer could not be built: ${Cause.pretty(cause).split("\n")[0]}`
+      })
+    ),
+    Effect.flatMap((ctx) => {
+      const t = Context.getOption(ctx as Context.Context<Transport>, TransportTag)
+      const ok = Option.isSome(t) && typeof t.value.name === "string" &&
+        ["inspect", "manifest", "config", "copy"].every((m) => typeof (t.value as unknown as Record<string, unknown>)[m] === "function")
+      return ok
+        ? Effect.void
+        : Effect.fail(new TransportUnusable({
+          transport: nameOrPath,
+          reason: "its `layer` does not provide the Transport service (name, inspect, manifest, config, copy)"
+        }))
+    })
+  )

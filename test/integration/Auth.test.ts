@@ -162,13 +162,13 @@ beforeAll(async () => {
     targetRepoPrefix: "example.invalid/overridden-by-r/",
     images: IMAGES.map((i) => ({ source: `${src.host}/${i.repository}:1`, ...(i.amd64Only ? { amd64Only: true } : {}) }))
   })
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all([src?.stop(), gcr?.stop(), ht?.stop()])
   await tokens?.stop()
   await removeDir(dir)
-})
+}, 60_000)
 
 describe("GCR-style token registry", () => {
   test("-t keyfile: Basic _json_key with the file's content at the realm; exit 0, digests correct", async () => {

@@ -69,12 +69,12 @@ beforeAll(async () => {
   shared = baseDigest()
   for (const [i, spec] of specs.entries()) pushed.push(await pushImage(src.url, `many/image-${i}`, "1", spec))
   await writeFile(join(dir, "key.json"), KEY, { mode: 0o600 })
-})
+}, 60_000)
 
 afterAll(async () => {
   await src?.stop()
   await removeDir(dir)
-})
+}, 60_000)
 
 /** Upload PUTs of `digest` (…/blobs/uploads/<id>?…digest=sha256:…). */
 const uploadsOf = (log: ReadonlyArray<LoggedRequest>, digest: string): Array<LoggedRequest> =>
@@ -151,11 +151,11 @@ describe("plain target registry", () => {
     })
     run = await runCli(["-i", file, "-j", "3"], { home: dir })
     log = await settledRequests(dst)
-  })
+  }, 60_000)
 
   afterAll(async () => {
     await dst?.stop()
-  })
+  }, 60_000)
 
   sharedBlobChecks("plain", () => ({ run, log, prefixPath: "plain", dst, read: {} }))
 })
@@ -177,12 +177,12 @@ describe("GCR-style token target registry (-t keyfile)", () => {
     })
     run = await runCli(["-i", file, "-j", "3", "-t", join(dir, "key.json")], { home: dir })
     log = await settledRequests(dst)
-  })
+  }, 60_000)
 
   afterAll(async () => {
     await dst?.stop()
     await tokens?.stop()
-  })
+  }, 60_000)
 
   sharedBlobChecks("token", () => ({
     run,

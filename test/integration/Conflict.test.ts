@@ -45,12 +45,12 @@ beforeAll(async () => {
   app = await pushImage(src.url, "team/app", "1.0", { platforms: TWO_PLATFORMS, seed: "app", ...SMALL })
   tool = await pushImage(src.url, "team/tool", "2.0", { platforms: TWO_PLATFORMS, seed: "tool", ...SMALL })
   contested = await pushImage(src.url, "team/contested", "3.0", { platforms: TWO_PLATFORMS, seed: "contested-new", ...SMALL })
-})
+}, 60_000)
 
 afterAll(async () => {
   await src?.stop()
   await removeDir(dir)
-})
+}, 60_000)
 
 /** The target repository of a source repository of `src` under the "mirror/" prefix ("127.0.0.1:PORT" → "127.0.0.1-PORT"). */
 const targetRepo = (repository: string): string => `mirror/${src.host.replace(":", "-")}/${repository}`
@@ -88,11 +88,11 @@ describe("conflict through the CLI", () => {
     const reportFile = join(dir, "cli-report.json")
     run = await runCli(["-i", file, "--report", reportFile], { home: dir })
     report = await readReport(reportFile)
-  })
+  }, 60_000)
 
   afterAll(async () => {
     await dst?.stop()
-  })
+  }, 60_000)
 
   test("the taken tag is reported as a conflict line naming both digests", () => {
     const line = lineFor(run, `${src.host}/team/contested:3.0`)
@@ -156,11 +156,11 @@ describe("conflict through the in-process pipeline", () => {
       )
     )
     results = await Effect.runPromise(program)
-  })
+  }, 60_000)
 
   afterAll(async () => {
     await dst?.stop()
-  })
+  }, 60_000)
 
   test("syncAll returns a TagConflict result for the taken tag and synced for the others, in definition order", () => {
     expect(results.map((r) => r.source)).toEqual(images().map((i) => i.source))

@@ -133,13 +133,13 @@ beforeAll(async () => {
   const body = (await res.json()) as { refresh_token?: string }
   if (res.status !== 200 || !body.refresh_token) throw new Error(`no refresh token from the token server: HTTP ${res.status}`)
   refreshToken = body.refresh_token
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all([src?.stop(), ht?.stop(), tokenRegistry?.stop()])
   await tokens?.stop()
   await removeDir(dir)
-})
+}, 60_000)
 
 describe("credHelpers", () => {
   test("a helper named in credHelpers supplies the target's htpasswd credentials: exit 0, digest correct, helper asked once", async () => {

@@ -72,12 +72,12 @@ beforeAll(async () => {
       { source: source("team/present", "1") }
     ]
   })
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all([src?.stop(), dst?.stop()])
   await removeDir(dir)
-})
+}, 60_000)
 
 /** Runs the CLI after clearing both request logs, so the logs hold this run's requests only. */
 const dryRunCli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliRun> => {
@@ -105,7 +105,7 @@ for (const variant of variants) {
       srcWrites = await writeRequests(src)
       dstWrites = await writeRequests(dst)
       report = await readReport(reportFile)
-    })
+    }, 60_000)
 
     test("zero write requests to the source and the target registry", () => {
       expect(srcWrites).toEqual([])
@@ -151,7 +151,7 @@ for (const variant of variants) {
       run = await dryRunCli(["-i", withoutConflict, ...variant.args], variant.env)
       srcWrites = await writeRequests(src)
       dstWrites = await writeRequests(dst)
-    })
+    }, 60_000)
 
     test("exit status is 0 with planned and present images, and nothing written", () => {
       expect(run.code, describeRun(run)).toBe(0)

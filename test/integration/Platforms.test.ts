@@ -56,12 +56,12 @@ beforeAll(async () => {
   for (const [name, spec] of Object.entries(IMAGES) as Array<[Name, SampleImageSpec]>) {
     pushed[name] = await pushImage(src.url, `plat/${name.toLowerCase()}`, "1", spec)
   }
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all([src?.stop(), dst?.stop()])
   await removeDir(dir)
-})
+}, 60_000)
 
 describe("images that may be synced", () => {
   let run: CliRun
@@ -80,7 +80,7 @@ describe("images that may be synced", () => {
     const reportFile = join(dir, "good-report.json")
     run = await runCli(["-i", file, "--report", reportFile], { home: dir })
     report = await readReport(reportFile)
-  })
+  }, 60_000)
 
   test("the run exits 0", () => {
     expect(run.code, describeRun(run)).toBe(0)
@@ -151,7 +151,7 @@ describe("images that must not be synced", () => {
     run = await runCli(["-i", file, "--report", reportFile], { home: dir })
     writes = await writeRequests(dst)
     report = await readReport(reportFile)
-  })
+  }, 60_000)
 
   test("a single-platform source without amd64Only fails, telling to add \"amd64Only: true\"", () => {
     for (const name of ["ociSingleNoFlag", "dockerSingleNoFlag"] as const) {

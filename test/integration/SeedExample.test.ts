@@ -131,12 +131,12 @@ beforeAll(async () => {
   dst.resetRequests()
   first = await runCli(["-i", imagesFile, "--report", reportFile], { home: dir })
   firstReport = await readReport(reportFile)
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all([src?.stop(), dst?.stop(), third?.stop()])
   await removeDir(dir)
-})
+}, 60_000)
 
 describe("seed example through a docker.io mirror", () => {
   test("the generated definition lists the same five images as examples/images.yaml", async () => {

@@ -250,12 +250,12 @@ beforeAll(async () => {
   paths.pubStranger = await write("stranger.pub", spkiPem(keyStranger.publicKey))
   paths.notAKey = await write("not-a-key.pem", "this file is not a key\nbut it has two lines\n")
   paths.p384 = await write("p384.pem", pkcs8Pem(keyP384.privateKey))
-})
+}, 60_000)
 
 afterAll(async () => {
   await Promise.all([src?.stop(), dstA?.stop(), dstB?.stop(), dstC?.stop(), dstE?.stop(), dstF?.stop()])
   await removeDir(dir)
-})
+}, 60_000)
 
 describe("a. the seed-like set synced with --sign-key (PKCS#8 P-256 key file)", () => {
   let run: CliRun
@@ -271,7 +271,7 @@ describe("a. the seed-like set synced with --sign-key (PKCS#8 P-256 key file)", 
       const found = await fetchSignature(dstA.url, p.targetRepo, p.digest)
       if (found !== undefined) sigs.set(p.source, found)
     }
-  })
+  }, 60_000)
 
   test("exit 0; every image synced and marked (signed)", () => {
     expect(run.code, describeRun(run)).toBe(0)
@@ -341,7 +341,7 @@ describe("b. a second signed run with the same key", () => {
     writes = await writeRequests(dstA)
     reads = dstA.requests().length
     images = await report(reportPath)
-  })
+  }, 60_000)
 
   test("exit 0; every image present with (signature present)", () => {
     expect(run.code, describeRun(run)).toBe(0)
@@ -421,7 +421,7 @@ describe("d. a second key appends a second layer to the same .sig manifest", () 
     run = await sync("d: sign with key2", file, ["--sign-key", paths.key2, "--report", reportPath])
     images = await report(reportPath)
     for (const p of pushed) after.set(p.source, await signatureIn(dstA, p))
-  })
+  }, 60_000)
 
   test("exit 0; every image present and (signed) again", () => {
     expect(run.code, describeRun(run)).toBe(0)
@@ -493,7 +493,7 @@ describe("a (encrypted key). the seed-like set signed with an encrypted cosign k
       SYNCER_SIGN_KEY_PASSWORD: PLANTED_PASSWORD
     })
     images = await report(reportPath)
-  })
+  }, 60_000)
 
   test("the key file is cosign's encrypted format", () => {
     expect(encryptedPem).toStartWith("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
@@ -541,7 +541,7 @@ describe("c. a present but unsigned image is signed on the next run (encrypted k
     const reportPath = join(dir, "report-c.json")
     signed = await sync("c: sign present", file, ["--sign-key", paths.keyEnc, "--report", reportPath], { COSIGN_PASSWORD: PLANTED_PASSWORD })
     images = await report(reportPath)
-  })
+  }, 60_000)
 
   test("the run without --sign-key synced the images and wrote no .sig", () => {
     expect(unsigned.code, describeRun(unsigned)).toBe(0)
@@ -694,7 +694,7 @@ describe("e. upstream .sig, .att and OCI 1.1 referrer (fallback tag) travel with
     const reportPath = join(dir, "report-e.json")
     run = await sync("e: upstream signatures", file, ["--sign-key", paths.key1, "--report", reportPath])
     images = await report(reportPath)
-  })
+  }, 60_000)
 
   test("the source really carries .sig, .att and the fallback tag (and the upstream signature verifies)", async () => {
     expect((await mustFetchManifest(src.url, REPO, sigTag(app.digest))).digest).toBe(upstreamSig.digest)
@@ -803,7 +803,7 @@ describe("f. --dry-run --sign-key writes nothing and says what would be signed",
     dry = await sync("f: dry run", file, ["--dry-run", "--sign-key", paths.key1, "--report", reportPath])
     ;[writesDst, writesSrc] = await Promise.all([writeRequests(dstF), writeRequests(src)])
     images = await report(reportPath)
-  })
+  }, 60_000)
 
   test("exit 0 and zero write requests to target and source", () => {
     expect(dry.code, describeRun(dry)).toBe(0)
