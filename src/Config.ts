@@ -14,5 +14,8 @@ export const Env = {
   signKeyPassword: "SYNCER_SIGN_KEY_PASSWORD",
   transport: "SYNCER_TRANSPORT",
   from: "SYNCER_FROM",
-  authPlugin: "SYNCER_AUTH_PLUGIN"
+  authPlugin: "SYNCER_AUTH_PLUGIN",
+  output: "SYNCER_OUTPUT",
+  junit: "SYNCER_JUNIT",
+  shard: "SYNCER_SHARD"
 } as const

@@ -4,7 +4,7 @@
  */
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
-import { Config, Data, Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
+import { Config, Data, Effect, Either, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import { existsSync, statSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { dirname, resolve } from "node:path"
@@ -27,6 +27,13 @@ import { Signer } from "../pipeline/Signer.ts"
 import { checkTransport, loadTransport } from "../pipeline/TransportLoader.ts"
 import * as Layout from "../../plugins/transports/layout.ts"
 import { exitCodeOf, formatResult, formatSummary, reportOf } from "./Output.ts"
+import { formatBytes, makeView, outputFlags, renderLoop, resolveOutput } from "./ProgressView.ts"
+import type { OutputFlag } from "./ProgressView.ts"
+import { junitXml } from "./JUnit.ts"
+import { appendGithubSummary, GITHUB_STEP_SUMMARY, githubSummary } from "./GithubSummary.ts"
+import { formatShard, parseShard, selectShard } from "./Shard.ts"
+import type { Shard } from "./Shard.ts"
+import type { ProgressEvent } from "../pipeline/Progress.ts"
 
 /** An invalid invocation, definition or key: nothing was contacted (exit 2). */
 export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly message: string }> {}
@@ -99,6 +106,21 @@ const authPlugin = Options.text("auth-plugin").pipe(
   Options.withDescription(withEnv("module path of a custom auth provider, asked before docker config (repeatable)", Env.authPlugin)),
   Options.repeated
 )
+const output = Options.choice("output", outputFlags).pipe(
+  Options.withDescription(withEnv("auto (live view on a terminal, plain otherwise), tty, plain, or json (JSON lines)", Env.output)),
+  Options.withFallbackConfig(Config.literal(...outputFlags)(Env.output)),
+  Options.withDefault("auto" as OutputFlag)
+)
+const junit = Options.text("junit").pipe(
+  Options.withDescription(withEnv("write a JUnit XML report (one test case per image) to this file", Env.junit)),
+  Options.withFallbackConfig(Config.string(Env.junit)),
+  Options.optional
+)
+const shardOption = Options.text("shard").pipe(
+  Options.withDescription(withEnv("I/N: handle only the images of shard I of N (split by target, no overlap)", Env.shard)),
+  Options.withFallbackConfig(Config.string(Env.shard)),
+  Options.optional
+)
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
   Options.withDescription(withEnv("images in flight (default 8)", Env.concurrency)),
@@ -120,6 +142,9 @@ export interface SyncFlags {
   readonly transport: string
   readonly from: Option.Option<string>
   readonly authPlugin: ReadonlyArray<string>
+  readonly output: OutputFlag
+  readonly junit: Option.Option<string>
+  readonly shard: Option.Option<string>
 }
 
 /** The credential chain from the target flags: key file, else access token, then docker config. */
@@ -180,7 +205,7 @@ export const stderrLogger = Logger.make(({ logLevel, message }) => {
 })
 
 /** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
-export const runSync = (flags: SyncFlags) =>
+export const runSync = (flags: SyncFlags, plan = false) =>
   Effect.gen(function*() {
     if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
       return yield* new InvalidInput({ message: `--concurrency must be a whole number of at least 1 (got ${flags.concurrency})` })
@@ -191,9 +216,27 @@ export const runSync = (flags: SyncFlags) =>
         return yield* new InvalidInput({ message: `--report ${flags.report.value}: directory ${dir} does not exist` })
       }
     }
-    const definition = yield* loadDefinition(flags.imagesFile, {
+    for (const [flag, file] of [["--junit", flags.junit]] as const) {
+      if (Option.isSome(file)) {
+        const dir = dirname(resolve(file.value))
+        if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+          return yield* new InvalidInput({ message: `${flag} ${file.value}: directory ${dir} does not exist` })
+        }
+      }
+    }
+    const shard = Option.isSome(flags.shard)
+      ? yield* Either.match(parseShard(flags.shard.value), {
+        onLeft: (reason) => Effect.fail(new InvalidInput({ message: `--shard ${flags.shard.pipe(Option.getOrElse(() => ""))}: ${reason}` })),
+        onRight: (s) => Effect.succeed(Option.some(s))
+      })
+      : Option.none<Shard>()
+    const loaded = yield* loadDefinition(flags.imagesFile, {
       targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
     }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
+    // A shard keeps the images whose target hashes to it: N jobs share the list without overlap.
+    const definition = Option.isSome(shard)
+      ? { ...loaded, images: selectShard(loaded.images, shard.value, (e) => formatTarget(e.target)) }
+      : loaded
 
     if (Option.isSome(flags.from) && flags.transport !== "oci") {
       return yield* new InvalidInput({ message: "--from reads sources from a layout; it cannot be combined with --transport" })
@@ -221,6 +264,7 @@ export const runSync = (flags: SyncFlags) =>
     if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
     const live = pipelineLayer({
       dryRun: flags.dryRun,
+      measure: plan,
       concurrency: flags.concurrency,
       credentials: providers,
       transport: transportLayer,
@@ -229,33 +273,62 @@ export const runSync = (flags: SyncFlags) =>
       Layer.provide(FetchHttpClient.layer)
     )
     const finished: Array<ImageResult> = []
+    const { mode, color } = resolveOutput(flags.output as OutputFlag, process.stdout.isTTY === true, process.env)
+    // stdout carries results: in plain mode the per-event lines and the table go to stderr, and
+    // stdout keeps one line per image and the one-line summary. tty and json own stdout.
+    const viewWrite = mode === "plain" ? (t: string) => void process.stderr.write(t) : (t: string) => void process.stdout.write(t)
+    const view = makeView(mode, viewWrite, { color, total: definition.images.length, width: process.stdout.columns ?? 100 })
+    const onEvent = (e: ProgressEvent) => {
+      if (mode === "plain" && e._tag === "ImageFinished") return
+      view.onEvent(e)
+    }
+    const elapsed = () => Date.now() - startedAt.getTime()
     const writeReport = (results: ReadonlyArray<ImageResult>, interrupted: boolean) =>
-      Option.match(flags.report, {
-        onNone: () => Effect.void,
-        onSome: (path) => {
+      Effect.gen(function*() {
+        if (Option.isSome(flags.report)) {
           const doc = {
-            ...reportOf(results, { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: Date.now() - startedAt.getTime() }),
+            ...reportOf(results, { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: elapsed() }),
+            ...(Option.isSome(shard) ? { shard: formatShard(shard.value) } : {}),
             ...(interrupted ? { interrupted: true, unfinished: definition.images.length - results.length } : {})
           }
-          return Effect.tryPromise(() => writeFile(path, `${JSON.stringify(doc, null, 2)}\n`)).pipe(
-            Effect.catchAll((e) => Effect.logError(`could not write report: ${String(e.error)}`))
+          yield* writeText(flags.report.value, `${JSON.stringify(doc, null, 2)}\n`, "report")
+        }
+        if (Option.isSome(flags.junit)) {
+          const name = `image-syncer ${flags.imagesFile}${Option.isSome(shard) ? ` shard ${formatShard(shard.value)}` : ""}`
+          yield* writeText(flags.junit.value, junitXml(results, { name, durationMs: elapsed(), timestamp: startedAt }), "JUnit report")
+        }
+        const summaryPath = process.env[GITHUB_STEP_SUMMARY]
+        if (summaryPath) {
+          yield* appendGithubSummary(summaryPath, githubSummary(results, { durationMs: elapsed(), dryRun: flags.dryRun })).pipe(
+            Effect.catchTag("GithubSummaryFailed", (e) => Effect.logWarning(e.message))
           )
         }
       })
-    const results = yield* Effect.flatMap(Pipeline, (p) =>
-      p.syncAll(definition, (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(out(formatResult(r)))))).pipe(
-        Effect.provide(live),
-        // On SIGINT/SIGTERM: in-flight copies stop (their tags were never written), what finished is reported.
-        Effect.onInterrupt(() =>
-          Effect.gen(function*() {
-            const order = new Map(definition.images.map((e, i) => [`${e.source} ${formatTarget(e.target)}`, i]))
-            const done = [...finished].sort((a, b) => (order.get(`${a.source} ${a.target}`) ?? 0) - (order.get(`${b.source} ${b.target}`) ?? 0))
-            yield* out(`${formatSummary(done)} (interrupted: ${definition.images.length - done.length} not finished)`)
-            yield* writeReport(done, true)
-          })
-        )
+    const finish = (results: ReadonlyArray<ImageResult>, note: string) =>
+      Effect.gen(function*() {
+        view.finish(results, elapsed())
+        if (mode === "plain") yield* out(`${formatSummary(results)}${note}`)
+        if (plan) yield* out(planTable(results))
+      })
+    const run = Effect.flatMap(Pipeline, (p) =>
+      p.syncAll(
+        definition,
+        (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(mode === "plain" ? out(formatResult(r)) : Effect.void)),
+        onEvent
+      ))
+    const results = yield* Effect.raceFirst(run, renderLoop(view, mode === "tty" ? 100 : 10_000)).pipe(
+      Effect.provide(live),
+      // On SIGINT/SIGTERM: in-flight copies stop (their tags were never written), what finished is reported.
+      Effect.onInterrupt(() =>
+        Effect.gen(function*() {
+          const order = new Map(definition.images.map((e, i) => [`${e.source} ${formatTarget(e.target)}`, i]))
+          const done = [...finished].sort((a, b) => (order.get(`${a.source} ${a.target}`) ?? 0) - (order.get(`${b.source} ${b.target}`) ?? 0))
+          yield* finish(done, ` (interrupted: ${definition.images.length - done.length} not finished)`)
+          yield* writeReport(done, true)
+        })
       )
-    yield* out(formatSummary(results))
+    )
+    yield* finish(results, "")
     yield* writeReport(results, false)
     const code = exitCodeOf(results)
     if (code !== 0) {
@@ -263,12 +336,33 @@ export const runSync = (flags: SyncFlags) =>
     }
   }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
 
-const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport, from, authPlugin }
+const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport, from, authPlugin, output, junit, shard: shardOption }
 
 /** The root command: `image-syncer [flags]` syncs, as the original tool did. */
 export const command = Command.make("image-syncer", syncOptions, runSync).pipe(
   Command.withDescription("Copies container images into your registry only when absent; target tags are immutable.")
 )
+
+/** `image-syncer plan`: a dry run that also says how big each image to copy is. */
+export const planCommand = Command.make("plan", syncOptions, (flags) => runSync({ ...flags, dryRun: true }, true)).pipe(
+  Command.withDescription("Shows what a sync would copy, with sizes; writes nothing (a dry run).")
+)
+
+/** The plan as a readable table. */
+export const planTable = (results: ReadonlyArray<ImageResult>): string => {
+  const rows = results.map((r) => [r.status, r.source, r.target, r.sizeBytes === undefined ? "-" : formatBytes(r.sizeBytes)])
+  const header = ["STATUS", "SOURCE", "TARGET", "SIZE"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  const toCopy = results.filter((r) => r.status === "planned").reduce((n, r) => n + (r.sizeBytes ?? 0), 0)
+  return [line(header), ...rows.map(line), `to copy: ${results.filter((r) => r.status === "planned").length} image(s), ${formatBytes(toCopy)} (blobs already in the target are not copied again)`].join("\n")
+}
+
+/** Writes an output file; a failure is logged, never fatal (the results are on stdout). */
+const writeText = (path: string, text: string, what: string) =>
+  Effect.tryPromise(() => writeFile(path, text)).pipe(
+    Effect.catchAll((e) => Effect.logError(`could not write ${what} ${path}: ${String(e.error)}`))
+  )
 
 const runRoot = Command.run(command, { name: "image-syncer", version: "0.1.0" })
 
@@ -290,7 +384,7 @@ export const run = (argv: ReadonlyArray<string>) => {
 /** Flags that take a value (so the next argument is not a flag of its own). */
 const valueFlags = new Set([
   "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
-  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin"
+  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin", "--output", "--junit", "--shard"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
 const switchFlags = new Set(["--dry-run", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])

@@ -7,12 +7,15 @@
 import { ValidationError } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Cause, Effect, Exit, Logger, Option } from "effect"
-import { registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
+import { planCommand, registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
+import { schemaCommand } from "./SchemaCommand.ts"
 import { exportCommand } from "./ExportCommand.ts"
 import { verifyCommand } from "./VerifyCommand.ts"
 
 registerSubcommand(verifyCommand, "verify")
 registerSubcommand(exportCommand, "export")
+registerSubcommand(planCommand, "plan")
+registerSubcommand(schemaCommand, "schema")
 
 const unknown = unknownFlag(process.argv.slice(2))
 if (unknown) {

@@ -22,6 +22,8 @@ import type { Signer } from "./Signer.ts"
 export interface LiveOptions {
   readonly dryRun: boolean
   readonly concurrency: number
+  /** report the size of images a dry run would copy (reads their manifests) */
+  readonly measure?: boolean
   /** asked in order; none answering means anonymous */
   readonly credentials: ReadonlyArray<CredentialProvider>
   /** defaults to the oci transport */
@@ -56,7 +58,7 @@ export const pipelineLayer = (
   // One client and one transport shared by every step (token cache, blob dedupe).
   const context = Layer.merge(registryClientLayer(options), Exec.layer)
   const infra = (options.transport ?? OciTransport.layer()).pipe(Layer.provideMerge(context))
-  const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency })
+  const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency, measure: options.measure ?? false })
   const sign = options.signer
     ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
     : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, RegistryClient | Transport | SyncSettings>)

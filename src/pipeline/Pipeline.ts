@@ -13,6 +13,7 @@ import { Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { SyncSettings } from "./SyncSettings.ts"
 import * as Progress from "./Progress.ts"
+
 import type { ImageEvent, ProgressEvent } from "./Progress.ts"
 
 /** What happened to one image. */
@@ -38,6 +39,8 @@ export interface ImageResult {
   /** upstream signature artifacts copied along */
   readonly carried: ReadonlyArray<string>
   readonly bytesCopied: number
+  /** `plan` only: bytes of the image (manifests, configs, layers) a copy would bring */
+  readonly sizeBytes?: number
   readonly durationMs: number
 }
 
@@ -70,7 +73,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         let warnings: ReadonlyArray<string> = []
         const result = (
           status: ImageStatus,
-          extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied" | "wouldSign" | "carried">> = {}
+          extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied" | "wouldSign" | "carried" | "sizeBytes">> = {}
         ): ImageResult => ({
           source: entry.source,
           target,
@@ -84,6 +87,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           wouldSign: extra.wouldSign ?? false,
           carried: extra.carried ?? [],
           bytesCopied: extra.bytesCopied ?? 0,
+          ...(extra.sizeBytes !== undefined ? { sizeBytes: extra.sizeBytes } : {}),
           durationMs: Date.now() - started
         })
         const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
@@ -105,7 +109,11 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             return result("present", yield* sign.sign(image, false))
           }
           yield* resolve.checkPlatform(image)
-          if (settings.dryRun) return result("planned", yield* sign.sign(image, false))
+          if (settings.dryRun) {
+            const signed = yield* sign.sign(image, false)
+            const sizeBytes = settings.measure ? yield* resolve.size(image) : undefined
+            return result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) })
+          }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
           const copied = yield* copy.copy(image)
           yield* Progress.report({ _tag: "StepStarted", step: "sign" })

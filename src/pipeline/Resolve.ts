@@ -5,7 +5,7 @@
  */
 import { Context, Data, Effect, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../domain/Definition.ts"
-import { formatPlatform, isImageManifest, isIndex } from "../domain/MediaTypes.ts"
+import { blobsOf, formatPlatform, isImageManifest, isIndex, parseManifest } from "../domain/MediaTypes.ts"
 import { endpointFor } from "./Endpoints.ts"
 import { DigestMismatch, ImageNotFound, Transport, TransportFailure } from "./Transport.ts"
 import type { ImageLocation, ManifestDescriptor, TransportError } from "./Transport.ts"
@@ -40,6 +40,8 @@ export type ResolveError = SourceNotFound | PlatformMismatch | TransportError
 export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
   /** Locates and identifies one entry (HEAD only). */
   readonly resolve: (entry: ImageEntry, definition: Definition) => Effect.Effect<ResolvedImage, ResolveError>
+  /** Bytes of the source image (manifests, configs, layers; each blob once), for `plan`. */
+  readonly size: (image: ResolvedImage) => Effect.Effect<number, TransportError>
   /** For single-platform sources: reads the config and checks it is linux/amd64 (done only before a copy). */
   readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<void, ResolveError>
 }>() {
@@ -121,7 +123,28 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
             )
           )
 
+      const size = (image: ResolvedImage) =>
+        Effect.gen(function*() {
+          const seen = new Set<string>()
+          let total = 0
+          const walk = (digest: string): Effect.Effect<void, TransportError> =>
+            Effect.gen(function*() {
+              const raw = yield* transport.manifest({ ...image.source, reference: digest })
+              total += raw.size
+              const parsed = parseManifest(raw.bytes, raw.mediaType)
+              for (const child of parsed.manifests) yield* walk(child.digest)
+              for (const blob of blobsOf(parsed)) {
+                if (seen.has(blob.digest)) continue
+                seen.add(blob.digest)
+                total += blob.size
+              }
+            })
+          yield* walk(image.manifest.digest)
+          return total
+        })
+
       return {
+        size,
         resolve: (entry, definition) =>
           resolve(entry, definition).pipe(
             Effect.catchTag("ImageNotFound", (e: ImageNotFound) => Effect.fail(new SourceNotFound({ source: entry.source, location: e.image })))

@@ -7,6 +7,8 @@ export interface SyncSettingsShape {
   readonly dryRun: boolean
   /** images in flight */
   readonly concurrency: number
+  /** dry run only: read the manifests of images to copy to report their size (`plan`) */
+  readonly measure?: boolean
 }
 
 /** The SyncSettings tag. */

@@ -1,0 +1,200 @@
+/**
+ * image-syncer as a library: the pipeline (Resolve → CheckTarget → Compare → Copy → Sign), its
+ * services, the layers that wire them, typed errors, the definition file, reference and target
+ * naming, progress events, and the plugins (transports, auth providers, signers).
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { BunContext } from "@effect/platform-bun"
+ * import { loadDefinition, Pipeline, pipelineLayer } from "image-syncer"
+ *
+ * const program = Effect.gen(function*() {
+ *   const definition = yield* loadDefinition("images.yaml")
+ *   return yield* Effect.flatMap(Pipeline, (p) => p.syncAll(definition))
+ * }).pipe(Effect.provide(pipelineLayer({ dryRun: true, concurrency: 8, credentials: [] })),
+ *   Effect.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer)))
+ * ```
+ *
+ * The CLI (`src/cli/`) is one thin caller of this API; see `examples/embed/` for another.
+ */
+
+// == The pipeline
+
+/** The Pipeline service (`syncImage`, `syncAll`: never fail, every outcome is an `ImageResult`) and its result types. */
+export { Pipeline } from "./pipeline/Pipeline.ts"
+export type { ImageResult, ImageStatus } from "./pipeline/Pipeline.ts"
+
+/** Layers: `pipelineLayer(options)` wires the whole pipeline; `registryClientLayer` only the registry client stack. */
+export { pipelineLayer, registryClientLayer } from "./pipeline/Live.ts"
+export type { LiveOptions, TransportContext } from "./pipeline/Live.ts"
+
+/** Run-wide settings (dry run, concurrency) the steps read when built. */
+export { SyncSettings } from "./pipeline/SyncSettings.ts"
+export type { SyncSettingsShape } from "./pipeline/SyncSettings.ts"
+
+// == The five steps and their errors
+
+/** Step 1, Resolve: locate source and target, identify the source manifest; `SourceNotFound`, `PlatformMismatch`. */
+export { PlatformMismatch, Resolve, SourceNotFound } from "./pipeline/Resolve.ts"
+export type { ResolvedImage, ResolveError } from "./pipeline/Resolve.ts"
+
+/** Step 2, CheckTarget: the digest the target tag holds, if any (HEAD only). */
+export { CheckTarget } from "./pipeline/CheckTarget.ts"
+
+/** Step 3, Compare: `"present"`, `"copy"`, or a `TagConflict` (target tags are immutable). */
+export { Compare, TagConflict } from "./pipeline/Compare.ts"
+export type { Decision } from "./pipeline/Compare.ts"
+
+/** Step 4, Copy: blobs, child manifests, then the tag, through the Transport. */
+export { Copy } from "./pipeline/Copy.ts"
+
+/** Step 5, Sign: a cosign-compatible signature per target digest; `SigningFailed`. The `Signer` is the key behind it. */
+export { Sign, SigningFailed } from "./pipeline/Sign.ts"
+export type { SignOutcome } from "./pipeline/Sign.ts"
+export { Signer } from "./pipeline/Signer.ts"
+export type { SignerShape } from "./pipeline/Signer.ts"
+
+// == Transports
+
+/** The Transport service (how bytes move) and its typed errors, including `TagTaken` (a conflict found during the copy). */
+export {
+  DigestMismatch,
+  describeLocation,
+  ImageNotFound,
+  RegistryUnavailable,
+  TagTaken,
+  Transport,
+  TransportFailure,
+  Unauthorized
+} from "./pipeline/Transport.ts"
+export type {
+  CopyResult,
+  Endpoint,
+  ImageLocation,
+  ManifestDescriptor,
+  RawManifest,
+  Role,
+  TransportError,
+  TransportShape
+} from "./pipeline/Transport.ts"
+
+/** Picks a transport by built-in name or module path (as `--transport` does). */
+export { builtinTransports, loadTransport, TransportUnusable } from "./pipeline/TransportLoader.ts"
+export type { TransportLayer } from "./pipeline/TransportLoader.ts"
+
+/** Where a registry is contacted (mirrors, http for loopback/insecure hosts). */
+export { DOCKER_HUB_API, endpointFor } from "./pipeline/Endpoints.ts"
+
+// == Progress
+
+/** Progress events of a run (`syncAll`'s `onEvent`), and the per-image reporter deep layers use. */
+export * as Progress from "./pipeline/Progress.ts"
+export type { ImageEvent, ProgressEvent, Step } from "./pipeline/Progress.ts"
+
+// == The registry client and credentials
+
+/** The registry HTTP API client (manifests, blobs, uploads, mounts), read-only in a dry run. */
+export { RegistryClient } from "./oci/RegistryClient.ts"
+export type { RegistryClientError, RegistryClientSettings } from "./oci/RegistryClient.ts"
+
+/** The HTTP stack under the client: auth challenges, tokens, redirects, per-registry limits, retries. */
+export { defaultRegistryHttpSettings, RegistryHttp } from "./oci/RegistryHttp.ts"
+export type { RegistryHttpError, RegistryHttpSettings, RegistryRequest } from "./oci/RegistryHttp.ts"
+
+/** The retry policy: jittered exponential backoff, capped, honouring Retry-After. */
+export { defaultRetrySettings, retrySchedule } from "./oci/RetryPolicy.ts"
+export type { RetrySettings } from "./oci/RetryPolicy.ts"
+
+/** Credentials: an ordered chain of `CredentialProvider`s ("which credentials for this registry, on this side"). */
+export { Credentials, CredentialsFailed } from "./oci/Credentials.ts"
+export type { Credential, CredentialProvider } from "./oci/Credentials.ts"
+
+/** Loads a custom auth provider module by path (as `--auth-plugin` does). */
+export { AuthPluginUnusable, loadAuthPlugin } from "./oci/AuthPluginLoader.ts"
+
+/** Runs external programs (skopeo, crane, credential helpers) with checked exit codes. */
+export { Exec, ProcessFailed } from "./process/Exec.ts"
+export type { ExecOptions, ExecResult } from "./process/Exec.ts"
+
+// == The definition file
+
+/** Loading and validating the definition file: every problem with file, line, column and entry, before any request. */
+export { DefinitionError, DefinitionFileSchema, didYouMean, formatProblem, loadDefinition, parseDefinition } from "./domain/Definition.ts"
+export type { Definition, DefinitionFile, DefinitionProblem, ImageEntry, RegistryOptions } from "./domain/Definition.ts"
+
+/** The definition file's JSON Schema, generated from `DefinitionFileSchema`. */
+export { definitionJsonSchema } from "./cli/SchemaCommand.ts"
+
+// == References and target naming
+
+/** Image references by Docker's rules (`busybox` is `docker.io/library/busybox:latest`). */
+export {
+  DOCKER_HUB,
+  formatReference,
+  InvalidReference,
+  isDockerHub,
+  isLoopbackHost,
+  isValidRegistryHost,
+  isValidTag,
+  parseReference,
+  repositoryPath
+} from "./domain/Reference.ts"
+export type { ImageReference } from "./domain/Reference.ts"
+
+/** Target naming: `targetRepoPrefix` + repository path + `:` + tag. */
+export { formatTarget, InvalidTargetPrefix, parseTargetPrefix, targetFor } from "./domain/Target.ts"
+export type { TargetReference } from "./domain/Target.ts"
+
+/** Manifest media types, descriptors and platforms. */
+export * as MediaTypes from "./domain/MediaTypes.ts"
+
+// == Results for people and CI
+
+/** Result lines, summaries, exit codes and the `--report` document, as the CLI prints them. */
+export { countByStatus, exitCodeOf, formatResult, formatSummary, reportOf } from "./cli/Output.ts"
+
+/** JUnit XML of a run (one test case per image). */
+export { junitXml } from "./cli/JUnit.ts"
+export type { JUnitMeta } from "./cli/JUnit.ts"
+
+/** The GitHub Actions job summary (Markdown) of a run. */
+export { appendGithubSummary, githubSummary } from "./cli/GithubSummary.ts"
+export type { GithubSummaryMeta } from "./cli/GithubSummary.ts"
+
+/** Deterministic sharding of images by target (`--shard I/N`). */
+export { inShard, parseShard, selectShard, shardOf } from "./cli/Shard.ts"
+export type { Shard } from "./cli/Shard.ts"
+
+/** Progress views for terminals, logs and JSON lines. */
+export { makeView } from "./cli/ProgressView.ts"
+export type { OutputMode, ProgressView, ViewOptions } from "./cli/ProgressView.ts"
+
+// == Plugins
+
+/** Transport `oci` (default): the registry API directly; `OciTransport.layer()`. */
+export * as OciTransport from "../plugins/transports/oci.ts"
+/** Transport `skopeo`: copies with the skopeo binary; `SkopeoTransport.layer`. */
+export * as SkopeoTransport from "../plugins/transports/skopeo.ts"
+/** Transport `crane`: copies with the crane binary; `CraneTransport.layer`. */
+export * as CraneTransport from "../plugins/transports/crane.ts"
+/** Transport over an OCI image layout on disk (air-gapped sites); `LayoutTransport.layerFrom(path)`. */
+export * as LayoutTransport from "../plugins/transports/layout.ts"
+
+/** Auth provider: a JSON key file sent as Basic `_json_key` (`--target-repo-auth-key`). */
+export * as JsonKeyAuth from "../plugins/auth/jsonKey.ts"
+/** Auth provider: a bearer token for the target (`--access-token`). */
+export * as AccessTokenAuth from "../plugins/auth/accessToken.ts"
+/** Auth provider: docker `config.json` (auths, credHelpers, credsStore). */
+export * as DockerConfigAuth from "../plugins/auth/dockerConfig.ts"
+/** Auth provider: podman's `auth.json`. */
+export * as PodmanAuth from "../plugins/auth/podman.ts"
+/** The docker credential helper protocol (`docker-credential-<name> get`). */
+export * as CredentialHelper from "../plugins/auth/credHelper.ts"
+/** Auth provider: anonymous (no credentials for any host). */
+export * as AnonymousAuth from "../plugins/auth/anonymous.ts"
+
+/** Signer: a cosign key file or PKCS#8 PEM; `KeySigner.load(path, password)` then `KeySigner.layer(key, name)`. */
+export * as KeySigner from "../plugins/signers/key.ts"
+/** Signer: the cosign binary with a KMS reference (gcpkms://, awskms://, azurekms://, hashivault://). */
+export * as CosignSigner from "../plugins/signers/cosign.ts"
