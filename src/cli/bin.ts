@@ -9,6 +9,7 @@ import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Cause, Effect, Exit, Logger, Option } from "effect"
 import { planCommand, registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
 import { schemaCommand } from "./SchemaCommand.ts"
+import { stripAnsi } from "./ProgressView.ts"
 import { exportCommand } from "./ExportCommand.ts"
 import { verifyCommand } from "./VerifyCommand.ts"
 
@@ -16,6 +17,14 @@ registerSubcommand(verifyCommand, "verify")
 registerSubcommand(exportCommand, "export")
 registerSubcommand(planCommand, "plan")
 registerSubcommand(schemaCommand, "schema")
+
+// @effect/cli colours its help and messages unconditionally; strip that when nobody sees colour.
+if (process.stdout.isTTY !== true || process.env["NO_COLOR"]) {
+  for (const method of ["log", "error", "info", "warn"] as const) {
+    const original = console[method].bind(console)
+    console[method] = (...args: Array<unknown>) => original(...args.map((a) => (typeof a === "string" ? stripAnsi(a) : a)))
+  }
+}
 
 const unknown = unknownFlag(process.argv.slice(2))
 if (unknown) {
