@@ -17,5 +17,7 @@ export const Env = {
   authPlugin: "SYNCER_AUTH_PLUGIN",
   output: "SYNCER_OUTPUT",
   junit: "SYNCER_JUNIT",
-  shard: "SYNCER_SHARD"
+  shard: "SYNCER_SHARD",
+  /** tuning, not a flag: a blob body silent this long (ms) is abandoned and resumed (default 30000) */
+  stallTimeoutMs: "SYNCER_STALL_TIMEOUT_MS"
 } as const

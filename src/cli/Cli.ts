@@ -260,11 +260,14 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       )
     }
 
+    const stallRaw = process.env[Env.stallTimeoutMs]
+    const stallTimeoutMs = stallRaw && /^\d+$/.test(stallRaw) && Number(stallRaw) > 0 ? Number(stallRaw) : undefined
     const startedAt = new Date()
     if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
     const live = pipelineLayer({
       dryRun: flags.dryRun,
       measure: plan,
+      ...(stallTimeoutMs ? { stallTimeoutMs } : {}),
       concurrency: flags.concurrency,
       credentials: providers,
       transport: transportLayer,

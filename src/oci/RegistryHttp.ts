@@ -149,7 +149,9 @@ const make = (settings: RegistryHttpSettings) =>
             Effect.catchTags({ RequestError: (e) =>
               tlsProblem(e.cause) ? Effect.fail(new TransportFailure({
                 transport: "oci",
-                detail: `${current.host}: TLS certificate not trusted (${describeCause(e.cause)}); add its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
+                detail: /EPROTO|handshake/i.test(describeCause(e.cause))
+                  ? `${current.host}: TLS handshake failed (${describeCause(e.cause)}); if the registry speaks plain HTTP, set insecure: true for it`
+                  : `${current.host}: TLS certificate not trusted (${describeCause(e.cause)}); add its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
               })) : Effect.fail(
                 new Retryable({
                   registry: endpoint.host,
@@ -375,7 +377,7 @@ const make = (settings: RegistryHttpSettings) =>
 /** True for certificate and handshake failures: retrying will not help, configuration will. */
 export const tlsProblem = (cause: unknown): boolean => {
   const text = cause instanceof Error ? `${(cause as { code?: string }).code ?? ""} ${cause.message}` : String(cause)
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|unable to verify|certificate|ERR_TLS|SSL/i.test(text)
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|unable to verify|certificate|ERR_TLS|SSL|EPROTO|TLS handshake/i.test(text)
 }
 
 /** A short, secret-free description of a network error. */

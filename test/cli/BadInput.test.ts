@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { generateKeyPairSync, randomBytes } from "node:crypto"
+import { encryptCosignKey, p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
 import { startCountingServer } from "../support/FakeRegistry.ts"
 import type { FakeServer } from "../support/FakeRegistry.ts"
 
@@ -234,6 +236,68 @@ describe("bad flags: exit 2, nothing contacted", () => {
   test("an invalid SYNCER_DRY_RUN value names the variable", async () => {
     const path = await file("valid-dry-run-env.yaml", validDefinition())
     expectRejected(await cli(["-i", path], { SYNCER_DRY_RUN: "maybe" }), "SYNCER_DRY_RUN")
+  })
+})
+
+describe("key files and secrets that cannot be used: exit 2, nothing contacted, no secret echoed", () => {
+  test("an auth key path that is a directory", async () => {
+    const path = await file("valid-key-dir.yaml", validDefinition())
+    const key = join(dir, "key-dir.json")
+    await mkdir(key, { recursive: true })
+    expectRejected(await cli(["-i", path, "-t", key]), `target repo auth key ${key}: is a directory, not a file`)
+  })
+
+  test("a blank --access-token", async () => {
+    const path = await file("valid-blank-token.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "--access-token", "   "]), "--access-token is empty")
+  })
+
+  test("a missing --sign-key file", async () => {
+    const path = await file("valid-no-sign-key.yaml", validDefinition())
+    const key = join(dir, "no-cosign.key")
+    expectRejected(await cli(["-i", path, "--sign-key", key]), `signing key ${key}: not a key (file not found)`)
+  })
+
+  test("a --sign-key file without a PEM block", async () => {
+    const path = await file("valid-sign-not-pem.yaml", validDefinition())
+    const key = await file("not-pem.key", "this is not a key\n")
+    expectRejected(await cli(["-i", path, "--sign-key", key]), `signing key ${key}: not a key (no PEM block found)`)
+  })
+
+  test("a --sign-key that is a public key", async () => {
+    const path = await file("valid-sign-public.yaml", validDefinition())
+    const key = await file("cosign.pub", spkiPem(p256().publicKey))
+    expectRejected(await cli(["-i", path, "--sign-key", key]), `signing key ${key}: not a key (PEM block "PUBLIC KEY" is not a private key)`)
+  })
+
+  test("a --sign-key on an unsupported curve (P-384)", async () => {
+    const path = await file("valid-sign-p384.yaml", validDefinition())
+    const key = await file("p384.key", pkcs8Pem(generateKeyPairSync("ec", { namedCurve: "P-384" }).privateKey))
+    expectRejected(await cli(["-i", path, "--sign-key", key]), `signing key ${key}: unsupported curve`, "only P-256 is supported")
+  })
+
+  test("an encrypted --sign-key with the wrong SYNCER_SIGN_KEY_PASSWORD: \"wrong password\", and neither password is echoed", async () => {
+    const path = await file("valid-sign-wrong-pw.yaml", validDefinition())
+    const right = `PLANTED-RIGHT-${randomBytes(6).toString("hex")}`
+    const wrong = `PLANTED-WRONG-${randomBytes(6).toString("hex")}`
+    const key = await file("encrypted.key", encryptCosignKey(p256().privateKey, right))
+    const run = await cli(["-i", path, "--sign-key", key], { SYNCER_SIGN_KEY_PASSWORD: wrong })
+    expectRejected(run, `signing key ${key}: wrong password`)
+    expect(`${run.stdout}${run.stderr}`).not.toContain(right)
+    expect(`${run.stdout}${run.stderr}`).not.toContain(wrong)
+  })
+
+  test("an encrypted key by SYNCER_SIGN_KEY with the wrong COSIGN_PASSWORD", async () => {
+    const path = await file("valid-sign-env-wrong-pw.yaml", validDefinition())
+    const key = await file("encrypted-env.key", encryptCosignKey(p256().privateKey, "right-password"))
+    expectRejected(await cli(["-i", path], { SYNCER_SIGN_KEY: key, COSIGN_PASSWORD: "wrong-password" }), `signing key ${key}: wrong password`)
+  })
+
+  test("a --sign-key path that is a directory", async () => {
+    const path = await file("valid-sign-dir.yaml", validDefinition())
+    const key = join(dir, "sign-key-dir")
+    await mkdir(key, { recursive: true })
+    expectRejected(await cli(["-i", path, "--sign-key", key]), `signing key ${key}: not a key (is a directory)`)
   })
 })
 

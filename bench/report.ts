@@ -1,0 +1,295 @@
+/**
+ * Results: medians and ratios per workload, the issue's must-hold checks, the table printed
+ * at the end (markdown, so the same text goes into docs/benchmark.md), and results.json.
+ */
+import { readFile, rename, writeFile } from "node:fs/promises"
+import type { PerImage, RegistryCounts } from "./accessLog.ts"
+
+/** The contenders. */
+export type Tool = "ours" | "skopeo" | "curl-pipe" | "curl-file"
+
+/** What a run belongs to. */
+export type RunKind = "warm" | "cold" | "big" | "requests-cold" | "requests-warm"
+
+/** One measured run. */
+export interface RunRecord {
+  readonly kind: RunKind
+  readonly round: number
+  readonly tool: Tool
+  readonly seconds: number
+  readonly exitCode: number | null
+  /** exit 0 and every target tag verified */
+  readonly ok: boolean
+  readonly problems: ReadonlyArray<string>
+  readonly maxRssBytes: number
+  readonly rssSource: "time" | "bun"
+  readonly cpuSeconds: number
+  readonly firstOutputSeconds: number | undefined
+  readonly lastOutputSeconds: number | undefined
+  /** 1-minute load average when the run started: other work on the machine skews times */
+  readonly loadBefore: number
+  readonly requests?: {
+    readonly source: RegistryCounts
+    readonly target: RegistryCounts
+    readonly tokens: number
+    readonly perImage: PerImage
+  }
+  /** how the shared base layer (cold) or the big layer (big) reached the target */
+  readonly arrivals?: { readonly uploads: number; readonly mounts: number }
+}
+
+/** One of the issue's "must hold" lines. */
+export interface MustHold {
+  readonly id: number
+  readonly text: string
+  /** undefined: not measured in this run (--only) */
+  readonly pass: boolean | undefined
+  readonly detail: string
+}
+
+export const median = (values: ReadonlyArray<number>): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Median seconds, peak RSS and failures of one tool in one kind of run. */
+export interface ToolSummary {
+  readonly runs: number
+  readonly failed: number
+  readonly medianSeconds: number
+  readonly secondsEach: ReadonlyArray<number>
+  readonly maxRssBytes: number
+  readonly medianCpuSeconds: number
+}
+
+export const summarize = (runs: ReadonlyArray<RunRecord>, kind: RunKind, tool: Tool): ToolSummary | undefined => {
+  const mine = runs.filter((r) => r.kind === kind && r.tool === tool)
+  if (mine.length === 0) return undefined
+  // a failed run is not a valid time: medians are over successful runs only
+  const good = mine.filter((r) => r.ok)
+  return {
+    runs: mine.length,
+    failed: mine.length - good.length,
+    medianSeconds: median(good.map((r) => r.seconds)),
+    secondsEach: mine.map((r) => round(r.seconds, 3)),
+    maxRssBytes: Math.max(...mine.map((r) => r.maxRssBytes)),
+    medianCpuSeconds: round(median(good.map((r) => r.cpuSeconds)), 3)
+  }
+}
+
+export const round = (n: number, digits = 2): number => {
+  const f = 10 ** digits
+  return Math.round(n * f) / f
+}
+
+const MB = 1_000_000
+export const mb = (bytes: number): string => `${Math.round(bytes / MB)} MB`
+const gib = (bytes: number): string => (bytes >= 2 ** 30 * 0.99 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : mb(bytes))
+export const secs = (s: number | undefined): string =>
+  s === undefined || Number.isNaN(s) ? "–" : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`
+const times = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(1)}×` : "–")
+const wallCpu = (s: ToolSummary | undefined): string =>
+  s === undefined ? "–" : `${secs(s.medianSeconds)} (CPU ${secs(s.medianCpuSeconds)})${s.failed > 0 ? ` (${s.failed} of ${s.runs} failed)` : ""}`
+const verdict = (pass: boolean | undefined): string => (pass === undefined ? "not measured" : pass ? "**pass**" : "**FAIL**")
+
+/** The summary section of results.json. */
+export interface Summary {
+  readonly warm?: { readonly ours?: ToolSummary; readonly skopeo?: ToolSummary; readonly ratio: number }
+  readonly cold?: {
+    readonly ours?: ToolSummary
+    readonly skopeo?: ToolSummary
+    readonly ratio: number
+    readonly baseArrivals: { readonly ours: ReadonlyArray<{ uploads: number; mounts: number }>; readonly skopeo: ReadonlyArray<{ uploads: number; mounts: number }> }
+  }
+  readonly big?: {
+    readonly layerBytes: number
+    readonly ours?: ToolSummary
+    readonly curlPipe?: ToolSummary
+    readonly curlFile?: ToolSummary
+    readonly skopeo?: ToolSummary
+    /** ours / curl-pipe: 1.5 allowed */
+    readonly slowdownVsCurlPipe: number
+    readonly slowdownVsCurlFile: number
+    readonly throughputMBps: Readonly<Record<string, number>>
+  }
+  readonly requests?: Readonly<Record<string, PerImage>>
+}
+
+export const buildSummary = (runs: ReadonlyArray<RunRecord>, layerBytes: number | undefined): Summary => {
+  const summary: { -readonly [K in keyof Summary]: Summary[K] } = {}
+  const has = (kind: RunKind) => runs.some((r) => r.kind === kind)
+  if (has("warm")) {
+    const ours = summarize(runs, "warm", "ours")
+    const skopeo = summarize(runs, "warm", "skopeo")
+    summary.warm = { ours, skopeo, ratio: round((skopeo?.medianSeconds ?? NaN) / (ours?.medianSeconds ?? NaN), 2) }
+  }
+  if (has("cold")) {
+    const ours = summarize(runs, "cold", "ours")
+    const skopeo = summarize(runs, "cold", "skopeo")
+    const arrivals = (tool: Tool) => runs.filter((r) => r.kind === "cold" && r.tool === tool && r.arrivals).map((r) => ({ ...r.arrivals! }))
+    summary.cold = {
+      ours,
+      skopeo,
+      ratio: round((skopeo?.medianSeconds ?? NaN) / (ours?.medianSeconds ?? NaN), 2),
+      baseArrivals: { ours: arrivals("ours"), skopeo: arrivals("skopeo") }
+    }
+  }
+  if (has("big") && layerBytes !== undefined) {
+    const ours = summarize(runs, "big", "ours")
+    const curlPipe = summarize(runs, "big", "curl-pipe")
+    const curlFile = summarize(runs, "big", "curl-file")
+    const skopeo = summarize(runs, "big", "skopeo")
+    const throughputMBps: Record<string, number> = {}
+    for (const [name, s] of Object.entries({ ours, "curl-pipe": curlPipe, "curl-file": curlFile, skopeo })) {
+      if (s && Number.isFinite(s.medianSeconds)) throughputMBps[name] = round(layerBytes / MB / s.medianSeconds, 1)
+    }
+    summary.big = {
+      layerBytes,
+      ours,
+      curlPipe,
+      curlFile,
+      skopeo,
+      slowdownVsCurlPipe: round((ours?.medianSeconds ?? NaN) / (curlPipe?.medianSeconds ?? NaN), 2),
+      slowdownVsCurlFile: round((ours?.medianSeconds ?? NaN) / (curlFile?.medianSeconds ?? NaN), 2),
+      throughputMBps
+    }
+  }
+  const perImage: Record<string, PerImage> = {}
+  for (const kind of ["warm", "cold", "requests-warm", "requests-cold"] as const) {
+    for (const tool of ["ours", "skopeo"] as const) {
+      // the first successful run of each kind is the one reported (they are deterministic)
+      const run = runs.find((r) => r.kind === kind && r.tool === tool && r.requests)
+      if (run?.requests) perImage[`${tool} ${kind}`] = run.requests.perImage
+    }
+  }
+  if (Object.keys(perImage).length > 0) summary.requests = perImage
+  return summary
+}
+
+/** The issue's four must-hold lines, judged on this run. */
+export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: number, completed: boolean): Array<MustHold> => {
+  const checks: Array<MustHold> = []
+  {
+    const warmOurs = runs.filter((r) => (r.kind === "warm" || r.kind === "requests-warm") && r.tool === "ours")
+    const worst = Math.max(...warmOurs.filter((r) => r.requests).map((r) => r.requests!.perImage.manifestRequests))
+    const tokens = Math.max(...warmOurs.filter((r) => r.kind === "requests-warm" && r.requests).map((r) => r.requests!.perImage.tokens), -1)
+    const failed = warmOurs.filter((r) => !r.ok).length
+    const ratio = summary.warm?.ratio ?? NaN
+    const pass = summary.warm === undefined ? undefined : ratio >= 10 && worst <= 2 && failed === 0
+    checks.push({
+      id: 1,
+      text: `Warm: ≥ 10× faster than skopeo sync on the same ${images} images, with ≤ 2 manifest requests per image`,
+      pass,
+      detail: summary.warm === undefined
+        ? "warm not run"
+        : `ratio ${times(ratio)} (ours ${secs(summary.warm.ours?.medianSeconds)}, skopeo ${secs(summary.warm.skopeo?.medianSeconds)}); ` +
+          `manifest requests per image ≤ ${Number.isFinite(worst) ? worst : "–"}` +
+          (tokens >= 0 ? `; token requests per image ${tokens}` : "") +
+          (failed > 0 ? `; ${failed} failed run(s)` : "")
+    })
+  }
+  {
+    const cold = summary.cold
+    const arrivals = cold?.baseArrivals.ours ?? []
+    const baseOk = arrivals.length > 0 && arrivals.every((a) => a.uploads === 1 && a.mounts === images - 1)
+    const failed = runs.filter((r) => r.kind === "cold" && r.tool === "ours" && !r.ok).length
+    const pass = cold === undefined ? undefined : cold.ratio >= 5 && baseOk && failed === 0
+    checks.push({
+      id: 2,
+      text: `Cold: ≥ 5× faster than skopeo sync on the same ${images} images; the shared base layer is uploaded once and mounted everywhere else`,
+      pass,
+      detail: cold === undefined
+        ? "cold not run"
+        : `ratio ${times(cold.ratio)} (ours ${secs(cold.ours?.medianSeconds)}, skopeo ${secs(cold.skopeo?.medianSeconds)}); ` +
+          `base layer per run: ${arrivals.map((a) => `${a.uploads} upload(s) + ${a.mounts} mount(s)`).join(", ") || "–"} (want 1 + ${images - 1})` +
+          (failed > 0 ? `; ${failed} failed run(s)` : "")
+    })
+  }
+  {
+    const big = summary.big
+    const rss = big?.ours?.maxRssBytes ?? NaN
+    const pass = big === undefined ? undefined : rss < 200 * MB && big.slowdownVsCurlPipe <= 1.5 && (big.ours?.failed ?? 1) === 0
+    checks.push({
+      id: 3,
+      text: "Big: peak RSS below 200 MB while copying a 1 GiB layer, and throughput within 1.5× of curl download + upload",
+      pass,
+      detail: big === undefined
+        ? "big not run"
+        : `peak RSS ${mb(rss)}; ours ${secs(big.ours?.medianSeconds)} vs curl pipe ${secs(big.curlPipe?.medianSeconds)} ` +
+          `(${times(big.slowdownVsCurlPipe)} of curl's time; curl to file then upload ${secs(big.curlFile?.medianSeconds)}, ${times(big.slowdownVsCurlFile)})` +
+          (big.layerBytes < 2 ** 30 ? `; layer was only ${mb(big.layerBytes)}` : "")
+    })
+  }
+  checks.push({
+    id: 4,
+    text: "Reproducible by anyone from the README with one command",
+    pass: completed,
+    detail: completed ? "`bun run bench` ran every selected workload end to end" : "the run did not complete"
+  })
+  return checks
+}
+
+/** The markdown table (also what --update-docs writes). */
+export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, images: number, machine: string): string => {
+  const lines: Array<string> = []
+  lines.push(`Machine: ${machine}`)
+  lines.push("")
+  lines.push("| workload | ours: median wall time (CPU) | reference: median wall time (CPU) | ratio (wall) | must hold | result |")
+  lines.push("|---|---|---|---|---|---|")
+  const verdictOf = (id: number) => verdict(checks.find((c) => c.id === id)?.pass)
+  if (summary.warm) {
+    const w = summary.warm
+    lines.push(`| warm: ${images} images, all present | ${wallCpu(w.ours)} | skopeo sync ${wallCpu(w.skopeo)} | ${times(w.ratio)} faster | ≥ 10×, ≤ 2 manifest req/image | ${verdictOf(1)} |`)
+  }
+  if (summary.cold) {
+    const c = summary.cold
+    const base = c.baseArrivals.ours[0]
+    lines.push(`| cold: ${images} images, empty target | ${wallCpu(c.ours)} | skopeo sync ${wallCpu(c.skopeo)} | ${times(c.ratio)} faster | ≥ 5×, base uploaded once (ours: ${base ? `${base.uploads} upload + ${base.mounts} mounts` : "–"}) | ${verdictOf(2)} |`)
+  }
+  if (summary.big) {
+    const b = summary.big
+    const ref = [
+      `curl pipe ${wallCpu(b.curlPipe)}`,
+      `curl via file ${wallCpu(b.curlFile)}`,
+      ...(b.skopeo ? [`skopeo ${wallCpu(b.skopeo)}, RSS ${mb(b.skopeo.maxRssBytes)}`] : [])
+    ].join("; ")
+    lines.push(`| big: one ${gib(b.layerBytes)} layer | ${wallCpu(b.ours)} (${b.throughputMBps["ours"] ?? "–"} MB/s), peak RSS ${mb(b.ours?.maxRssBytes ?? NaN)} | ${ref} | ${times(b.slowdownVsCurlPipe)} curl pipe's time | RSS < 200 MB, ≤ 1.5× curl | ${verdictOf(3)} |`)
+  }
+  if (summary.requests) {
+    lines.push("")
+    lines.push("Requests per image (both registries; access logs, plus the token server's log in the `requests-*` runs):")
+    lines.push("")
+    lines.push("| run | manifest req | of which HEAD | GET (source GET = pull) | PUT | blob req | /v2/ pings | tokens | other | total |")
+    lines.push("|---|---|---|---|---|---|---|---|---|---|")
+    for (const [name, p] of Object.entries(summary.requests)) {
+      lines.push(`| ${name} | ${p.manifestRequests} | ${p.manifestHead} | ${p.manifestGet} (${p.sourceManifestGets}) | ${p.manifestPut} | ${p.blobRequests} | ${p.pings} | ${p.tokens} | ${p.other} | ${p.total} |`)
+    }
+  }
+  lines.push("")
+  for (const c of checks) lines.push(`${c.id}. ${verdict(c.pass)}: ${c.text}. ${c.detail}.`)
+  return lines.join("\n")
+}
+
+/** Writes JSON atomically (temp file + rename). */
+export const writeJsonAtomic = async (path: string, value: unknown): Promise<void> => {
+  const tmp = `${path}.tmp`
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`)
+  await rename(tmp, path)
+}
+
+const START = "<!-- bench-results:start -->"
+const END = "<!-- bench-results:end -->"
+
+/** Replaces the generated section of a markdown file (between the markers). */
+export const updateDoc = async (path: string, table: string, stamp: string): Promise<boolean> => {
+  const text = await readFile(path, "utf8").catch(() => undefined)
+  if (text === undefined) return false
+  const start = text.indexOf(START)
+  const end = text.indexOf(END)
+  if (start < 0 || end < start) return false
+  const body = `${START}\n<!-- generated by \`bun run bench --update-docs\`; ${stamp} -->\n\n${table}\n\n${END}`
+  await writeFile(path, text.slice(0, start) + body + text.slice(end + END.length))
+  return true
+}

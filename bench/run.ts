@@ -1,0 +1,432 @@
+/**
+ * `bun run bench`: our sync against `skopeo sync --all` (and a 1 GiB layer against plain curl)
+ * on throwaway loopback `docker-registry` processes. See docs/benchmark.md for what is
+ * measured and how to read the table. Every registry, child process and temp dir is removed at
+ * the end, also on failure or Ctrl-C.
+ */
+import { existsSync } from "node:fs"
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os"
+import { join, resolve } from "node:path"
+import { startRegistry } from "../src/demo/LocalRegistry.ts"
+import type { LocalRegistry, LocalRegistryOptions } from "../src/demo/LocalRegistry.ts"
+import { startTokenServer } from "../test/support/TokenServer.ts"
+import type { TokenServer } from "../test/support/TokenServer.ts"
+import { blobArrivals, countRequests, perImage } from "./accessLog.ts"
+import { parseOptions, USAGE } from "./options.ts"
+import type { BenchOptions } from "./options.ts"
+import { buildSummary, judge, mb, renderTable, secs, updateDoc, writeJsonAtomic } from "./report.ts"
+import type { RunKind, RunRecord, Tool } from "./report.ts"
+import { firstLine, killRunning, tail, timed, verifyTags } from "./tools.ts"
+import type { ExpectedTag, TimedRun } from "./tools.ts"
+import { pushBigImage, pushImageSet } from "./workloads.ts"
+import type { BenchImage, BigImage, ImageSet } from "./workloads.ts"
+
+const root = resolve(import.meta.dir, "..")
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+/** A fake GCR-style key: the token server accepts it as the `_json_key` password. */
+const KEY = JSON.stringify({ type: "service_account", project_id: "image-syncer-bench", private_key_id: "bench" })
+
+/** Target repositories live under this path, for both tools. */
+const MIRROR = "mirror"
+
+/** "127.0.0.1:5000" → "127.0.0.1-5000", as our target naming does it (skopeo is given the same path). */
+const hostPath = (host: string) => host.replace(/:/g, "-")
+
+/** Where an image of `sourceHost` lands in the target, for both tools. */
+const targetRepository = (sourceHost: string, image: BenchImage) => `${MIRROR}/${hostPath(sourceHost)}/${image.repository}`
+
+/** Things to undo at the end, newest first. */
+class Cleanup {
+  private readonly steps: Array<{ readonly name: string; readonly run: () => Promise<void> }> = []
+  private done: Promise<void> | undefined
+  add(name: string, run: () => Promise<void>): void {
+    this.steps.push({ name, run })
+  }
+  remove(run: () => Promise<void>): void {
+    const i = this.steps.findIndex((s) => s.run === run)
+    if (i >= 0) this.steps.splice(i, 1)
+  }
+  runAll(): Promise<void> {
+    this.done ??= (async () => {
+      killRunning()
+      for (const step of this.steps.reverse()) {
+        await step.run().catch((e) => log(`cleanup: ${step.name}: ${String(e)}`))
+      }
+    })()
+    return this.done
+  }
+}
+
+/** Facts about this machine for the table and results.json. */
+const machineInfo = async () => {
+  const cpu = cpus()
+  const [skopeo, registry, curl] = await Promise.all([
+    firstLine(["skopeo", "--version"]),
+    firstLine(["docker-registry", "--version"]),
+    firstLine(["curl", "--version"])
+  ])
+  return {
+    cpu: cpu[0]?.model ?? "unknown",
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    bun: Bun.version,
+    skopeo,
+    registry,
+    curl: curl.split(" ").slice(0, 2).join(" ")
+  }
+}
+
+/** The commit of the checkout holding the syncer, and whether it has local changes. */
+const syncerVersion = async (syncer: string) => {
+  const dir = resolve(syncer, "..")
+  const commit = await firstLine(["git", "-C", dir, "rev-parse", "--short", "HEAD"])
+  if (!/^[0-9a-f]{4,}$/.test(commit)) return { commit: undefined, dirty: undefined }
+  const proc = Bun.spawn(["git", "-C", dir, "status", "--porcelain", "--", "src", "plugins"], { stdout: "pipe", stderr: "ignore" })
+  const status = await new Response(proc.stdout).text()
+  await proc.exited
+  return { commit, dirty: status.trim().length > 0 }
+}
+
+const main = async (): Promise<number> => {
+  let options: BenchOptions | "help"
+  try {
+    options = parseOptions(process.argv.slice(2), process.env, root)
+  } catch (e) {
+    log(`error: ${(e as Error).message}\n\n${USAGE}`)
+    return 2
+  }
+  if (options === "help") {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const opts = options
+  for (const tool of ["skopeo", "docker-registry", "curl"]) {
+    if (Bun.which(tool) === null) {
+      log(`error: ${tool} not found (bash scripts/install.sh installs it)`)
+      return 2
+    }
+  }
+  if (!existsSync(opts.syncer)) {
+    log(`error: our CLI not found at ${opts.syncer}`)
+    return 2
+  }
+
+  const startedAt = new Date()
+  const machine = await machineInfo()
+  const syncer = { path: opts.syncer, ...(await syncerVersion(opts.syncer)) }
+  const machineLine = `${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB RAM, ${machine.os}; bun ${machine.bun}, ${machine.skopeo}, ${machine.registry}, ${machine.curl}`
+  log(`machine: ${machineLine}`)
+  log(`our CLI: ${syncer.path}${syncer.commit ? ` (commit ${syncer.commit}${syncer.dirty ? ", with local changes" : ""})` : ""}`)
+  log(`workloads: ${[...opts.only].join(", ")}; ${opts.images} images, ${opts.rounds} round(s), big layer ${mb(opts.bigSize)}`)
+  const loadAtStart = loadavg()[0] ?? 0
+  if (loadAtStart > machine.cores * 0.5) {
+    log(`warning: load average ${loadAtStart.toFixed(1)} on ${machine.cores} cores: other work on this machine will skew the times`)
+  }
+
+  const cleanup = new Cleanup()
+  let interrupted = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true
+    log(`\n${signal}: stopping registries and removing temp files`)
+    void cleanup.runAll().finally(() => process.exit(130))
+  }
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+
+  const work = await mkdtemp(join(tmpdir(), "image-syncer-bench-"))
+  cleanup.add("work dir", async () => {
+    if (opts.keep) log(`kept ${work}`)
+    else await rm(work, { recursive: true, force: true })
+  })
+  const home = join(work, "home")
+  const scratch = join(work, "tmp")
+  await Promise.all([mkdir(home), mkdir(scratch), mkdir(join(work, "run"))])
+  // children see no docker config, no auth files, no proxies, no SYNCER_* settings of the caller
+  const childEnv: Record<string, string> = {
+    PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+    HOME: home,
+    TMPDIR: scratch,
+    XDG_RUNTIME_DIR: join(work, "run"),
+    NO_COLOR: "1"
+  }
+
+  const startReg = async (registryOptions?: LocalRegistryOptions): Promise<LocalRegistry> => {
+    const registry = await startRegistry(registryOptions)
+    cleanup.add(`registry ${registry.host}`, registry.stop)
+    return registry
+  }
+  const stopReg = async (registry: LocalRegistry): Promise<void> => {
+    await registry.stop()
+    cleanup.remove(registry.stop)
+  }
+
+  const runs: Array<RunRecord> = []
+  const generation: Record<string, number> = {}
+  let big: BigImage | undefined
+  let completed = false
+  let counter = 0
+  const file = (name: string) => join(work, `${++counter}-${name}`)
+
+  /** Our CLI over `images` of `sourceHost` into `target`. */
+  const ours = (target: LocalRegistry, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = []) => async (): Promise<TimedRun> => {
+    const definition = file("images.yaml")
+    await writeFile(definition, [
+      `targetRepoPrefix: "${target.host}/${MIRROR}/"`,
+      "images:",
+      ...images.map((i) => `  - source: "${sourceHost}/${i.repository}:${i.tag}"`),
+      ""
+    ].join("\n"))
+    const concurrency = opts.concurrency === undefined ? [] : ["-j", String(opts.concurrency)]
+    return timed([process.execPath, opts.syncer, "--images-file", definition, ...concurrency, ...extra], { env: childEnv, cwd: work })
+  }
+
+  /** `skopeo sync --all` over the same images, into the same target paths. */
+  const skopeo = (target: LocalRegistry, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = []) => async (): Promise<TimedRun> => {
+    const yaml = file("skopeo.yaml")
+    await writeFile(yaml, [
+      `${sourceHost}:`,
+      "  tls-verify: false",
+      "  images:",
+      ...images.flatMap((i) => [`    ${i.repository}:`, `      - "${i.tag}"`]),
+      ""
+    ].join("\n"))
+    // without --scoped, skopeo puts each image at DEST/<last path component>:<tag>
+    const dest = `${target.host}/${MIRROR}/${hostPath(sourceHost)}/bench`
+    return timed(["skopeo", "sync", "--all", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false", ...extra, yaml, dest], { env: childEnv, cwd: work })
+  }
+
+  /** Runs one contender with request logs cleared before and read after, then verifies the target. */
+  const measure = async (p: {
+    readonly kind: RunKind
+    readonly round: number
+    readonly tool: Tool
+    readonly source: LocalRegistry
+    readonly target: LocalRegistry
+    readonly images: ReadonlyArray<BenchImage>
+    readonly run: () => Promise<TimedRun>
+    readonly tokens?: TokenServer
+    /** blob whose arrivals in the target are counted */
+    readonly arrivalsOf?: string
+    /** checks instead of the image tags (curl copies a blob only) */
+    readonly verify?: () => Promise<Array<string>>
+  }): Promise<RunRecord> => {
+    p.source.resetRequests()
+    p.target.resetRequests()
+    const tokensBefore = p.tokens?.requests().length ?? 0
+    const loadBefore = loadavg()[0] ?? 0
+    const result = await p.run()
+    await Promise.all([p.source.settle(), p.target.settle()])
+    const sourceLog = p.source.requests()
+    const targetLog = p.target.requests()
+    const tokenCount = (p.tokens?.requests().length ?? 0) - tokensBefore
+    const expected: Array<ExpectedTag> = p.images.map((i) => ({ repository: targetRepository(p.source.host, i), tag: i.tag, digest: i.digest }))
+    const auth = p.tokens
+      ? (repository: string) => `Bearer ${p.tokens!.mint([{ type: "repository", name: repository, actions: ["pull"] }])}`
+      : undefined
+    const problems = p.verify ? await p.verify() : await verifyTags(p.target.url, expected, auth)
+    if (result.exitCode !== 0) problems.unshift(`exit ${result.exitCode}: ${tail(result.stderr || result.stdout)}`)
+    const source = countRequests(sourceLog)
+    const target = countRequests(targetLog)
+    const record: RunRecord = {
+      kind: p.kind,
+      round: p.round,
+      tool: p.tool,
+      seconds: result.seconds,
+      exitCode: result.exitCode,
+      ok: problems.length === 0,
+      problems: problems.slice(0, 10),
+      maxRssBytes: result.maxRssBytes,
+      rssSource: result.rssSource,
+      cpuSeconds: result.cpuSeconds,
+      firstOutputSeconds: result.firstOutputSeconds,
+      lastOutputSeconds: result.lastOutputSeconds,
+      loadBefore: Math.round(loadBefore * 100) / 100,
+      requests: { source, target, tokens: tokenCount, perImage: perImage(source, target, tokenCount, Math.max(1, p.images.length)) },
+      ...(p.arrivalsOf ? { arrivals: blobArrivals(targetLog, p.arrivalsOf) } : {})
+    }
+    runs.push(record)
+    const rss = p.kind === "big" ? `, peak RSS ${mb(result.maxRssBytes)}` : ""
+    log(`  ${p.kind} round ${p.round + 1} ${p.tool}: ${secs(result.seconds)}${rss}${record.ok ? "" : `  FAILED: ${problems[0]?.split("\n")[0]}`}`)
+    if (!record.ok) for (const line of problems.slice(0, 5)) log(`    ${line.split("\n").join("\n    ")}`)
+    return record
+  }
+
+  /** Alternates who goes first: round r runs tools rotated by r. */
+  const rotate = <A>(items: ReadonlyArray<A>, r: number): Array<A> => items.map((_, i) => items[(i + r) % items.length]!)
+
+  try {
+    const source = await startReg()
+    log(`source registry ${source.host}`)
+    const needImages = opts.only.has("warm") || opts.only.has("cold") || opts.only.has("requests")
+    let set: ImageSet | undefined
+    if (needImages) {
+      log(`generating ${opts.images} two-platform images sharing a ${mb(opts.baseSize)} base layer (not timed)…`)
+      set = await pushImageSet(source.url, opts.images, opts.baseSize)
+      generation["images"] = set.seconds
+      log(`  pushed in ${secs(set.seconds)}; base layer ${set.baseDigest.slice(0, 19)}… (${mb(set.baseBytes)})`)
+    }
+
+    if (opts.only.has("warm") && set) {
+      const images = set.images
+      log("warm: every image already present in the target")
+      const target = await startReg()
+      // prepared with skopeo itself (digests are identical either way), then checked
+      const prep = await skopeo(target, source.host, images)()
+      const prepProblems = await verifyTags(target.url, images.map((i) => ({ repository: targetRepository(source.host, i), tag: i.tag, digest: i.digest })))
+      if (prep.exitCode !== 0 || prepProblems.length > 0) {
+        throw new Error(`preparing the warm target with skopeo failed (exit ${prep.exitCode}): ${prepProblems.slice(0, 3).join("; ")}\n${tail(prep.stderr)}`)
+      }
+      generation["warmTarget"] = prep.seconds
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const tool of rotate(["ours", "skopeo"] as const, r)) {
+          await measure({ kind: "warm", round: r, tool, source, target, images, run: tool === "ours" ? ours(target, source.host, images) : skopeo(target, source.host, images) })
+        }
+      }
+      await stopReg(target)
+    }
+
+    if (opts.only.has("cold") && set) {
+      const images = set.images
+      log("cold: the same images into an empty target (a fresh registry for every run)")
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const tool of rotate(["ours", "skopeo"] as const, r)) {
+          const target = await startReg()
+          await measure({
+            kind: "cold",
+            round: r,
+            tool,
+            source,
+            target,
+            images,
+            arrivalsOf: set.baseDigest,
+            run: tool === "ours" ? ours(target, source.host, images) : skopeo(target, source.host, images)
+          })
+          await stopReg(target)
+        }
+      }
+    }
+
+    if (opts.only.has("big")) {
+      log(`big: one image with a ${mb(opts.bigSize)} layer (generating, not timed)…`)
+      big = await pushBigImage(source.url, join(work, "big-layer.tar.gz"), opts.bigSize)
+      generation["big"] = big.seconds
+      log(`  pushed in ${secs(big.seconds)}; layer ${mb(big.layerBytes)}`)
+      const image = big
+      const blobUrl = (registry: LocalRegistry, repository: string) => `${registry.url}/v2/${repository}/blobs/${image.layerDigest}`
+      /** curl copies: a fresh upload session, then curl's GET piped into curl's PUT (or via a file). */
+      const curlCopy = (target: LocalRegistry, mode: "pipe" | "file") => async (): Promise<TimedRun> => {
+        const repository = targetRepository(source.host, image)
+        const start = await fetch(`${target.url}/v2/${repository}/blobs/uploads/`, { method: "POST", proxy: false })
+        await start.arrayBuffer()
+        const location = start.headers.get("location")
+        if (start.status !== 202 || location === null) throw new Error(`curl baseline: POST upload: HTTP ${start.status}`)
+        const put = new URL(location, target.url)
+        put.searchParams.set("digest", image.layerDigest)
+        const env = { ...childEnv, SRC: blobUrl(source, image.repository), DST: put.href, FILE: join(scratch, "curl-blob") }
+        const curl = "curl -sS -f --noproxy '*'"
+        const upload = `${curl} -o /dev/null -w '%{http_code}\\n' -H 'Content-Type: application/octet-stream'`
+        const script = mode === "pipe"
+          ? `${curl} "$SRC" | ${upload} -T - "$DST"`
+          : `${curl} -o "$FILE" "$SRC" && ${upload} -T "$FILE" "$DST"; s=$?; rm -f "$FILE"; exit $s`
+        return timed(["bash", "-o", "pipefail", "-c", script], { env, cwd: work })
+      }
+      const blobArrived = (target: LocalRegistry) => async (): Promise<Array<string>> => {
+        const res = await fetch(blobUrl(target, targetRepository(source.host, image)), { method: "HEAD", proxy: false })
+        const size = Number(res.headers.get("content-length"))
+        return res.status === 200 && size === image.layerBytes ? [] : [`blob in target: HTTP ${res.status}, ${size} bytes`]
+      }
+      const tools: Array<Tool> = ["ours", "curl-pipe", "curl-file", ...(opts.bigSkopeo ? ["skopeo" as const] : [])]
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const tool of rotate(tools, r)) {
+          const target = await startReg()
+          const run = tool === "ours"
+            ? ours(target, source.host, [image])
+            : tool === "skopeo"
+            ? skopeo(target, source.host, [image])
+            : curlCopy(target, tool === "curl-pipe" ? "pipe" : "file")
+          await measure({
+            kind: "big",
+            round: r,
+            tool,
+            source,
+            target,
+            images: [image],
+            run,
+            arrivalsOf: image.layerDigest,
+            ...(tool.startsWith("curl") ? { verify: blobArrived(target) } : {})
+          })
+          await stopReg(target)
+        }
+      }
+    }
+
+    if (opts.only.has("requests") && set) {
+      const images = set.images
+      log("requests: token-auth registries (anonymous pull on the source, like Docker Hub; a key for the target), cold then warm")
+      const tokens = await startTokenServer({ users: { _json_key: KEY }, anonymousPull: true })
+      cleanup.add("token server", tokens.stop)
+      const tokenAuth = { token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle } }
+      const authSource = await startReg(tokenAuth)
+      // the same content as the plain source: hard links of its storage (blobs are never rewritten)
+      await mkdir(join(authSource.dir, "data"), { recursive: true })
+      const copy = Bun.spawn(["cp", "-al", join(source.dir, "data", "docker"), join(authSource.dir, "data")], { stderr: "pipe" })
+      if ((await copy.exited) !== 0) throw new Error(`copying the source storage: ${await new Response(copy.stderr).text()}`)
+      const keyFile = join(work, "key.json")
+      await writeFile(keyFile, KEY, { mode: 0o600 })
+      for (const tool of ["ours", "skopeo"] as const) {
+        const target = await startReg(tokenAuth)
+        for (const kind of ["requests-cold", "requests-warm"] as const) {
+          const run = tool === "ours"
+            ? ours(target, authSource.host, images, ["-t", keyFile])
+            : skopeo(target, authSource.host, images, ["--dest-creds", `_json_key:${KEY}`])
+          await measure({ kind, round: 0, tool, source: authSource, target, images, run, tokens })
+        }
+        await stopReg(target)
+      }
+    }
+    completed = true
+  } catch (e) {
+    // after Ctrl-C the registries are gone under the running step: that error is expected
+    if (!interrupted) log(`error: ${(e as Error).stack ?? String(e)}`)
+  } finally {
+    await cleanup.runAll()
+    process.removeListener("SIGINT", onSignal)
+    process.removeListener("SIGTERM", onSignal)
+  }
+  // an interrupted run leaves the previous results.json alone
+  if (interrupted) return 130
+
+  const summary = buildSummary(runs, big?.layerBytes)
+  const checks = judge(runs, summary, opts.images, completed)
+  const maxLoad = Math.max(loadAtStart, ...runs.map((r) => r.loadBefore))
+  const busy = maxLoad > machine.cores * 0.5 ? `; load average up to ${maxLoad.toFixed(1)} during the runs (other work on the machine skews times)` : ""
+  const table = renderTable(summary, checks, opts.images, `${machineLine}${busy}`)
+  const finishedAt = new Date()
+  await writeJsonAtomic(opts.json, {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+    command: ["bun", "run", "bench", ...process.argv.slice(2)].join(" "),
+    machine: { ...machine, loadAverageAtStart: Math.round(loadAtStart * 100) / 100, maxLoadAverageBeforeRuns: Math.round(maxLoad * 100) / 100 },
+    syncer,
+    config: { images: opts.images, rounds: opts.rounds, baseSize: opts.baseSize, bigSize: opts.bigSize, only: [...opts.only], concurrency: opts.concurrency ?? null, bigSkopeo: opts.bigSkopeo },
+    generationSeconds: generation,
+    completed,
+    mustHold: checks,
+    summary,
+    runs
+  })
+  process.stdout.write(`\n${table}\n\nresults: ${opts.json}\n`)
+  if (opts.updateDocs && completed) {
+    const stamp = `${finishedAt.toISOString().slice(0, 10)}, ${opts.images} images, ${opts.rounds} rounds, our CLI at ${syncer.commit ?? syncer.path}${syncer.dirty ? " (with local changes)" : ""}`
+    const updated = await updateDoc(join(root, "docs/benchmark.md"), table, stamp)
+    log(updated ? "updated docs/benchmark.md" : "docs/benchmark.md has no bench-results markers: not updated")
+  }
+  return completed ? 0 : 1
+}
+
+process.exit(await main())
