@@ -48,24 +48,28 @@ export class SyncIncomplete extends Data.TaggedError("SyncIncomplete")<{ readonl
 /** A flag description naming its environment variable. */
 export const withEnv = (description: string, env: string) => `${description} [env: ${env}]`
 
-const imagesFile = Options.text("images-file").pipe(
+/** Shared with other commands. */
+export const imagesFile = Options.text("images-file").pipe(
   Options.withAlias("i"),
   Options.withDescription(withEnv("YAML definition file listing the images to sync (required)", Env.imagesFile)),
   Options.withFallbackConfig(Config.string(Env.imagesFile))
 )
-const targetRepoAuthKey = Options.text("target-repo-auth-key").pipe(
+/** Shared with other commands. */
+export const targetRepoAuthKey = Options.text("target-repo-auth-key").pipe(
   Options.withAlias("t"),
   Options.withDescription(withEnv("JSON key file for the target registry (Basic _json_key)", Env.targetRepoAuthKey)),
   Options.withFallbackConfig(Config.string(Env.targetRepoAuthKey)),
   Options.optional
 )
-const accessToken = Options.redacted("access-token").pipe(
+/** Shared with other commands. */
+export const accessToken = Options.redacted("access-token").pipe(
   Options.withAlias("a"),
   Options.withDescription(withEnv("bearer token for the target registry", Env.accessToken)),
   Options.withFallbackConfig(Config.redacted(Env.accessToken)),
   Options.optional
 )
-const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
+/** Shared with other commands. */
+export const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
   Options.withAlias("r"),
   Options.withDescription(withEnv("overrides the file's targetRepoPrefix", Env.targetRepoPrefix)),
   Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),

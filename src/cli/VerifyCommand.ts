@@ -4,9 +4,8 @@
  */
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
-import { Config, Effect, Either, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { readFile } from "node:fs/promises"
-import { Env } from "../Config.ts"
 import { loadDefinition } from "../domain/Definition.ts"
 import type { ImageEntry } from "../domain/Definition.ts"
 import { formatTarget } from "../domain/Target.ts"
@@ -17,7 +16,7 @@ import type { ImageLocation } from "../pipeline/Transport.ts"
 import { loadPublicKey } from "../signing/KeyLoader.ts"
 import { layersOf, SIMPLE_SIGNING, signatureTag } from "../signing/SimpleSigning.ts"
 import { layerVerifies } from "../signing/Verify.ts"
-import { credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
+import { accessToken, credentialProviders, imagesFile, InvalidInput, SyncIncomplete, targetRepoAuthKey, targetRepoPrefix } from "./Cli.ts"
 import type { KeyObject } from "node:crypto"
 
 /** The outcome for one image. */
@@ -28,30 +27,6 @@ const out = (line: string) => Effect.sync(() => void process.stdout.write(`${lin
 const key = Options.text("key").pipe(
   Options.withDescription("public key (PEM) the signatures must verify with")
 )
-const imagesFile = Options.text("images-file").pipe(
-  Options.withAlias("i"),
-  Options.withDescription(withEnv("YAML definition file listing the images", Env.imagesFile)),
-  Options.withFallbackConfig(Config.string(Env.imagesFile))
-)
-const targetRepoAuthKey = Options.text("target-repo-auth-key").pipe(
-  Options.withAlias("t"),
-  Options.withDescription(withEnv("JSON key file for the target registry", Env.targetRepoAuthKey)),
-  Options.withFallbackConfig(Config.string(Env.targetRepoAuthKey)),
-  Options.optional
-)
-const accessToken = Options.redacted("access-token").pipe(
-  Options.withAlias("a"),
-  Options.withDescription(withEnv("bearer token for the target registry", Env.accessToken)),
-  Options.withFallbackConfig(Config.redacted(Env.accessToken)),
-  Options.optional
-)
-const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
-  Options.withAlias("r"),
-  Options.withDescription(withEnv("overrides the file's targetRepoPrefix", Env.targetRepoPrefix)),
-  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
-  Options.optional
-)
-
 const verifyOne = (client: RegistryClient["Type"], entry: ImageEntry, location: ImageLocation, publicKey: KeyObject) =>
   Effect.gen(function*() {
     const head = yield* client.headManifest(location)
