@@ -120,7 +120,7 @@ describe("copyBlob into a real registry", () => {
     expect(await targetHasBlob("copy/short", source.digest)).toBe(false)
   })
 
-  test("a body cut off mid-stream (connection reset): resumed, then retried as a whole, then RegistryUnavailable; the target does not have the blob", async () => {
+  test("a body cut off mid-stream (connection reset): retried (and resumed when bytes got through), then RegistryUnavailable; the target does not have the blob", async () => {
     const blob = sampleBlob(40_000, "cut")
     const source = startCutOffBlobSource({ repository: "team/app", blob })
     cleanups.push(() => source.stop())
@@ -132,7 +132,9 @@ describe("copyBlob into a real registry", () => {
       expect(r.left.message).toContain(`reading blob ${source.digest}`)
     }
     // Every whole try reads once; resumes (bounded by the same attempt count) add at most as many again.
-    expect(source.blobGets()).toBeGreaterThan(fastRetry.attempts)
+    // Whether a resume happens depends on bytes reaching us before the reset (Bun may drop them);
+    // the deterministic resume test is in test/reliability/Faults.test.ts.
+    expect(source.blobGets()).toBeGreaterThanOrEqual(fastRetry.attempts)
     expect(source.blobGets()).toBeLessThanOrEqual(2 * fastRetry.attempts)
     expect(await targetHasBlob("copy/cut", source.digest)).toBe(false)
   })
