@@ -13,14 +13,16 @@ import { join } from "node:path"
 import * as Crane from "../../../plugins/transports/crane.ts"
 import { startRegistry } from "../../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../../src/demo/LocalRegistry.ts"
-import { buildImage, pushImage } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage, SampleImageSpec } from "../../../src/demo/SampleImages.ts"
+import { pushImage } from "../../../src/demo/SampleImages.ts"
+import type { PushedImage } from "../../../src/demo/SampleImages.ts"
 import { parseManifest } from "../../../src/domain/MediaTypes.ts"
 import { Credentials } from "../../../src/oci/Credentials.ts"
 import { sha256Digest } from "../../../src/oci/RegistryClient.ts"
 import type { ImageLocation, TransportError, TransportShape } from "../../../src/pipeline/Transport.ts"
 import { Exec } from "../../../src/process/Exec.ts"
 import { skopeoDigest } from "../../support/Skopeo.ts"
+import { pushSeed, seedImages, writeSeedDefinition } from "../../support/SeedSet.ts"
+import type { SeededImage } from "../../support/SeedSet.ts"
 import { startTokenServer } from "../../support/TokenServer.ts"
 import type { TokenServer } from "../../support/TokenServer.ts"
 import {
@@ -46,50 +48,6 @@ const CRANE_PATH = `${STAND_IN_DIR}:${process.env["PATH"] ?? "/usr/bin:/bin"}`
 /** Starting registries and running the CLI can take more than bun's default 5 s per test or hook. */
 const TIMEOUT = 120_000
 
-/** One seed-like image: indexes, a single amd64 manifest (amd64Only), digest-pinned sources. */
-interface SeedImage {
-  readonly repository: string
-  readonly spec: SampleImageSpec
-  /** undefined → pushed by digest only and pinned in the definition */
-  readonly sourceTag: string | undefined
-  readonly tag?: string
-  readonly amd64Only?: boolean
-}
-
-const SEED: ReadonlyArray<SeedImage> = [
-  {
-    repository: "bitnami/keycloak-gatekeeper",
-    spec: { platforms: TWO_PLATFORMS, seed: "crane-keycloak", ...SMALL, sharedBaseLayer: { seed: "crane-base", size: 2048 } },
-    sourceTag: "9.0.3"
-  },
-  {
-    repository: "bitnami/postgres-exporter",
-    spec: { platforms: TWO_PLATFORMS, seed: "crane-pe-old", ...SMALL, sharedBaseLayer: { seed: "crane-base", size: 2048 } },
-    sourceTag: "0.8.0-debian-10-r28"
-  },
-  { repository: "library/busybox", spec: { platforms: TWO_PLATFORMS, seed: "crane-busybox", ...SMALL }, sourceTag: undefined, tag: "1.32.0-v1" },
-  {
-    repository: "bitnami/postgres-exporter",
-    spec: { platforms: AMD64, index: false, seed: "crane-pe-new", ...SMALL },
-    sourceTag: "0.11.1-debian-11-r69",
-    amd64Only: true
-  },
-  {
-    repository: "library/postgres",
-    spec: { platforms: AMD64, index: false, seed: "crane-postgres", ...SMALL },
-    sourceTag: undefined,
-    tag: "v20230508-11.19-alpine3.17",
-    amd64Only: true
-  }
-]
-
-/** A seed image as pushed: its definition `source`, and its target path and tag under the prefix. */
-interface Pushed {
-  readonly image: SeedImage
-  readonly pushed: PushedImage
-  readonly source: string
-  readonly targetPath: string
-}
 
 /** One call of the stand-in, as it logs it (CRANE_STANDIN_LOG). */
 interface CraneCall {
@@ -107,23 +65,14 @@ let dstOci: LocalRegistry
 let dstCrane: LocalRegistry
 let dir: string
 let home: string
-let seed: Array<Pushed>
+let seed: Array<SeededImage>
 let craneFile: string
 let craneLog: string
 let ociRun: CliRun
 let craneRun: CliRun
 
 /** The seed definition into `registry` under "external/", read through a docker.io mirror on `src`. */
-const seedDefinition = (name: string, registry: LocalRegistry) =>
-  writeDefinition(dir, name, {
-    targetRepoPrefix: `${registry.host}/external/`,
-    registries: { "docker.io": { mirror: src.host } },
-    images: seed.map(({ image, source }) => ({
-      source,
-      ...(image.tag === undefined ? {} : { tag: image.tag }),
-      ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
-    }))
-  })
+const seedDefinition = (name: string, registry: LocalRegistry) => writeSeedDefinition(dir, name, registry.host, src.host, seed)
 
 /** The CLI with the crane stand-in first on PATH and its call log at `log`. */
 const runCrane = (args: ReadonlyArray<string>, log: string, options: { readonly home?: string; readonly env?: Record<string, string> } = {}) =>
@@ -139,18 +88,7 @@ beforeAll(async () => {
   dir = await makeTempDir("crane")
   home = join(dir, "home")
   await mkdir(home)
-  seed = []
-  for (const image of SEED) {
-    const reference = image.sourceTag ?? buildImage(image.spec).top.digest
-    const pushed = await pushImage(src.url, image.repository, reference, image.spec)
-    const short = image.repository.replace(/^library\//, "")
-    seed.push({
-      image,
-      pushed,
-      source: image.sourceTag === undefined ? `${short}@${pushed.digest}` : `${short}:${image.sourceTag}`,
-      targetPath: `external/${image.repository}:${image.tag ?? image.sourceTag}`
-    })
-  }
+  seed = await pushSeed(src.url, seedImages("crane"))
   const ociFile = await seedDefinition("oci.yaml", dstOci)
   craneFile = await seedDefinition("crane.yaml", dstCrane)
   craneLog = join(dir, "crane-calls.jsonl")
@@ -192,7 +130,7 @@ describe("seed-like set with --transport crane", () => {
     const calls = await readCalls(craneLog)
     const subcommands = new Set(calls.map((c) => c.argv[0]))
     expect([...subcommands].sort()).toEqual(["config", "copy", "digest", "manifest"])
-    expect(calls.filter((c) => c.argv[0] === "copy")).toHaveLength(SEED.length)
+    expect(calls.filter((c) => c.argv[0] === "copy")).toHaveLength(seed.length)
     for (const call of calls) {
       // every registry here is plain-HTTP loopback
       expect(call.argv, JSON.stringify(call)).toContain("--insecure")

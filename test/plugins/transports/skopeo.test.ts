@@ -10,11 +10,12 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { startRegistry } from "../../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../../src/demo/LocalRegistry.ts"
-import { buildImage, pushImage } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage, SampleImageSpec } from "../../../src/demo/SampleImages.ts"
+import { pushImage } from "../../../src/demo/SampleImages.ts"
+import type { PushedImage } from "../../../src/demo/SampleImages.ts"
 import { skopeoDigest } from "../../support/Skopeo.ts"
+import { pushSeed, seedImages, writeSeedDefinition } from "../../support/SeedSet.ts"
+import type { SeededImage } from "../../support/SeedSet.ts"
 import {
-  AMD64,
   describeRun,
   headManifest,
   lineFor,
@@ -32,90 +33,26 @@ import type { CliRun } from "../../integration/helpers.ts"
 /** Starting registries and running the CLI can take more than bun's default 5 s per test or hook. */
 const TIMEOUT = 120_000
 
-/** One seed-like image: indexes, a single amd64 manifest (amd64Only), digest-pinned sources. */
-interface SeedImage {
-  readonly repository: string
-  readonly spec: SampleImageSpec
-  /** undefined → pushed by digest only and pinned in the definition */
-  readonly sourceTag: string | undefined
-  readonly tag?: string
-  readonly amd64Only?: boolean
-}
-
-const SEED: ReadonlyArray<SeedImage> = [
-  {
-    repository: "bitnami/keycloak-gatekeeper",
-    spec: { platforms: TWO_PLATFORMS, seed: "skopeo-keycloak", ...SMALL, sharedBaseLayer: { seed: "skopeo-base", size: 2048 } },
-    sourceTag: "9.0.3"
-  },
-  {
-    repository: "bitnami/postgres-exporter",
-    spec: { platforms: TWO_PLATFORMS, seed: "skopeo-pe-old", ...SMALL, sharedBaseLayer: { seed: "skopeo-base", size: 2048 } },
-    sourceTag: "0.8.0-debian-10-r28"
-  },
-  { repository: "library/busybox", spec: { platforms: TWO_PLATFORMS, seed: "skopeo-busybox", ...SMALL }, sourceTag: undefined, tag: "1.32.0-v1" },
-  {
-    repository: "bitnami/postgres-exporter",
-    spec: { platforms: AMD64, index: false, seed: "skopeo-pe-new", ...SMALL },
-    sourceTag: "0.11.1-debian-11-r69",
-    amd64Only: true
-  },
-  {
-    repository: "library/postgres",
-    spec: { platforms: AMD64, index: false, seed: "skopeo-postgres", ...SMALL },
-    sourceTag: undefined,
-    tag: "v20230508-11.19-alpine3.17",
-    amd64Only: true
-  }
-]
-
-/** A seed image as pushed: its definition `source`, and its target path and tag under the prefix. */
-interface Pushed {
-  readonly image: SeedImage
-  readonly pushed: PushedImage
-  readonly source: string
-  readonly targetPath: string
-}
 
 let src: LocalRegistry
 let dstDefault: LocalRegistry
 let dstSkopeo: LocalRegistry
 let dir: string
 let home: string
-let seed: Array<Pushed>
+let seed: Array<SeededImage>
 let skopeoFile: string
 let defaultRun: CliRun
 let skopeoRun: CliRun
 
 /** The seed definition into `registry` under "external/", read through a docker.io mirror on `src`. */
-const seedDefinition = (name: string, registry: LocalRegistry) =>
-  writeDefinition(dir, name, {
-    targetRepoPrefix: `${registry.host}/external/`,
-    registries: { "docker.io": { mirror: src.host } },
-    images: seed.map(({ image, source }) => ({
-      source,
-      ...(image.tag === undefined ? {} : { tag: image.tag }),
-      ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
-    }))
-  })
+const seedDefinition = (name: string, registry: LocalRegistry) => writeSeedDefinition(dir, name, registry.host, src.host, seed)
 
 beforeAll(async () => {
   ;[src, dstDefault, dstSkopeo] = await Promise.all([startRegistry(), startRegistry(), startRegistry()])
   dir = await makeTempDir("skopeo")
   home = join(dir, "home")
   await mkdir(home)
-  seed = []
-  for (const image of SEED) {
-    const reference = image.sourceTag ?? buildImage(image.spec).top.digest
-    const pushed = await pushImage(src.url, image.repository, reference, image.spec)
-    const short = image.repository.replace(/^library\//, "")
-    seed.push({
-      image,
-      pushed,
-      source: image.sourceTag === undefined ? `${short}@${pushed.digest}` : `${short}:${image.sourceTag}`,
-      targetPath: `external/${image.repository}:${image.tag ?? image.sourceTag}`
-    })
-  }
+  seed = await pushSeed(src.url, seedImages("skopeo"))
   const defaultFile = await seedDefinition("default.yaml", dstDefault)
   skopeoFile = await seedDefinition("skopeo.yaml", dstSkopeo)
   ;[defaultRun, skopeoRun] = await Promise.all([
