@@ -8,6 +8,7 @@ import type { Context } from "effect"
 import type { Credential } from "../../src/oci/Credentials.ts"
 import { CredentialsFailed } from "../../src/oci/Credentials.ts"
 import type { Exec, ProcessFailed } from "../../src/process/Exec.ts"
+import { shareOnce } from "../../src/oci/shareOnce.ts"
 
 /** The Exec service's implementation (what a provider keeps after construction). */
 export type Runner = Context.Tag.Service<typeof Exec>
@@ -120,7 +121,7 @@ export const cachedGet = (
     const key = `${suffix}\n${server}`
     let cached = memo.get(key)
     if (!cached) {
-      cached = Effect.runSync(Effect.cached(get(exec, suffix, server, timeout)))
+      cached = shareOnce(get(exec, suffix, server, timeout))
       memo.set(key, cached)
     }
     return cached

@@ -7,6 +7,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { RegistryClient, withReference } from "../../src/oci/RegistryClient.ts"
+import { shareOnce } from "../../src/oci/shareOnce.ts"
 import { blobsOf, isIndex, parseManifest } from "../../src/domain/MediaTypes.ts"
 import type { Descriptor } from "../../src/domain/MediaTypes.ts"
 import { describeLocation, TagTaken, Transport, TransportFailure } from "../../src/pipeline/Transport.ts"
@@ -69,7 +70,7 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
           Effect.as(target.repository)
         )
         // Created and registered without yielding, so a concurrent copy of the same blob waits for this one.
-        const memo = Effect.runSync(Effect.cached(upload))
+        const memo = shareOnce(upload)
         if (!home && !blobHomes.has(key)) blobHomes.set(key, memo)
         yield* memo.pipe(Effect.tapError(() => Effect.sync(() => blobHomes.get(key) === memo && blobHomes.delete(key))))
       })
@@ -79,7 +80,7 @@ export const make = (settings: OciTransportSettings = { blobConcurrency: 4 }) =>
       const key = `${target.endpoint.host} ${target.repository} ${blob.digest}`
       const running = inFlight.get(key)
       if (running) return running.pipe(Effect.tap(() => Effect.sync(() => stats.blobsSkipped++)))
-      const memo = Effect.runSync(Effect.cached(ensureBlob(source, target, blob, stats)))
+      const memo = shareOnce(ensureBlob(source, target, blob, stats))
       inFlight.set(key, memo)
       return memo.pipe(Effect.ensuring(Effect.sync(() => inFlight.get(key) === memo && inFlight.delete(key))))
     }

@@ -25,6 +25,7 @@ import {
   refNameOfDescriptor
 } from "./OciLayout.ts"
 import type { LayoutDescriptor, LayoutIndex } from "./OciLayout.ts"
+import { shareOnce } from "../oci/shareOnce.ts"
 
 /** What ensureBlob did. */
 export type BlobOutcome = "present" | "written"
@@ -194,7 +195,7 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
           return "written" as const
         })
         // Created and registered without yielding, so a concurrent caller for the same digest waits for this one.
-        const memo = Effect.runSync(Effect.cached(once))
+        const memo = shareOnce(once)
         inFlight.set(digest, memo)
         return memo.pipe(Effect.ensuring(Effect.sync(() => inFlight.get(digest) === memo && inFlight.delete(digest))))
       })
