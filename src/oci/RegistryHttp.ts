@@ -13,6 +13,7 @@ import { Credentials } from "./Credentials.ts"
 import type { Credential } from "./Credentials.ts"
 import { challengeScopes, pickChallenge } from "./Challenge.ts"
 import type { Challenge } from "./Challenge.ts"
+import { shareOnce } from "./shareOnce.ts"
 import { defaultRetrySettings, parseRetryAfter, Retryable, withRetry } from "./RetryPolicy.ts"
 import type { RetrySettings } from "./RetryPolicy.ts"
 import { RegistryUnavailable, TransportFailure, Unauthorized } from "../pipeline/Transport.ts"
@@ -24,7 +25,7 @@ export interface RegistryHttpSettings {
   readonly retry: RetrySettings
   /** requests in flight per registry host (headers phase) */
   readonly requestsPerRegistry: number
-  /** time to wait for response headers before the try counts as failed */
+  /** time to wait for response headers before the try counts as failed (enforced in the fetch of FetchHttpClient) */
   readonly requestTimeout: Duration.DurationInput
 }
 
@@ -41,7 +42,8 @@ export interface RegistryRequest {
   readonly method: "GET" | "HEAD" | "PUT" | "POST" | "PATCH" | "DELETE"
   readonly path: string
   readonly headers?: Readonly<Record<string, string>>
-  readonly body?: Uint8Array | Stream.Stream<Uint8Array, unknown>
+  /** bytes (replayable, retried here), or a stream (sent once; the caller retries the whole upload) */
+  readonly body?: Uint8Array | ReadableStream<Uint8Array> | Stream.Stream<Uint8Array, unknown>
   /** token scopes this request needs, e.g. "repository:library/busybox:pull" */
   readonly scopes: ReadonlyArray<string>
 }
@@ -67,6 +69,8 @@ interface CachedToken {
   readonly token: Redacted.Redacted<string>
   readonly expiresAt: number
 }
+
+const noAuthorization = Effect.succeed(undefined)
 
 const retryableStatus = (s: number) => s === 408 || s === 429 || s === 499 || (s >= 500 && s !== 501 && s !== 505)
 
@@ -95,6 +99,8 @@ const make = (settings: RegistryHttpSettings) =>
     const client = yield* HttpClient.HttpClient
     const credentials = yield* Credentials
     const pings = new Map<string, Effect.Effect<Challenge | undefined, RegistryHttpError>>()
+    // endpoints whose ping said no auth is needed: their requests skip the auth machinery
+    const open = new Set<string>()
     const tokens = new Map<string, CachedToken>()
     const extraScopes = new Map<string, Set<string>>()
     const limits = new Map<string, Effect.Semaphore>()
@@ -115,6 +121,22 @@ const make = (settings: RegistryHttpSettings) =>
 
     const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.role} ${e.host} ${[...scopes].sort().join(" ")}`
 
+    // fetch with the headers timeout, manual redirects and per-endpoint TLS folded in: one
+    // context entry per request instead of a timeout fiber and a RequestInit (~40% of our CPU
+    // per loopback HEAD).
+    const timeoutMs = Duration.toMillis(settings.requestTimeout)
+    const fetchWith = (tls: { readonly rejectUnauthorized: boolean } | undefined) => {
+      const timedFetch = (input: string | URL | Request, init?: RequestInit) => {
+        const timer = new AbortController()
+        const id = setTimeout(() => timer.abort(new HeadersTimeout()), timeoutMs)
+        const signal = init?.signal ? AbortSignal.any([init.signal, timer.signal]) : timer.signal
+        return globalThis.fetch(input, { ...init, redirect: "manual", signal, ...(tls ? { tls } : {}) }).finally(() => clearTimeout(id))
+      }
+      return Context.make(FetchHttpClient.Fetch, Object.assign(timedFetch, { preconnect: globalThis.fetch.preconnect }))
+    }
+    const verifyingFetch = fetchWith(undefined)
+    const trustingFetch = fetchWith({ rejectUnauthorized: false })
+
     /** One HTTP exchange, following GET/HEAD redirects by hand so `Authorization` stays home. */
     const exchange = (
       endpoint: Endpoint,
@@ -128,44 +150,32 @@ const make = (settings: RegistryHttpSettings) =>
         const home = new URL(baseUrl(endpoint)).origin
         let hdrs: Record<string, string> = { ...headers, "user-agent": settings.userAgent }
         for (let hop = 0; hop <= 5; hop++) {
-          let req = HttpClientRequest.make(method)(current.toString()).pipe(HttpClientRequest.setHeaders(hdrs))
+          let req = HttpClientRequest.make(method)(current.href).pipe(HttpClientRequest.setHeaders(hdrs))
           // The body's content type becomes the header, so it must carry the manifest's media type.
           const type = hdrs["content-type"] ?? "application/octet-stream"
           if (body instanceof Uint8Array) req = HttpClientRequest.setBody(req, HttpBody.uint8Array(body, type))
+          else if (body instanceof ReadableStream) req = HttpClientRequest.setBody(req, HttpBody.raw(body, { contentType: type }))
           else if (body) req = HttpClientRequest.bodyStream(req, body, { contentType: type })
-          const init: RequestInit & { tls?: { rejectUnauthorized: boolean } } = { redirect: "manual" }
-          if (endpoint.skipTlsVerify && current.origin === home) init.tls = { rejectUnauthorized: false }
-          const res = yield* client.execute(req).pipe(
-            Effect.provideService(FetchHttpClient.RequestInit, init),
-            Effect.timeoutFail({
-              duration: settings.requestTimeout,
-              onTimeout: () =>
-                new Retryable({
-                  registry: endpoint.host,
-                  detail: `${method} ${current.pathname}: no response within ${Duration.format(settings.requestTimeout)}`,
-                  retryAfter: undefined
-                })
-            }),
-            Effect.catchTags({ RequestError: (e) =>
-              tlsProblem(e.cause) ? Effect.fail(new TransportFailure({
+          const failed = (cause: unknown) =>
+            tlsProblem(cause)
+              ? new TransportFailure({
                 transport: "oci",
-                detail: /EPROTO|handshake/i.test(describeCause(e.cause))
-                  ? `${current.host}: TLS handshake failed (${describeCause(e.cause)}); if the registry speaks plain HTTP, set insecure: true for it`
-                  : `${current.host}: TLS certificate not trusted (${describeCause(e.cause)}); add its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
-              })) : Effect.fail(
-                new Retryable({
-                  registry: endpoint.host,
-                  detail: `${method} ${current.pathname}: ${describeCause(e.cause)}`,
-                  retryAfter: undefined
-                })
-              ), ResponseError: (e) =>
-              Effect.fail(
-                new Retryable({
-                  registry: endpoint.host,
-                  detail: `${method} ${current.pathname}: ${describeCause(e.cause)}`,
-                  retryAfter: undefined
-                })
-              ) }),
+                detail: /EPROTO|handshake/i.test(describeCause(cause))
+                  ? `${current.host}: TLS handshake failed (${describeCause(cause)}); if the registry speaks plain HTTP, set insecure: true for it`
+                  : `${current.host}: TLS certificate not trusted (${describeCause(cause)}); add its CA with NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
+              })
+              : new Retryable({
+                registry: endpoint.host,
+                detail: cause instanceof HeadersTimeout
+                  ? `${method} ${current.pathname}: no response within ${Duration.format(settings.requestTimeout)}`
+                  : `${method} ${current.pathname}: ${describeCause(cause)}`,
+                retryAfter: undefined
+              })
+          const res = yield* client.execute(req).pipe(
+            Effect.provide(endpoint.skipTlsVerify && current.origin === home ? trustingFetch : verifyingFetch),
+            // Spans with every header as an attribute cost more CPU than a loopback HEAD itself.
+            Effect.withTracerEnabled(false),
+            Effect.mapError((e) => failed(e.cause)),
             limitFor(endpoint.host).withPermits(1)
           )
           yield* Effect.logDebug(`${method} ${current.origin}${current.pathname} -> ${res.status}`)
@@ -219,9 +229,10 @@ const make = (settings: RegistryHttpSettings) =>
         retry,
         Effect.catchTag("Retryable", (e) =>
           Effect.fail(new RegistryUnavailable({ registry: endpoint.host, detail: e.detail }))),
-        Effect.tapError(() => Effect.sync(() => pings.delete(key)))
+        Effect.tapError(() => Effect.sync(() => pings.delete(key))),
+        Effect.tap((challenge) => Effect.sync(() => challenge === undefined && open.add(key)))
       )
-      const memo = Effect.runSync(Effect.cached(ping))
+      const memo = shareOnce(ping)
       pings.set(key, memo)
       return memo
     }
@@ -301,7 +312,7 @@ const make = (settings: RegistryHttpSettings) =>
 
     /** The `Authorization` value for a request, if any. */
     const authorization = (endpoint: Endpoint, scopes: ReadonlyArray<string>) =>
-      Effect.gen(function*() {
+      open.has(`${endpoint.role} ${endpoint.host}`) ? noAuthorization : Effect.gen(function*() {
         const challenge = yield* challengeFor(endpoint)
         if (!challenge) return undefined
         const credential = yield* lookupCredential(endpoint)
@@ -373,6 +384,13 @@ const make = (settings: RegistryHttpSettings) =>
 
     return { send }
   })
+
+/** The headers of a response did not arrive within `requestTimeout`. */
+class HeadersTimeout extends Error {
+  constructor() {
+    super("no response headers in time")
+  }
+}
 
 /** True for certificate and handshake failures: retrying will not help, configuration will. */
 export const tlsProblem = (cause: unknown): boolean => {

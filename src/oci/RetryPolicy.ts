@@ -62,8 +62,16 @@ export const retrySchedule = (settings: RetrySettings) =>
   )
 
 /** Retries `Retryable` failures with the policy; other errors pass through at once. */
-export const withRetry = (settings: RetrySettings) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.retry(self, {
-    schedule: retrySchedule(settings),
-    while: (e) => e instanceof Retryable
-  })
+export const withRetry = (settings: RetrySettings) => {
+  // Built once, and entered only after a first failure: setting up a schedule costs more CPU
+  // than a loopback request, and almost every request succeeds at once.
+  const isRetryable = (e: unknown): e is Retryable => e instanceof Retryable
+  const schedule = retrySchedule(settings)
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.catchIf(self, (e): boolean => isRetryable(e), (first) => {
+      // The schedule sees the first failure as its own first try (its delay, its Retry-After).
+      let replayed = false
+      const again = Effect.suspend(() => replayed ? self : ((replayed = true), Effect.fail(first)))
+      return Effect.retry(again, { schedule, while: (e: E) => isRetryable(e) })
+    })
+}

@@ -152,6 +152,33 @@ describe("retries", () => {
     expect(fake.manifestRequests()).toHaveLength(fastRetry.attempts)
   })
 
+  test("no response headers within requestTimeout: the try is abandoned and retried; every try silent: RegistryUnavailable naming the timeout", async () => {
+    const silent = { status: 503, delayMs: 5_000 }
+    const fake = startScriptedRegistry({ repository: "team/app", tag: "1.0", script: [silent, silent, silent, silent] })
+    cleanups.push(fake.server.stop)
+    const layer = RegistryClient.layer({ readOnly: false, retry: fastRetry }).pipe(
+      Layer.provide(RegistryHttp.layer({ ...defaultRegistryHttpSettings, retry: fastRetry, requestTimeout: "150 millis" })),
+      Layer.provide(Credentials.chain([])),
+      Layer.provide(FetchHttpClient.layer)
+    )
+    const started = performance.now()
+    const r = await Effect.runPromise(Effect.either(Effect.flatMap(RegistryClient, (c) => c.headManifest(at(fake.server.host, "team/app", "1.0")))).pipe(Effect.provide(layer)))
+    expect(Either.isLeft(r) && r.left._tag).toBe("RegistryUnavailable")
+    if (Either.isLeft(r)) expect(r.left.message).toContain("no response within 150ms")
+    expect(fake.manifestRequests()).toHaveLength(fastRetry.attempts)
+    // abandoned at the timeout, not when the registry would have answered
+    expect(performance.now() - started).toBeLessThan(5_000)
+  })
+
+  test("a slow answer within requestTimeout is waited for", async () => {
+    const fake = startScriptedRegistry({ repository: "team/app", tag: "1.0", script: [{ status: 503, delayMs: 50 }] })
+    cleanups.push(fake.server.stop)
+    const found = await withClient((c) => c.headManifest(at(fake.server.host, "team/app", "1.0")))
+    expect(Option.getOrThrow(found).digest).toBe(fake.manifest.digest)
+    // the delayed 503 arrived (and was retried): it was not cut off as a timeout
+    expect(fake.manifestRequests()).toHaveLength(2)
+  })
+
   test("a 400 is not retried", async () => {
     const fake = startScriptedRegistry({ repository: "team/app", tag: "1.0", script: [{ status: 400 }] })
     cleanups.push(fake.server.stop)

@@ -124,6 +124,8 @@ const manifestResponse = (method: string, manifest: { readonly bytes: Uint8Array
 export interface ScriptedAnswer {
   readonly status: number
   readonly headers?: Readonly<Record<string, string>>
+  /** hold the answer back this long (a registry that does not answer in time) */
+  readonly delayMs?: number
 }
 
 /**
@@ -144,6 +146,10 @@ export const startScriptedRegistry = (options: {
     if (url.pathname !== `${base}${options.tag}` && url.pathname !== `${base}${manifest.digest}`) return undefined
     const answer = options.script[step]
     step++
+    if (answer?.delayMs) {
+      const delayed = answer
+      return Bun.sleep(delayed.delayMs!).then(() => registryError(delayed.status, "UNAVAILABLE", `scripted ${delayed.status}`, { ...delayed.headers }))
+    }
     if (answer) {
       const code = answer.status === 429 ? "TOOMANYREQUESTS" : "UNAVAILABLE"
       return registryError(answer.status, code, `scripted ${answer.status}`, { ...answer.headers })
