@@ -2,16 +2,16 @@
 import { Context, Effect, Layer } from "effect"
 import type { Option } from "effect"
 import { Transport } from "./Transport.ts"
-import type { ManifestDescriptor, TransportError } from "./Transport.ts"
-import type { ResolvedImage } from "./Resolve.ts"
+import type { ImageLocation, ManifestDescriptor, TransportError } from "./Transport.ts"
 
 /** The CheckTarget service. */
 export class CheckTarget extends Context.Tag("syncer/CheckTarget")<CheckTarget, {
-  readonly check: (image: ResolvedImage) => Effect.Effect<Option.Option<ManifestDescriptor>, TransportError>
+  /** Takes the target (a ResolvedImage will do); needs nothing from Resolve, so both run side by side. */
+  readonly check: (image: { readonly target: ImageLocation }) => Effect.Effect<Option.Option<ManifestDescriptor>, TransportError>
 }>() {
   /** The live step, on the Transport. */
   static layer = Layer.effect(
     CheckTarget,
-    Effect.map(Transport, (transport) => ({ check: (image: ResolvedImage) => transport.inspect(image.target) }))
+    Effect.map(Transport, (transport) => ({ check: (image: { readonly target: ImageLocation }) => transport.inspect(image.target) }))
   )
 }

@@ -1,6 +1,6 @@
 /**
  * The Pipeline: Resolve → CheckTarget → Compare → Copy → Sign for every entry, images in
- * flight concurrently. One image's conflict or failure becomes its result and never stops
+ * flight concurrently (Resolve and CheckTarget side by side: neither needs the other). One image's conflict or failure becomes its result and never stops
  * the others.
  */
 import { Cause, Context, Effect, Layer } from "effect"
@@ -9,7 +9,7 @@ import { formatTarget } from "../domain/Target.ts"
 import { CheckTarget } from "./CheckTarget.ts"
 import { Compare } from "./Compare.ts"
 import { Copy } from "./Copy.ts"
-import { Resolve } from "./Resolve.ts"
+import { locate, Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { SyncSettings } from "./SyncSettings.ts"
 import * as Progress from "./Progress.ts"
@@ -95,12 +95,16 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
 
         return Effect.gen(function*() {
           yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
-          const image = yield* resolve.resolve(entry, definition)
+          // The target tag does not depend on the source: both HEADs go out at once. The source's
+          // error wins (it is the one to fix first), so the check's waits until Resolve is through.
+          const [image, checked] = yield* Effect.all([
+            resolve.resolve(entry, definition),
+            Effect.either(checkTarget.check(locate(entry, definition)))
+          ], { concurrency: 2 })
           digest = image.manifest.digest
           warnings = image.warnings
           for (const w of image.warnings) yield* Effect.logWarning(`${entry.source}: ${w}`)
-          yield* Progress.report({ _tag: "StepStarted", step: "check" })
-          const existing = yield* checkTarget.check(image)
+          const existing = yield* checked
           yield* Progress.report({ _tag: "StepStarted", step: "compare" })
           const decision = yield* compare.compare(image, existing)
           if (decision === "present") {

@@ -33,6 +33,24 @@ export class PlatformMismatch extends Data.TaggedError("PlatformMismatch")<{ rea
   }
 }
 
+/** Where an entry is read from and where it goes (no request). */
+export const locate = (entry: ImageEntry, definition: Definition): { readonly source: ImageLocation; readonly target: ImageLocation } => {
+  const ref = entry.reference
+  return {
+    source: {
+      endpoint: endpointFor(ref.registry, definition.registries, "source"),
+      repository: ref.repository,
+      // A digest wins over a tag, as in Docker: `name:tag@sha256:…` is the digest.
+      reference: ref.digest ?? ref.tag ?? "latest"
+    },
+    target: {
+      endpoint: endpointFor(entry.target.registry, definition.registries, "target"),
+      repository: entry.target.repository,
+      reference: entry.target.tag
+    }
+  }
+}
+
 /** Errors of the Resolve step. */
 export type ResolveError = SourceNotFound | PlatformMismatch | TransportError
 
@@ -54,17 +72,7 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
       const resolve = (entry: ImageEntry, definition: Definition) =>
         Effect.gen(function*() {
           const ref = entry.reference
-          const source: ImageLocation = {
-            endpoint: endpointFor(ref.registry, definition.registries, "source"),
-            repository: ref.repository,
-            // A digest wins over a tag, as in Docker: `name:tag@sha256:…` is the digest.
-            reference: ref.digest ?? ref.tag ?? "latest"
-          }
-          const target: ImageLocation = {
-            endpoint: endpointFor(entry.target.registry, definition.registries, "target"),
-            repository: entry.target.repository,
-            reference: entry.target.tag
-          }
+          const { source, target } = locate(entry, definition)
           const found = yield* transport.inspect(source)
           if (Option.isNone(found)) {
             return yield* new SourceNotFound({ source: entry.source, location: `${source.endpoint.host}/${source.repository}` })
