@@ -3,7 +3,7 @@
  * blobs by HEAD/GET, verified streaming uploads, and cross-repository mounts. In read-only
  * mode (dry run) every write is refused here, at the lowest level, so nothing can slip out.
  */
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Option, Runtime, Stream } from "effect"
 import type { HttpClientResponse } from "@effect/platform"
 import { createHash } from "node:crypto"
 import { RegistryHttp } from "./RegistryHttp.ts"
@@ -229,7 +229,7 @@ const make = (settings: RegistryClientSettings) =>
       image: ImageLocation,
       location: URL,
       digest: string,
-      body: Uint8Array | Stream.Stream<Uint8Array, unknown>
+      body: RegistryRequest["body"]
     ) =>
       Effect.gen(function*() {
         const url = new URL(location)
@@ -259,53 +259,140 @@ const make = (settings: RegistryClientSettings) =>
         yield* finishUpload(image, location, digest, bytes)
       })
 
-    /** The source blob as one stream; a body that breaks mid-way is resumed with `Range` (or re-read and skipped). */
-    const sourceBlob = (source: ImageLocation, digest: string, size: number): Stream.Stream<Uint8Array, TransportError | Retryable> => {
-      let offset = 0
-      // Resumes are counted across whole retries too, so a source that always breaks gives up in bounded time.
-      let resumes = 0
-      const open = (from: number) =>
-        Effect.gen(function*() {
-          const res = yield* send(source, {
-            method: "GET",
-            path: blobPath(source, digest),
-            ...(from > 0 ? { headers: { range: `bytes=${from}-` } } : {})
-          })
-          if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(source)} blob ${digest}` })
-          if (res.status === 206 && from > 0) return res.stream
-          if (res.status !== 200) return yield* unexpected(source, `GET blob ${digest}`, res)
-          // No range support: read again from the start and drop what was already passed on.
-          let skip = from
-          return res.stream.pipe(Stream.map((chunk) => {
-            if (skip === 0) return chunk
-            const cut = Math.min(skip, chunk.length)
-            skip -= cut
-            return chunk.subarray(cut)
-          }), Stream.filter((chunk) => chunk.length > 0))
+    /** The web body of a response: the fetch body itself when there is one, else a conversion. */
+    const webBody = (res: HttpClientResponse.HttpClientResponse): ReadableStream<Uint8Array> => {
+      const raw = (res as unknown as { readonly source?: unknown }).source
+      if (raw instanceof Response && raw.body) return raw.body
+      return Stream.toReadableStream(res.stream)
+    }
+
+    /** Opens the source blob at `from` (Range); a registry without range support sends it all, and the caller skips. */
+    const openBlob = (source: ImageLocation, digest: string, from: number) =>
+      Effect.gen(function*() {
+        const res = yield* send(source, {
+          method: "GET",
+          path: blobPath(source, digest),
+          ...(from > 0 ? { headers: { range: `bytes=${from}-` } } : {})
         })
-      const piece = (from: number): Stream.Stream<Uint8Array, TransportError | Retryable> =>
-        Stream.unwrap(open(from)).pipe(
-          Stream.timeoutFail(
-            () => new Retryable({ registry: source.endpoint.host, detail: `blob ${digest} stalled for ${stallTimeoutMs} ms`, retryAfter: undefined }),
-            `${stallTimeoutMs} millis`
-          ),
-          // A body that breaks mid-way (reset, truncation) is worth resuming.
-          Stream.catchTag("ResponseError", (e) =>
-            Stream.fail(new Retryable({ registry: source.endpoint.host, detail: `reading blob ${digest}: ${describeError(e)}`, retryAfter: undefined }))),
-          Stream.tap((chunk) => Effect.sync(() => void (offset += chunk.length))),
-          Stream.catchAll((e) => {
-            if (e instanceof Retryable && offset > 0 && offset < size && resumes < settings.retry.attempts) {
-              resumes++
-              return piece(offset)
+        if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(source)} blob ${digest}` })
+        if (res.status === 206 && from > 0) return { body: webBody(res), skip: 0 }
+        if (res.status !== 200) return yield* unexpected(source, `GET blob ${digest}`, res)
+        return { body: webBody(res), skip: from }
+      })
+
+    /**
+     * The source blob as a web stream, hashed and counted on the way: a body that breaks or
+     * stalls mid-way is resumed with `Range` (bounded), and the end is checked against the
+     * digest and size. Plain web streams, not Effect streams: a 1 GiB layer is ~16k chunks.
+     * The failure that ended the stream is also handed to `onFailure`, typed.
+     */
+    const verifiedSource = (
+      runtime: Runtime.Runtime<never>,
+      source: ImageLocation,
+      digest: string,
+      size: number,
+      onFailure: (e: TransportError | Retryable) => void,
+      // shared by the whole retries of one copy, so a source that always breaks gives up in bounded time
+      resumes: { count: number } = { count: 0 }
+    ): ReadableStream<Uint8Array> => {
+      const hash = createHash("sha256")
+      const run = Runtime.runPromiseExit(runtime)
+      let offset = 0
+      let current: { reader: BodyReader; skip: number } | undefined
+      const broken = (detail: string) => new Retryable({ registry: source.endpoint.host, detail, retryAfter: undefined })
+      /** One read that gives up after the stall timeout. */
+      const read = (reader: BodyReader) => {
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(broken(`blob ${digest} stalled for ${stallTimeoutMs} ms`)), stallTimeoutMs)
+        })
+        return Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer))
+      }
+      const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: TransportError | Retryable) => {
+        onFailure(e)
+        controller.error(e)
+      }
+      return new ReadableStream<Uint8Array>({
+        pull: async (controller) => {
+          for (;;) {
+            try {
+              if (!current) {
+                const exit = await run(openBlob(source, digest, offset))
+                if (Exit.isFailure(exit)) {
+                  const failure = Cause.failureOption(exit.cause)
+                  return fail(controller, Option.isSome(failure) ? failure.value : new TransportFailure({ transport: "oci", detail: `GET blob ${digest}: ${Cause.pretty(exit.cause).split("\n")[0]}` }))
+                }
+                current = { reader: exit.value.body.getReader(), skip: exit.value.skip }
+              }
+              const open: { reader: BodyReader; skip: number } = current
+              const { done, value } = await read(open.reader)
+              if (done) {
+                const actual = `sha256:${hash.digest("hex")}`
+                if (actual !== digest || offset !== size) {
+                  return fail(controller, new DigestMismatch({ what: `blob ${describeLocation(source)}${offset !== size ? ` (${offset} of ${size} bytes)` : ""}`, expected: digest, actual }))
+                }
+                return controller.close()
+              }
+              let chunk = value
+              if (open.skip > 0) {
+                const cut = Math.min(open.skip, chunk.length)
+                open.skip -= cut
+                chunk = chunk.subarray(cut)
+                if (chunk.length === 0) continue
+              }
+              if (offset + chunk.length > size) {
+                return fail(controller, new DigestMismatch({ what: `blob ${describeLocation(source)} (more than ${size} bytes)`, expected: digest, actual: "(longer content)" }))
+              }
+              hash.update(chunk)
+              offset += chunk.length
+              return controller.enqueue(chunk)
+            } catch (e) {
+              void current?.reader.cancel().catch(() => {})
+              current = undefined
+              const retryable = e instanceof Retryable ? e : broken(`reading blob ${digest}: ${describeError(e)}`)
+              if (offset > 0 && offset < size && resumes.count < settings.retry.attempts) {
+                resumes.count++
+                continue
+              }
+              return fail(controller, retryable)
             }
-            return Stream.fail(e)
+          }
+        },
+        cancel: (reason) => {
+          void current?.reader.cancel(reason).catch(() => {})
+          current = undefined
+        }
+      }, { highWaterMark: 0 })
+    }
+
+    /** Copies one blob: the source streamed into one upload, verified on the way; not retried here. */
+    const streamBlob = (source: ImageLocation, target: ImageLocation, digest: string, size: number, resumes: { count: number }) =>
+      Effect.gen(function*() {
+        const runtime = yield* Effect.runtime<never>()
+        const progress = yield* Progress.reporterNow
+        const { location } = yield* startUpload(target, "")
+        let bodyError: TransportError | Retryable | undefined
+        progress({ _tag: "BlobStarted", digest, size })
+        const counted = verifiedSource(runtime, source, digest, size, (e) => void (bodyError = e), resumes).pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform: (chunk, controller) => {
+              progress({ _tag: "BytesCopied", bytes: chunk.length })
+              controller.enqueue(chunk)
+            }
           })
         )
-      return Stream.suspend(() => {
-        offset = 0
-        return piece(0)
+        yield* finishUpload(target, location, digest, counted).pipe(
+          Effect.catchAll((e): Effect.Effect<never, TransportError | Retryable> => {
+            // The body's own failure explains a failed upload better than the transport error it caused.
+            if (bodyError) return Effect.fail(bodyError)
+            if (e._tag === "RegistryUnavailable") {
+              return Effect.fail(new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined }))
+            }
+            return Effect.fail(e)
+          })
+        )
+        return size
       })
-    }
 
     /** Uploads a stream as `digest`, verifying digest and size on the way; returns the byte count. */
     const uploadVerified = (target: ImageLocation, digest: string, size: number, body: Stream.Stream<Uint8Array, TransportError | Retryable>) =>
@@ -354,10 +441,13 @@ const make = (settings: RegistryClientSettings) =>
       })
 
     const copyBlob = (source: ImageLocation, target: ImageLocation, digest: string, size: number) =>
-      uploadVerified(target, digest, size, sourceBlob(source, digest, size)).pipe(
-        retry,
-        Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e)))
-      )
+      Effect.suspend(() => {
+        const resumes = { count: 0 }
+        return streamBlob(source, target, digest, size, resumes).pipe(
+          retry,
+          Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e)))
+        )
+      })
 
     const uploadBlobStream = (target: ImageLocation, digest: string, size: number, body: Stream.Stream<Uint8Array, unknown>) =>
       uploadVerified(
@@ -367,14 +457,19 @@ const make = (settings: RegistryClientSettings) =>
         body.pipe(Stream.mapError((e) => new TransportFailure({ transport: "oci", detail: `reading blob ${digest}: ${describeError(e)}` })))
       ).pipe(Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
 
+    // Registries that answered 404 to a referrers request: they have no referrers API, so it is not asked again.
+    const withoutReferrers = new Set<string>()
     const referrers = (image: ImageLocation, digest: string) =>
       Effect.gen(function*() {
+        const registry = `${image.endpoint.role} ${image.endpoint.host}`
+        if (withoutReferrers.has(registry)) return Option.none<RawManifest>()
         const res = yield* send(image, {
           method: "GET",
           path: `/v2/${image.repository}/referrers/${digest}`,
           headers: { accept: "application/vnd.oci.image.index.v1+json" }
         })
         // A registry that supports referrers never answers 404 here (distribution-spec v1.1).
+        if (res.status === 404) withoutReferrers.add(registry)
         if (res.status !== 200) {
           yield* res.text.pipe(Effect.ignore)
           return Option.none<RawManifest>()
@@ -383,11 +478,26 @@ const make = (settings: RegistryClientSettings) =>
         return Option.some({ digest: sha256Digest(bytes), mediaType: "application/vnd.oci.image.index.v1+json", size: bytes.length, bytes })
       })
 
-    const blobStream = (image: ImageLocation, digest: string, size: number) =>
-      sourceBlob(image, digest, size).pipe(Stream.catchTag("Retryable", (e) => Stream.fail(unavailable(e))))
+    const blobStream = (image: ImageLocation, digest: string, size: number): Stream.Stream<Uint8Array, TransportError> =>
+      Stream.unwrap(Effect.map(Effect.runtime<never>(), (runtime) => {
+        let failure: TransportError | Retryable | undefined
+        return Stream.fromReadableStream(
+          () => verifiedSource(runtime, image, digest, size, (e) => void (failure = e)),
+          (e): TransportError => {
+            const f = failure ?? new TransportFailure({ transport: "oci", detail: `reading blob ${digest}: ${describeError(e)}` })
+            return f._tag === "Retryable" ? unavailable(f) : f
+          }
+        )
+      }))
 
     return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, uploadBlobStream, referrers, blobStream }
   })
+
+/** What we use of a body's reader. */
+interface BodyReader {
+  read(): Promise<{ done: true; value?: Uint8Array | undefined } | { done: false; value: Uint8Array }>
+  cancel(reason?: unknown): Promise<void>
+}
 
 const describeError = (e: unknown): string => {
   if (e && typeof e === "object" && "cause" in e && (e as { cause?: unknown }).cause) return describeError((e as { cause: unknown }).cause)

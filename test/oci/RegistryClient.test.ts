@@ -206,6 +206,20 @@ describe("other operations on a real registry", () => {
     expect(missing).toBe(false)
     expect(await targetHasBlob("ops/mount-to2", digest)).toBe(false)
   })
+
+  test("referrers: distribution v2.8 has no referrers API (404): None, and the registry is asked only once per run", async () => {
+    await target.settle()
+    target.resetRequests()
+    const digest = `sha256:${"ab".repeat(32)}`
+    const answers = await withClient((c) =>
+      Effect.all([
+        c.referrers(at(target.host, "ops/ref-a", "1.0", "target"), digest),
+        c.referrers(at(target.host, "ops/ref-b", "1.0", "target"), digest)
+      ]))
+    expect(answers.map(Option.isNone)).toEqual([true, true])
+    await target.settle()
+    expect(target.requests().filter((r) => r.path.includes("/referrers/")).map((r) => r.status)).toEqual([404])
+  })
 })
 
 describe("verification of what sources serve", () => {
