@@ -20,7 +20,7 @@ export interface BenchOptions {
   /** bytes of the big layer */
   readonly bigSize: number
   readonly only: ReadonlySet<Workload>
-  /** our CLI entry point (bin.ts) */
+  /** our CLI entry point (launch.ts, what `bun run sync` runs) */
   readonly syncer: string
   /** `-j` for our CLI; undefined: its default */
   readonly concurrency: number | undefined
@@ -45,7 +45,7 @@ requests per image from the registries' access logs (requests).
   --big-size SIZE     size of the big layer: 1GiB, 256MiB, 5000000 (default 1GiB) [BENCH_BIG_SIZE]
   --base-size SIZE    shared base layer (default 2MiB)                           [BENCH_BASE_SIZE]
   --only LIST         comma-separated subset of warm,cold,big,requests            [BENCH_ONLY]
-  --syncer PATH       our CLI's bin.ts (default: this checkout's src/cli/bin.ts)  [BENCH_SYNCER]
+  --syncer PATH       our CLI (default: this checkout's src/cli/launch.ts)        [BENCH_SYNCER]
   --concurrency N     pass -j N to our CLI (default: the CLI's own default)       [BENCH_CONCURRENCY]
   --no-big-skopeo     do not time skopeo on the big image
   --json PATH         results file (default bench/results.json)
@@ -113,7 +113,7 @@ export const parseOptions = (argv: ReadonlyArray<string>, env: Readonly<Record<s
     baseSize: parseSize(pick(values["base-size"], "BENCH_BASE_SIZE") ?? "2MiB"),
     bigSize: parseSize(pick(values["big-size"], "BENCH_BIG_SIZE") ?? "1GiB"),
     only,
-    syncer: resolve(pick(values.syncer, "BENCH_SYNCER") ?? resolve(root, "src/cli/bin.ts")),
+    syncer: resolve(pick(values.syncer, "BENCH_SYNCER") ?? resolve(root, "src/cli/launch.ts")),
     concurrency: concurrency === undefined ? undefined : positive("--concurrency", concurrency),
     bigSkopeo: values["no-big-skopeo"] !== true,
     json: resolve(values.json ?? resolve(root, "bench/results.json")),

@@ -114,6 +114,13 @@ const main = async (): Promise<number> => {
     return 2
   }
 
+  // Once, untimed: the first start of a checkout builds the CLI's bundle (as a user's first run does).
+  const warmUp = Bun.spawn([process.execPath, opts.syncer, "--version"], { stdout: "ignore", stderr: "pipe" })
+  if ((await warmUp.exited) !== 0) {
+    log(`error: ${opts.syncer} --version failed: ${(await new Response(warmUp.stderr).text()).trim()}`)
+    return 2
+  }
+
   const startedAt = new Date()
   const machine = await machineInfo()
   const syncer = { path: opts.syncer, ...(await syncerVersion(opts.syncer)) }

@@ -71,7 +71,7 @@ export const writeDefinition = async (dir: string, name: string, spec: Definitio
 }
 
 /**
- * Runs `bun src/cli/bin.ts …args` from the repository root. The environment is minimal and
+ * Runs `bun src/cli/launch.ts …args` (what `bun run sync` runs: the bundled CLI) from the repository root. The environment is minimal and
  * explicit: PATH, HOME and DOCKER_CONFIG point at `home` (an empty temp dir unless the test puts
  * a config.json there), no proxies, and no SYNCER_* variable unless given in `env`.
  */
@@ -86,7 +86,7 @@ export const runCli = async (
     NO_PROXY: "*",
     ...options.env
   }
-  const proc = Bun.spawn([process.execPath, "src/cli/bin.ts", ...args], {
+  const proc = Bun.spawn([process.execPath, "src/cli/launch.ts", ...args], {
     cwd: REPO_ROOT,
     env,
     stdin: "ignore",

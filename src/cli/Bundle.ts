@@ -1,0 +1,71 @@
+/**
+ * The CLI's bundle: `src/cli/bin.ts` and everything it imports in one file, so start-up
+ * parses one module instead of resolving and transpiling hundreds (~0.1 s instead of ~0.4 s).
+ * It is built on first use and rebuilt whenever a source file is newer than it.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
+import { basename, dirname, join } from "node:path"
+
+/** The newest modification time (ms) of the given files and of every file under the given directories. */
+export const newestMtime = (paths: ReadonlyArray<string>): number => {
+  let newest = 0
+  for (const path of paths) {
+    const stat = statSync(path, { throwIfNoEntry: false })
+    if (!stat) continue
+    newest = Math.max(newest, stat.mtimeMs)
+    if (!stat.isDirectory()) continue
+    for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+      if (entry.isDirectory()) continue
+      const mtime = statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false })?.mtimeMs ?? 0
+      newest = Math.max(newest, mtime)
+    }
+  }
+  return newest
+}
+
+/** True when `bundle` exists and is newer than everything in `sources`. */
+export const isFresh = (bundle: string, sources: ReadonlyArray<string>): boolean => {
+  const built = statSync(bundle, { throwIfNoEntry: false })
+  return built !== undefined && built.mtimeMs > newestMtime(sources)
+}
+
+/** Bundles `entry` for Bun into `bundle`, written next to it first and renamed, so a concurrent start never sees half a file. */
+export const buildBundle = async (entry: string, bundle: string): Promise<void> => {
+  mkdirSync(dirname(bundle), { recursive: true })
+  const scratch = mkdtempSync(join(dirname(bundle), ".build-"))
+  try {
+    // Bytecode (JavaScriptCore's, next to the bundle as `.jsc`) spares parsing ~1 MB at every start.
+    const result = await Bun.build({
+      entrypoints: [entry],
+      target: "bun",
+      format: "cjs",
+      bytecode: true,
+      outdir: scratch,
+      minify: { syntax: true, whitespace: true }
+    })
+    if (!result.success) throw new Error(result.logs.map(String).join("\n") || "bun build failed")
+    const out = join(scratch, `${basename(entry).replace(/\.[cm]?[jt]sx?$/, "")}.js`)
+    if (!existsSync(out)) throw new Error(`bun build wrote no ${basename(out)}`)
+    // Bun ignores bytecode that does not match its source, so the order only matters for speed.
+    if (existsSync(`${out}.jsc`)) renameSync(`${out}.jsc`, `${bundle}.jsc`)
+    renameSync(out, bundle)
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+const isModulePath = (value: string | undefined) =>
+  value !== undefined && (value.includes("/") || /\.[cm]?[jt]s$/.test(value))
+
+/**
+ * True when a module plugin is named (`--transport PATH`, `--auth-plugin PATH`, or their
+ * variables): the plugin imports our source modules, so the program must run from source too.
+ */
+export const usesModulePlugin = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>): boolean => {
+  if (env["SYNCER_AUTH_PLUGIN"] || isModulePath(env["SYNCER_TRANSPORT"])) return true
+  return argv.some((arg, i) =>
+    arg === "--auth-plugin" || arg.startsWith("--auth-plugin=") ||
+    (arg === "--transport" && isModulePath(argv[i + 1])) ||
+    (arg.startsWith("--transport=") && isModulePath(arg.slice("--transport=".length)))
+  )
+}
