@@ -24,6 +24,8 @@ export interface RunRecord {
   readonly maxRssBytes: number
   readonly rssSource: "time" | "bun"
   readonly cpuSeconds: number
+  /** CPU the source and target registries spent during the run (they share the machine's cores) */
+  readonly registryCpuSeconds?: number | undefined
   readonly firstOutputSeconds: number | undefined
   readonly lastOutputSeconds: number | undefined
   /** 1-minute load average when the run started: other work on the machine skews times */
@@ -62,6 +64,7 @@ export interface ToolSummary {
   readonly secondsEach: ReadonlyArray<number>
   readonly maxRssBytes: number
   readonly medianCpuSeconds: number
+  readonly medianRegistryCpuSeconds: number
 }
 
 export const summarize = (runs: ReadonlyArray<RunRecord>, kind: RunKind, tool: Tool): ToolSummary | undefined => {
@@ -75,7 +78,8 @@ export const summarize = (runs: ReadonlyArray<RunRecord>, kind: RunKind, tool: T
     medianSeconds: median(good.map((r) => r.seconds)),
     secondsEach: mine.map((r) => round(r.seconds, 3)),
     maxRssBytes: Math.max(...mine.map((r) => r.maxRssBytes)),
-    medianCpuSeconds: round(median(good.map((r) => r.cpuSeconds)), 3)
+    medianCpuSeconds: round(median(good.map((r) => r.cpuSeconds)), 3),
+    medianRegistryCpuSeconds: round(median(good.flatMap((r) => (r.registryCpuSeconds === undefined ? [] : [r.registryCpuSeconds]))), 3)
   }
 }
 
@@ -91,7 +95,23 @@ export const secs = (s: number | undefined): string =>
   s === undefined || Number.isNaN(s) ? "–" : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`
 const times = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(1)}×` : "–")
 const wallCpu = (s: ToolSummary | undefined): string =>
-  s === undefined ? "–" : `${secs(s.medianSeconds)} (CPU ${secs(s.medianCpuSeconds)})${s.failed > 0 ? ` (${s.failed} of ${s.runs} failed)` : ""}`
+  s === undefined
+    ? "–"
+    : `${secs(s.medianSeconds)} (CPU ${secs(s.medianCpuSeconds)}${Number.isFinite(s.medianRegistryCpuSeconds) ? `; registries ${secs(s.medianRegistryCpuSeconds)}` : ""})${s.failed > 0 ? ` (${s.failed} of ${s.runs} failed)` : ""}`
+
+/**
+ * The shortest wall time the machine allows for a tool's runs: the CPU the tool and the
+ * registries need together, spread perfectly over every core. No client can beat it.
+ */
+export const cpuFloorSeconds = (s: ToolSummary | undefined, cores: number): number =>
+  s === undefined ? NaN : (s.medianCpuSeconds + s.medianRegistryCpuSeconds) / Math.max(1, cores)
+
+const floorNote = (s: ToolSummary | undefined, other: ToolSummary | undefined, cores: number, want: number): string => {
+  if (s === undefined || other === undefined || !Number.isFinite(s.medianRegistryCpuSeconds)) return ""
+  const registriesOnly = s.medianRegistryCpuSeconds / Math.max(1, cores)
+  return `; the registries alone spent ${secs(s.medianRegistryCpuSeconds)} of CPU serving our requests, so on ${cores} cores no run of ours can take less than ${secs(registriesOnly)} ` +
+    `(${times(other.medianSeconds / registriesOnly)} skopeo's time at best, want ${want}×); with our own CPU the floor is ${secs(cpuFloorSeconds(s, cores))}`
+}
 const verdict = (pass: boolean | undefined): string => (pass === undefined ? "not measured" : pass ? "**pass**" : "**FAIL**")
 
 /** The summary section of results.json. */
@@ -169,7 +189,7 @@ export const buildSummary = (runs: ReadonlyArray<RunRecord>, layerBytes: number 
 }
 
 /** The issue's four must-hold lines, judged on this run. */
-export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: number, completed: boolean): Array<MustHold> => {
+export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: number, completed: boolean, cores = 1): Array<MustHold> => {
   const checks: Array<MustHold> = []
   {
     const warmOurs = runs.filter((r) => (r.kind === "warm" || r.kind === "requests-warm") && r.tool === "ours")
@@ -187,7 +207,8 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
         : `ratio ${times(ratio)} (ours ${secs(summary.warm.ours?.medianSeconds)}, skopeo ${secs(summary.warm.skopeo?.medianSeconds)}); ` +
           `manifest requests per image ≤ ${Number.isFinite(worst) ? worst : "–"}` +
           (tokens >= 0 ? `; token requests per image ${tokens}` : "") +
-          (failed > 0 ? `; ${failed} failed run(s)` : "")
+          (failed > 0 ? `; ${failed} failed run(s)` : "") +
+          floorNote(summary.warm.ours, summary.warm.skopeo, cores, 10)
     })
   }
   {
@@ -204,7 +225,8 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
         ? "cold not run"
         : `ratio ${times(cold.ratio)} (ours ${secs(cold.ours?.medianSeconds)}, skopeo ${secs(cold.skopeo?.medianSeconds)}); ` +
           `base layer per run: ${arrivals.map((a) => `${a.uploads} upload(s) + ${a.mounts} mount(s)`).join(", ") || "–"} (want 1 + ${images - 1})` +
-          (failed > 0 ? `; ${failed} failed run(s)` : "")
+          (failed > 0 ? `; ${failed} failed run(s)` : "") +
+          floorNote(cold.ours, cold.skopeo, cores, 5)
     })
   }
   {
@@ -236,7 +258,7 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
   const lines: Array<string> = []
   lines.push(`Machine: ${machine}`)
   lines.push("")
-  lines.push("| workload | ours: median wall time (CPU) | reference: median wall time (CPU) | ratio (wall) | must hold | result |")
+  lines.push("| workload | ours: median wall time (CPU; registries' CPU) | reference: median wall time (CPU; registries' CPU) | ratio (wall) | must hold | result |")
   lines.push("|---|---|---|---|---|---|")
   const verdictOf = (id: number) => verdict(checks.find((c) => c.id === id)?.pass)
   if (summary.warm) {

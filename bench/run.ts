@@ -224,7 +224,13 @@ const main = async (): Promise<number> => {
     p.target.resetRequests()
     const tokensBefore = p.tokens?.requests().length ?? 0
     const loadBefore = loadavg()[0] ?? 0
+    const registryCpu = () => {
+      const [s, t] = [p.source.cpuSeconds(), p.target.cpuSeconds()]
+      return s === undefined || t === undefined ? undefined : s + t
+    }
+    const cpuBefore = registryCpu()
     const result = await p.run()
+    const cpuAfter = registryCpu()
     await Promise.all([p.source.settle(), p.target.settle()])
     const sourceLog = p.source.requests()
     const targetLog = p.target.requests()
@@ -248,6 +254,7 @@ const main = async (): Promise<number> => {
       maxRssBytes: result.maxRssBytes,
       rssSource: result.rssSource,
       cpuSeconds: result.cpuSeconds,
+      registryCpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : Math.round((cpuAfter - cpuBefore) * 100) / 100,
       firstOutputSeconds: result.firstOutputSeconds,
       lastOutputSeconds: result.lastOutputSeconds,
       loadBefore: Math.round(loadBefore * 100) / 100,
@@ -407,7 +414,7 @@ const main = async (): Promise<number> => {
   if (interrupted) return 130
 
   const summary = buildSummary(runs, big?.layerBytes)
-  const checks = judge(runs, summary, opts.images, completed)
+  const checks = judge(runs, summary, opts.images, completed, machine.cores)
   const maxLoad = Math.max(loadAtStart, ...runs.map((r) => r.loadBefore))
   const busy = maxLoad > machine.cores * 0.5 ? `; load average up to ${maxLoad.toFixed(1)} during the runs (other work on the machine skews times)` : ""
   const table = renderTable(summary, checks, opts.images, `${machineLine}${busy}`)

@@ -3,7 +3,7 @@
  * on 127.0.0.1 with an OS-chosen port, in a temp directory. Used by the demo and tests.
  */
 import { randomBytes } from "node:crypto"
-import { rmSync } from "node:fs"
+import { readFileSync, rmSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -30,6 +30,8 @@ export interface LocalRegistry {
   readonly resetRequests: () => void
   /** waits until every request answered before this call appears in requests() */
   readonly settle: () => Promise<void>
+  /** CPU seconds (user + system) the registry process has used so far; undefined where /proc is not available */
+  readonly cpuSeconds: () => number | undefined
   /** kills the process, waits for exit, removes the dir; idempotent */
   readonly stop: () => Promise<void>
 }
@@ -277,11 +279,25 @@ const launch = async (binary: string, dir: string, configPath: string, tls: bool
         log = []
       },
       settle,
+      cpuSeconds: () => processCpuSeconds(proc.pid),
       stop
     }
   } catch (error) {
     await stop()
     throw error
+  }
+}
+
+/** utime + stime of a process from /proc/PID/stat, in seconds (the kernel reports USER_HZ = 100 ticks per second). */
+const processCpuSeconds = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // fields after the parenthesised command name: state is field 3, utime 14, stime 15
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? ticks / 100 : undefined
+  } catch {
+    return undefined
   }
 }
 

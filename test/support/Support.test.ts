@@ -97,6 +97,16 @@ describe("plain registry", () => {
     expect(registry.requests()).toEqual([])
   })
 
+  test("cpuSeconds: the registry's own CPU time, which grows while it serves requests", async () => {
+    const before = mirror.cpuSeconds()
+    expect(before).toBeGreaterThanOrEqual(0)
+    // enough requests to cost the registry at least one 10 ms clock tick
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 20 }, () => fetch(`${mirror.url}/v2/`, { proxy: false }).then((r) => r.arrayBuffer())))
+    }
+    expect(mirror.cpuSeconds()!).toBeGreaterThan(before!)
+  })
+
   test("pushes an OCI index and a Docker manifest that skopeo reads back byte for byte", async () => {
     registry.resetRequests()
     const index = await pushImage(registry.url, "team/app", "multi", multiArch)
