@@ -382,14 +382,7 @@ const make = (settings: RegistryClientSettings) =>
           })
         )
         yield* finishUpload(target, location, digest, counted).pipe(
-          Effect.catchAll((e): Effect.Effect<never, TransportError | Retryable> => {
-            // The body's own failure explains a failed upload better than the transport error it caused.
-            if (bodyError) return Effect.fail(bodyError)
-            if (e._tag === "RegistryUnavailable") {
-              return Effect.fail(new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined }))
-            }
-            return Effect.fail(e)
-          })
+          Effect.catchAll((e) => Effect.fail(uploadFailure(e, bodyError)))
         )
         return size
       })
@@ -427,14 +420,7 @@ const make = (settings: RegistryClientSettings) =>
           Stream.tapError((e) => Effect.sync(() => void (bodyError = e)))
         )
         return yield* finishUpload(target, location, digest, verified).pipe(
-          Effect.catchAll((e): Effect.Effect<never, TransportError | Retryable> => {
-            // The body's own failure explains a failed upload better than the transport error it caused.
-            if (bodyError) return Effect.fail(bodyError)
-            if (e._tag === "RegistryUnavailable") {
-              return Effect.fail(new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined }))
-            }
-            return Effect.fail(e)
-          }),
+          Effect.catchAll((e) => Effect.fail(uploadFailure(e, bodyError))),
           // read when the stream has run, not when the pipe is built
           Effect.map(() => seen)
         )
@@ -503,6 +489,16 @@ const describeError = (e: unknown): string => {
   if (e && typeof e === "object" && "cause" in e && (e as { cause?: unknown }).cause) return describeError((e as { cause: unknown }).cause)
   if (e instanceof Error) return (e as { code?: string }).code ? `${(e as { code?: string }).code}: ${e.message}` : e.message
   return String(e)
+}
+
+/**
+ * Why a streamed upload failed: the body's own failure explains it better than the transport
+ * error it caused; an unavailable target is worth another whole try.
+ */
+const uploadFailure = (e: TransportError, bodyError: TransportError | Retryable | undefined): TransportError | Retryable => {
+  if (bodyError) return bodyError
+  if (e._tag === "RegistryUnavailable") return new Retryable({ registry: e.registry, detail: e.detail, retryAfter: undefined })
+  return e
 }
 
 const unavailable = (e: Retryable) => new RegistryUnavailable({ registry: e.registry, detail: e.detail })
