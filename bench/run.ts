@@ -220,8 +220,8 @@ const main = async (): Promise<number> => {
     /** checks instead of the image tags (curl copies a blob only) */
     readonly verify?: () => Promise<Array<string>>
   }): Promise<RunRecord> => {
-    p.source.resetRequests()
-    p.target.resetRequests()
+    await p.source.resetRequests()
+    await p.target.resetRequests()
     const tokensBefore = p.tokens?.requests().length ?? 0
     const loadBefore = loadavg()[0] ?? 0
     const registryCpu = () => {

@@ -26,8 +26,8 @@ export interface LocalRegistry {
   readonly dir: string
   /** request lines seen so far, parsed from the registry's access log; call settle() first for completeness */
   readonly requests: () => ReadonlyArray<LoggedRequest>
-  /** clears the request log (so a test can count requests of one run) */
-  readonly resetRequests: () => void
+  /** waits for every request answered so far to be logged, then clears the log (so a test can count requests of one run) */
+  readonly resetRequests: () => Promise<void>
   /** waits until every request answered before this call appears in requests() */
   readonly settle: () => Promise<void>
   /** CPU seconds (user + system) the registry process has used so far; undefined where /proc is not available */
@@ -275,7 +275,10 @@ const launch = async (binary: string, dir: string, configPath: string, tls: bool
       url,
       dir,
       requests: () => [...log],
-      resetRequests: () => {
+      // The access log is written after the response: without settling first, a late line of an
+      // earlier request would land in the fresh log.
+      resetRequests: async () => {
+        await settle()
         log = []
       },
       settle,

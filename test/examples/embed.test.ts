@@ -75,7 +75,7 @@ beforeAll(async () => {
     targetRepoPrefix: `${dst.host}/mirror/`,
     images: [{ source: `${src.host}/team/app:1.0` }, { source: `${src.host}/team/contested:3.0` }]
   })
-  dst.resetRequests()
+  await dst.resetRequests()
 })
 
 afterAll(async () => {

@@ -139,7 +139,7 @@ describe("on the connected side", () => {
   })
 
   test("re-running export (directory and archive) downloads no blob again", async () => {
-    a.resetRequests()
+    await a.resetRequests()
     const again = await runCli(["export", "-i", imagesFile, "--to", layoutDir], { home: dir })
     expectAllExported(again)
     expect(await blobGets()).toEqual([])
@@ -153,7 +153,7 @@ describe("on the connected side", () => {
     const archive = join(dir, "resumed.tar")
     const kept = join(dir, ".resumed.tar.export")
     await cp(layoutDir, kept, { recursive: true })
-    a.resetRequests()
+    await a.resetRequests()
     const run = await runCli(["export", "-i", imagesFile, "--to", archive], { home: dir })
     expectAllExported(run)
     expect(await blobGets()).toEqual([])
@@ -179,7 +179,7 @@ describe("on the connected side", () => {
     await writeFile(join(notLayout, "notes.txt"), "mine")
     const notTar = join(dir, "notes.tar")
     await writeFile(notTar, "x".repeat(4096))
-    a.resetRequests()
+    await a.resetRequests()
     for (const to of [notLayout, notTar]) {
       const run = await runCli(["export", "-i", imagesFile, "--to", to], { home: dir })
       expect(run.code, describeRun(run)).toBe(2)
@@ -230,7 +230,7 @@ describe("on the air-gapped side (registry A stopped)", () => {
   }
 
   test("--from a missing directory: exit 2, one clear line, no registry request", async () => {
-    b.resetRequests()
+    await b.resetRequests()
     const missing = join(dir, "no-such-layout")
     const run = await runCli(["-i", imagesFile, "--from", missing], { home: dir })
     expect(run.code, describeRun(run)).toBe(2)

@@ -64,7 +64,7 @@ const targetWithTakenTag = async (): Promise<{ readonly dst: LocalRegistry; read
     ...SMALL
   })
   // only the run's own requests count
-  dst.resetRequests()
+  await dst.resetRequests()
   return { dst, old }
 }
 

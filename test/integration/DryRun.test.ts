@@ -81,8 +81,8 @@ afterAll(async () => {
 
 /** Runs the CLI after clearing both request logs, so the logs hold this run's requests only. */
 const dryRunCli = async (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliRun> => {
-  src.resetRequests()
-  dst.resetRequests()
+  await src.resetRequests()
+  await dst.resetRequests()
   return runCli(args, { home: dir, env })
 }
 

@@ -147,7 +147,7 @@ describe("images that must not be synced", () => {
       ]
     })
     const reportFile = join(dir, "bad-report.json")
-    dst.resetRequests()
+    await dst.resetRequests()
     run = await runCli(["-i", file, "--report", reportFile], { home: dir })
     writes = await writeRequests(dst)
     report = await readReport(reportFile)

@@ -128,7 +128,7 @@ beforeAll(async () => {
     }))
   })
   reportFile = join(dir, "report.json")
-  dst.resetRequests()
+  await dst.resetRequests()
   first = await runCli(["-i", imagesFile, "--report", reportFile], { home: dir })
   firstReport = await readReport(reportFile)
 }, 60_000)
@@ -209,7 +209,7 @@ describe("seed example through a docker.io mirror", () => {
   })
 
   test("second run writes nothing to the target, every image present, exit 0", async () => {
-    dst.resetRequests()
+    await dst.resetRequests()
     const second = await runCli(["-i", imagesFile], { home: dir })
     expect(second.code, describeRun(second)).toBe(0)
     for (const { source, pushed: p } of pushed) {

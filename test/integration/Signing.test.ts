@@ -336,7 +336,7 @@ describe("b. a second signed run with the same key", () => {
   beforeAll(async () => {
     const file = await seedDefinition(dstA, "seed-b.yaml")
     const reportPath = join(dir, "report-b.json")
-    dstA.resetRequests()
+    await dstA.resetRequests()
     run = await sync("b: sign again with key1", file, ["--sign-key", paths.key1, "--report", reportPath])
     writes = await writeRequests(dstA)
     reads = dstA.requests().length
@@ -401,7 +401,7 @@ describe("g. the verify command", () => {
 
   test("verify writes nothing to the target", async () => {
     const file = await seedDefinition(dstA, "seed-g3.yaml")
-    dstA.resetRequests()
+    await dstA.resetRequests()
     const run = await cli("g: verify read-only", ["verify", "-i", file, "--key", paths.pub1])
     expect(run.code, describeRun(run)).toBe(0)
     expect(await writeRequests(dstA)).toEqual([])
@@ -576,7 +576,7 @@ describe("c (env). SYNCER_SIGN_KEY and the password variables", () => {
   test("SYNCER_SIGN_KEY selects the key like --sign-key, and SYNCER_SIGN_KEY_PASSWORD wins over COSIGN_PASSWORD", async () => {
     const subset = [pushed[0]!, pushed[3]!]
     const file = await seedDefinition(dstC, "seed-c-env.yaml", subset)
-    dstC.resetRequests()
+    await dstC.resetRequests()
     const run = await sync("c-env: key from env", file, [], {
       SYNCER_SIGN_KEY: paths.keyEnc,
       SYNCER_SIGN_KEY_PASSWORD: PLANTED_PASSWORD,
@@ -767,7 +767,7 @@ describe("e. upstream .sig, .att and OCI 1.1 referrer (fallback tag) travel with
       registries: { "docker.io": { mirror: src.host } },
       images: [{ source: "signed-app:1.0" }]
     })
-    dstE.resetRequests()
+    await dstE.resetRequests()
     const again = await sync("e: second run", file, ["--sign-key", paths.key1])
     expect(again.code, describeRun(again)).toBe(0)
     expect(signedLineFor(again.stdout, "signed-app:1.0").marker).toBe("signature present")
@@ -798,8 +798,8 @@ describe("f. --dry-run --sign-key writes nothing and says what would be signed",
     await sync("f: setup sign one", await seedDefinition(dstF, "seed-f1.yaml", pushed.slice(0, 1)), ["--sign-key", paths.key1])
     const file = await seedDefinition(dstF, "seed-f.yaml")
     const reportPath = join(dir, "report-f.json")
-    src.resetRequests()
-    dstF.resetRequests()
+    await src.resetRequests()
+    await dstF.resetRequests()
     dry = await sync("f: dry run", file, ["--dry-run", "--sign-key", paths.key1, "--report", reportPath])
     ;[writesDst, writesSrc] = await Promise.all([writeRequests(dstF), writeRequests(src)])
     images = await report(reportPath)
@@ -867,8 +867,8 @@ describe("h. a key that cannot be loaded: exit 2, the reason on stderr, no regis
   for (const c of cases) {
     test(`${c.name} → exit 2, stderr says "${c.problem}", zero requests to source and target`, async () => {
       const file = await seedDefinition(dstA, `seed-h-${c.problem.replace(/ /g, "-")}.yaml`)
-      src.resetRequests()
-      dstA.resetRequests()
+      await src.resetRequests()
+      await dstA.resetRequests()
       const run = await sync(`h: ${c.name}`, file, ["--sign-key", c.key()], c.env())
       expect(run.code, describeRun(run)).toBe(2)
       expect(run.stderr).toContain(`signing key ${c.key()}: ${c.problem}`)
@@ -880,8 +880,8 @@ describe("h. a key that cannot be loaded: exit 2, the reason on stderr, no regis
 
   test("SYNCER_SIGN_KEY naming a P-384 key → exit 2 \"unsupported curve\", zero requests", async () => {
     const file = await seedDefinition(dstA, "seed-h-env.yaml")
-    src.resetRequests()
-    dstA.resetRequests()
+    await src.resetRequests()
+    await dstA.resetRequests()
     const run = await sync("h: env P-384", file, [], { SYNCER_SIGN_KEY: paths.p384 })
     expect(run.code, describeRun(run)).toBe(2)
     expect(run.stderr).toContain(`signing key ${paths.p384}: unsupported curve`)

@@ -157,7 +157,7 @@ describe("other operations on a real registry", () => {
   })
 
   test("uploadBlob with bytes that do not match the digest: DigestMismatch before any request", async () => {
-    target.resetRequests()
+    await target.resetRequests()
     const r = await withClient((c) =>
       Effect.either(c.uploadBlob(at(target.host, "ops/bad-upload", "1.0", "target"), digestOf("something else"), sampleBlob(10))))
     expect(Either.isLeft(r) && r.left._tag).toBe("DigestMismatch")
@@ -209,7 +209,7 @@ describe("other operations on a real registry", () => {
 
   test("referrers: distribution v2.8 has no referrers API (404): None, and the registry is asked only once per run", async () => {
     await target.settle()
-    target.resetRequests()
+    await target.resetRequests()
     const digest = `sha256:${"ab".repeat(32)}`
     const answers = await withClient((c) =>
       Effect.all([

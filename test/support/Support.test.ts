@@ -108,7 +108,7 @@ describe("plain registry", () => {
   })
 
   test("pushes an OCI index and a Docker manifest that skopeo reads back byte for byte", async () => {
-    registry.resetRequests()
+    await registry.resetRequests()
     const index = await pushImage(registry.url, "team/app", "multi", multiArch)
     await registry.settle()
     const first = registry.requests()
@@ -118,7 +118,7 @@ describe("plain registry", () => {
     expect(count(first, "PUT", MANIFEST, 201)).toBe(3)
     expect(first).toHaveLength(24)
 
-    registry.resetRequests()
+    await registry.resetRequests()
     const single = await pushImage(registry.url, "team/app", "single", dockerSingle)
     await registry.settle()
     const second = registry.requests()
@@ -159,7 +159,7 @@ describe("plain registry", () => {
   })
 
   test("settle() captures a burst of concurrent requests completely", async () => {
-    registry.resetRequests()
+    await registry.resetRequests()
     const digests = [...buildImage(multiArch).blobs.keys()]
     const responses = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>

@@ -264,8 +264,8 @@ describe("CLI --sign-key gcpkms://… with the stand-in cosign first on PATH", (
   })
 
   test("stand-in exiting 1 on public-key: exit 2, stderr names the key reference, zero registry requests", async () => {
-    src.resetRequests()
-    dst.resetRequests()
+    await src.resetRequests()
+    await dst.resetRequests()
     const log = join(home, "fail.log")
     const r = await runCli(["-i", imagesFile, "--sign-key", KMS_REF], { home, env: cliEnv(log, { STANDIN_COSIGN_FAIL: "public-key" }) })
     expect(r.code, describeRun(r)).toBe(2)
@@ -304,7 +304,7 @@ describe("CLI --sign-key gcpkms://… with the stand-in cosign first on PATH", (
 
   test("stand-in: a second run asks cosign for the public key only, writes nothing, signature present", async () => {
     const log = join(home, "again.log")
-    dst.resetRequests()
+    await dst.resetRequests()
     const r = await runCli(["-i", imagesFile, "--sign-key", KMS_REF], { home, env: cliEnv(log) })
     expect(r.code, describeRun(r)).toBe(0)
     const line = signedLineFor(r.stdout, "app:1.0")
@@ -322,7 +322,7 @@ describe("CLI --sign-key gcpkms://… with the stand-in cosign first on PATH", (
       images: [{ source: "app:3.0" }]
     })
     const log = join(home, "dry.log")
-    dst.resetRequests()
+    await dst.resetRequests()
     const r = await runCli(["-i", file, "--dry-run", "--sign-key", KMS_REF], { home, env: cliEnv(log) })
     expect(r.code, describeRun(r)).toBe(0)
     const line = signedLineFor(r.stdout, "app:3.0")

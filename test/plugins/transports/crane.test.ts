@@ -145,7 +145,7 @@ describe("seed-like set with --transport crane", () => {
   }, TIMEOUT)
 
   test("a second run writes nothing to the target, every image present (crane stand-in)", async () => {
-    dstCrane.resetRequests()
+    await dstCrane.resetRequests()
     const second = await runCrane(["-i", craneFile], join(dir, "crane-calls-second.jsonl"))
     expect(second.code, describeRun(second)).toBe(0)
     for (const { source, pushed } of seed) {
@@ -172,7 +172,7 @@ describe("conflicts and errors with --transport crane", () => {
     const repository = `mirror/${src.host.replace(":", "-")}/team/contested`
     taken = await pushImage(dst.url, repository, "3.0", { platforms: TWO_PLATFORMS, seed: "crane-contested-old", ...SMALL })
     contested = `${dst.host}/${repository}:3.0`
-    dst.resetRequests()
+    await dst.resetRequests()
     const file = await writeDefinition(dir, "conflict.yaml", {
       targetRepoPrefix: `${dst.host}/mirror/`,
       images: [{ source: `${src.host}/team/contested:3.0` }]
@@ -314,7 +314,7 @@ describe("the crane transport in-process", () => {
     index = await pushImage(src.url, "inproc/index", "1", { platforms: TWO_PLATFORMS, seed: "crane-inproc-index", ...SMALL })
     single = await pushImage(src.url, "inproc/single", "1", { platforms: AMD64, index: false, seed: "crane-inproc-single", ...SMALL })
     taken = await pushImage(dst.url, "inproc/index", "1", { platforms: TWO_PLATFORMS, seed: "crane-inproc-other", ...SMALL })
-    dst.resetRequests()
+    await dst.resetRequests()
   }, TIMEOUT)
 
   afterAll(async () => {

@@ -97,7 +97,7 @@ describe("examples/custom-transport loaded with --transport PATH", () => {
   }, TIMEOUT)
 
   test("a second run finds every image present, writes nothing and logs no copy", async () => {
-    dst.resetRequests()
+    await dst.resetRequests()
     const second = await runCli(["-i", imagesFile, "--transport", MODULE], { home, env: { CUSTOM_TRANSPORT_LOG: logFile } })
     expect(second.code, describeRun(second)).toBe(0)
     for (const { source } of images()) expect(lineFor(second, source).status).toBe("present")

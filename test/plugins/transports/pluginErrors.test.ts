@@ -45,7 +45,7 @@ beforeAll(async () => {
   await pushImage(registry.url, "team/app", "1", { platforms: TWO_PLATFORMS, seed: "plugin-errors", ...SMALL })
   source = `${registry.host}/team/app:1`
   imagesFile = await writeDefinition(dir, "images.yaml", { targetRepoPrefix: `${registry.host}/mirror/`, images: [{ source }] })
-  registry.resetRequests()
+  await registry.resetRequests()
 }, TIMEOUT)
 
 afterAll(async () => {
@@ -62,7 +62,7 @@ const writeModule = async (name: string, text: string): Promise<string> => {
 
 /** Runs the CLI with `--transport transport`; its stderr must be one `error: transport …` line, stdout empty, no registry contacted. */
 const expectOneLineInvalid = async (transport: string): Promise<string> => {
-  registry.resetRequests()
+  await registry.resetRequests()
   const run = await runCli(["-i", imagesFile, "--transport", transport], { home })
   expect(run.code, describeRun(run)).toBe(2)
   expect(run.stdout, describeRun(run)).toBe("")

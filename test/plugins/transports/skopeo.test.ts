@@ -90,7 +90,7 @@ describe("seed-like set with --transport skopeo", () => {
   }, TIMEOUT)
 
   test("a second run writes nothing to the target, every image present", async () => {
-    dstSkopeo.resetRequests()
+    await dstSkopeo.resetRequests()
     const second = await runCli(["-i", skopeoFile, "--transport", "skopeo"], { home })
     expect(second.code, describeRun(second)).toBe(0)
     for (const { source, pushed } of seed) {
@@ -107,7 +107,7 @@ describe("seed-like set with --transport skopeo", () => {
       const wanted = await pushImage(src.url, "team/contested", "3.0", { platforms: TWO_PLATFORMS, seed: "skopeo-contested-new", ...SMALL })
       const repository = `mirror/${src.host.replace(":", "-")}/team/contested`
       const taken = await pushImage(dst.url, repository, "3.0", { platforms: TWO_PLATFORMS, seed: "skopeo-contested-old", ...SMALL })
-      dst.resetRequests()
+      await dst.resetRequests()
       const file = await writeDefinition(dir, "conflict.yaml", {
         targetRepoPrefix: `${dst.host}/mirror/`,
         images: [{ source: `${src.host}/team/contested:3.0` }]
