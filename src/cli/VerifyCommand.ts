@@ -5,7 +5,7 @@
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Either, Layer, Option } from "effect"
-import { readFile } from "node:fs/promises"
+import { readTextCapped } from "../domain/ReadCapped.ts"
 import { loadDefinition } from "../domain/Definition.ts"
 import type { ImageEntry } from "../domain/Definition.ts"
 import { formatTarget } from "../domain/Target.ts"
@@ -49,7 +49,9 @@ const verifyOne = (client: RegistryClient["Type"], entry: ImageEntry, location: 
       Unauthorized: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
       RegistryUnavailable: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
       DigestMismatch: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
-      TransportFailure: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message })
+      TransportFailure: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      UnsupportedUrl: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      ResponseTooLarge: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message })
     }),
     Effect.map((r) => ({ entry, ...r }))
   )
@@ -60,7 +62,7 @@ export const verifyCommand = Command.make(
   { imagesFile, key, targetRepoAuthKey, accessToken, targetRepoPrefix },
   (flags) =>
     Effect.gen(function*() {
-      const pem = yield* Effect.tryPromise(() => readFile(flags.key, "utf8")).pipe(
+      const pem = yield* Effect.tryPromise(() => readTextCapped(flags.key)).pipe(
         Effect.mapError(() => new InvalidInput({ message: `--key ${flags.key}: cannot be read` }))
       )
       const publicKey = yield* Either.match(loadPublicKey(pem, flags.key), {

@@ -17,11 +17,11 @@ import {
   checkLayoutMarker,
   INDEX_FILE,
   ioReason,
-  isSha256Digest,
   OCI_LAYOUT_FILE,
   parseLayoutIndex,
   refNameOfDescriptor
 } from "./OciLayout.ts"
+import { isSha256Digest } from "../domain/Reference.ts"
 import { LayoutIoFailed } from "./OciLayout.ts"
 import type { LayoutIndex } from "./OciLayout.ts"
 

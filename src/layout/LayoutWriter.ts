@@ -16,7 +16,6 @@ import {
   checkLayoutMarker,
   INDEX_FILE,
   ioReason,
-  isSha256Digest,
   LAYOUT_INDEX_MEDIA_TYPE,
   LayoutIoFailed,
   OCI_LAYOUT_CONTENT,
@@ -24,6 +23,7 @@ import {
   parseLayoutIndex,
   refNameOfDescriptor
 } from "./OciLayout.ts"
+import { isSha256Digest } from "../domain/Reference.ts"
 import type { LayoutDescriptor, LayoutIndex } from "./OciLayout.ts"
 import { shareOnce } from "../oci/shareOnce.ts"
 

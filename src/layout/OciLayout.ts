@@ -5,6 +5,7 @@
  */
 import { Data } from "effect"
 import { join } from "node:path"
+import { isSha256Digest } from "../domain/Reference.ts"
 
 /** The marker file's name. */
 export const OCI_LAYOUT_FILE = "oci-layout"
@@ -48,11 +49,6 @@ export class LayoutIoFailed extends Data.TaggedError("LayoutIoFailed")<{ readonl
     return `${this.path}: ${this.detail}`
   }
 }
-
-const sha256Re = /^sha256:[a-f0-9]{64}$/
-
-/** True for a digest we can store and verify ("sha256:" + 64 lower-case hex). */
-export const isSha256Digest = (digest: string): boolean => sha256Re.test(digest)
 
 /** `blobs/sha256/<hex>` under the layout directory. */
 export const blobPath = (dir: string, digest: string): string => {

@@ -12,11 +12,17 @@ import type { RegistryHttpError, RegistryRequest } from "./RegistryHttp.ts"
 import { Retryable, withRetry, defaultRetrySettings } from "./RetryPolicy.ts"
 import type { RetrySettings } from "./RetryPolicy.ts"
 import { isSchema1, MANIFEST_ACCEPT } from "../domain/MediaTypes.ts"
+import { isSha256Digest, isValidTag, shorten } from "../domain/Reference.ts"
+import { MANIFEST_LIMIT, readBody, readErrorText, readWithin, SMALL_BLOB_LIMIT, webBody } from "./BodyReader.ts"
+import type { BodyReader } from "./BodyReader.ts"
+import { allowedUrl } from "./UrlPolicy.ts"
 import {
   DigestMismatch,
   describeLocation,
   ImageNotFound,
   RegistryUnavailable,
+  ResponseTooLarge,
+  TagTaken,
   TransportFailure
 } from "../pipeline/Transport.ts"
 import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../pipeline/Transport.ts"
@@ -66,6 +72,9 @@ export class RegistryClient extends Context.Tag("syncer/RegistryClient")<Registr
   }
 }
 
+/** A registry's answer to a tag PUT that says the tag may not be overwritten. */
+const refusesOverwrite = (body: string): boolean => /immutab|cannot be overwritten|already exists/i.test(body)
+
 /** "sha256:<hex>" of some bytes. */
 export const sha256Digest = (bytes: Uint8Array): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
@@ -90,8 +99,7 @@ const make = (settings: RegistryClientSettings) =>
     }
 
     const unexpected = (image: ImageLocation, what: string, res: HttpClientResponse.HttpClientResponse) =>
-      res.text.pipe(
-        Effect.orElseSucceed(() => ""),
+      readErrorText(res, stallTimeoutMs).pipe(
         Effect.flatMap((body) =>
           Effect.fail(
             new TransportFailure({
@@ -104,6 +112,20 @@ const make = (settings: RegistryClientSettings) =>
 
     const manifestPath = (image: ImageLocation, reference = image.reference) =>
       `/v2/${image.repository}/manifests/${reference}`
+
+    /**
+     * A tag or digest goes into a request path only when well-formed: digests come from
+     * registries (manifest descriptors, headers), and "sha256:../../x" would leave the repository.
+     */
+    const checkReference = (image: ImageLocation, reference: string, what: string) =>
+      isValidTag(reference) || isSha256Digest(reference)
+        ? Effect.void
+        : Effect.fail(
+          new TransportFailure({
+            transport: "oci",
+            detail: `${image.endpoint.host}/${image.repository}: refusing ${what} ${JSON.stringify(shorten(reference, 100))}: not a tag or a sha256 digest`
+          })
+        )
 
     const contentType = (res: HttpClientResponse.HttpClientResponse) =>
       (res.headers["content-type"] ?? "").split(";")[0]!.trim()
@@ -120,16 +142,17 @@ const make = (settings: RegistryClientSettings) =>
 
     const getManifest = (image: ImageLocation): Effect.Effect<RawManifest, TransportError> =>
       Effect.gen(function*() {
+        yield* checkReference(image, image.reference, "manifest reference")
         const res = yield* send(image, { method: "GET", path: manifestPath(image), headers: { accept: MANIFEST_ACCEPT } })
         if (res.status === 404) return yield* new ImageNotFound({ image: describeLocation(image) })
         if (res.status !== 200) return yield* unexpected(image, "GET manifest", res)
-        const bytes = new Uint8Array(
-          yield* res.arrayBuffer.pipe(
-            Effect.mapError((e) =>
-              new Retryable({ registry: image.endpoint.host, detail: `reading manifest: ${String(e.cause)}`, retryAfter: undefined })
-            )
-          )
-        )
+        const bytes = yield* readBody(res, {
+          registry: image.endpoint.host,
+          request: `GET ${manifestPath(image)}`,
+          what: "manifest",
+          limit: MANIFEST_LIMIT,
+          stallMs: stallTimeoutMs
+        })
         const digest = sha256Digest(bytes)
         if (isDigest(image.reference) && digest !== image.reference) {
           return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual: digest })
@@ -147,6 +170,7 @@ const make = (settings: RegistryClientSettings) =>
 
     const headManifest = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
       Effect.gen(function*() {
+        yield* checkReference(image, image.reference, "manifest reference")
         const res = yield* send(image, { method: "HEAD", path: manifestPath(image), headers: { accept: MANIFEST_ACCEPT } })
         if (res.status === 404) return Option.none()
         if (res.status !== 200) return yield* unexpected(image, "HEAD manifest", res)
@@ -154,7 +178,12 @@ const make = (settings: RegistryClientSettings) =>
         yield* refuseSchema1(image, mediaType)
         const digest = res.headers["docker-content-digest"]
         const size = Number(res.headers["content-length"] ?? "0")
-        if (digest && digest.startsWith("sha256:")) return Option.some({ digest, mediaType, size })
+        if (digest !== undefined && isSha256Digest(digest)) {
+          if (size > MANIFEST_LIMIT) {
+            return yield* new ResponseTooLarge({ registry: image.endpoint.host, request: `HEAD ${manifestPath(image)}`, what: "manifest", limit: MANIFEST_LIMIT, announced: size })
+          }
+          return Option.some({ digest, mediaType, size })
+        }
         // Without the header we must hash the body ourselves.
         const raw = yield* getManifest(image)
         return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
@@ -162,13 +191,24 @@ const make = (settings: RegistryClientSettings) =>
 
     const putManifest = (image: ImageLocation, bytes: Uint8Array, mediaType: string) =>
       Effect.gen(function*() {
+        yield* checkReference(image, image.reference, "manifest reference")
         const res = yield* send(image, {
           method: "PUT",
           path: manifestPath(image),
           headers: { "content-type": mediaType },
           body: bytes
         })
-        if (res.status !== 201 && res.status !== 200) return yield* unexpected(image, "PUT manifest", res)
+        if (res.status !== 201 && res.status !== 200) {
+          if (!isDigest(image.reference) && res.status >= 400 && res.status < 500 && res.status !== 401 && res.status !== 404) {
+            const body = yield* readErrorText(res, stallTimeoutMs)
+            if (refusesOverwrite(body)) return yield* tagIsImmutable(image, bytes, body)
+            return yield* new TransportFailure({
+              transport: "oci",
+              detail: `PUT manifest ${describeLocation(image)}: HTTP ${res.status}${body ? ` ${body.trim().slice(0, 300)}` : ""}`
+            })
+          }
+          return yield* unexpected(image, "PUT manifest", res)
+        }
         const expected = sha256Digest(bytes)
         const got = res.headers["docker-content-digest"]
         if (got && got !== expected) {
@@ -177,10 +217,28 @@ const make = (settings: RegistryClientSettings) =>
         return expected
       })
 
+    /**
+     * The registry refused a tag PUT because the tag is immutable (ECR IMMUTABLE, Artifact
+     * Registry, Harbor rules): what does the tag hold? Ours → done; another → TagTaken.
+     */
+    const tagIsImmutable = (image: ImageLocation, bytes: Uint8Array, body: string) =>
+      Effect.gen(function*() {
+        const expected = sha256Digest(bytes)
+        const now = yield* headManifest(image)
+        if (Option.isSome(now) && now.value.digest === expected) return expected
+        return yield* new TagTaken({
+          target: describeLocation(image),
+          expected,
+          found: Option.isSome(now) ? now.value.digest : `(unreadable: ${body.trim().slice(0, 120)})`,
+          when: "immutable"
+        })
+      })
+
     const blobPath = (image: ImageLocation, digest: string) => `/v2/${image.repository}/blobs/${digest}`
 
     const hasBlob = (image: ImageLocation, digest: string) =>
       Effect.gen(function*() {
+        yield* checkReference(image, digest, "blob digest")
         const res = yield* send(image, { method: "HEAD", path: blobPath(image, digest) })
         if (res.status === 200) return true
         if (res.status === 404) return false
@@ -189,16 +247,17 @@ const make = (settings: RegistryClientSettings) =>
 
     const getBlob = (image: ImageLocation, digest: string) =>
       Effect.gen(function*() {
+        yield* checkReference(image, digest, "blob digest")
         const res = yield* send(image, { method: "GET", path: blobPath(image, digest) })
         if (res.status === 404) return yield* new ImageNotFound({ image: `${describeLocation(image)} blob ${digest}` })
         if (res.status !== 200) return yield* unexpected(image, `GET blob ${digest}`, res)
-        const bytes = new Uint8Array(
-          yield* res.arrayBuffer.pipe(
-            Effect.mapError((e) =>
-              new Retryable({ registry: image.endpoint.host, detail: `reading blob: ${String(e.cause)}`, retryAfter: undefined })
-            )
-          )
-        )
+        const bytes = yield* readBody(res, {
+          registry: image.endpoint.host,
+          request: `GET ${blobPath(image, digest)}`,
+          what: "blob",
+          limit: SMALL_BLOB_LIMIT,
+          stallMs: stallTimeoutMs
+        })
         const actual = sha256Digest(bytes)
         if (actual !== digest) return yield* new DigestMismatch({ what: `blob of ${describeLocation(image)}`, expected: digest, actual })
         return bytes
@@ -211,13 +270,15 @@ const make = (settings: RegistryClientSettings) =>
         const location = res.headers["location"]
         if ((res.status === 201 || res.status === 202) && location) {
           const base = `${image.endpoint.scheme}://${image.endpoint.host}/v2/${image.repository}/blobs/uploads/`
-          return { status: res.status, location: new URL(location, base) }
+          const url = yield* allowedUrl(location, base, image.endpoint.host, "upload Location")
+          return { status: res.status, location: url }
         }
         return yield* unexpected(image, "POST upload", res)
       })
 
     const mountBlob = (image: ImageLocation, digest: string, from: string) =>
       Effect.gen(function*() {
+        yield* checkReference(image, digest, "blob digest")
         const query = `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`
         const started = yield* startUpload(image, query, [scopeFor(image), `repository:${from}:pull`])
         if (started.status === 201) return true
@@ -242,7 +303,7 @@ const make = (settings: RegistryClientSettings) =>
         })
         if (res.status === 201 || res.status === 204) return
         if (res.status === 400) {
-          const text = yield* res.text.pipe(Effect.orElseSucceed(() => ""))
+          const text = yield* readErrorText(res, stallTimeoutMs)
           if (text.includes("DIGEST_INVALID")) {
             return yield* new DigestMismatch({ what: `upload of ${digest} to ${describeLocation(image)}`, expected: digest, actual: "(registry computed another digest)" })
           }
@@ -258,13 +319,6 @@ const make = (settings: RegistryClientSettings) =>
         const { location } = yield* startUpload(image, "")
         yield* finishUpload(image, location, digest, bytes)
       })
-
-    /** The web body of a response: the fetch body itself when there is one, else a conversion. */
-    const webBody = (res: HttpClientResponse.HttpClientResponse): ReadableStream<Uint8Array> => {
-      const raw = (res as unknown as { readonly source?: unknown }).source
-      if (raw instanceof Response && raw.body) return raw.body
-      return Stream.toReadableStream(res.stream)
-    }
 
     /** Opens the source blob at `from` (Range); a registry without range support sends it all, and the caller skips. */
     const openBlob = (source: ImageLocation, digest: string, from: number) =>
@@ -301,13 +355,7 @@ const make = (settings: RegistryClientSettings) =>
       let current: { reader: BodyReader; skip: number } | undefined
       const broken = (detail: string) => new Retryable({ registry: source.endpoint.host, detail, retryAfter: undefined })
       /** One read that gives up after the stall timeout. */
-      const read = (reader: BodyReader) => {
-        let timer: ReturnType<typeof setTimeout> | undefined
-        const stalled = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(broken(`blob ${digest} stalled for ${stallTimeoutMs} ms`)), stallTimeoutMs)
-        })
-        return Promise.race([reader.read(), stalled]).finally(() => clearTimeout(timer))
-      }
+      const read = (reader: BodyReader) => readWithin(reader, stallTimeoutMs, () => broken(`blob ${digest} stalled for ${stallTimeoutMs} ms`))
       const fail = (controller: ReadableStreamDefaultController<Uint8Array>, e: TransportError | Retryable) => {
         onFailure(e)
         controller.error(e)
@@ -447,6 +495,7 @@ const make = (settings: RegistryClientSettings) =>
     const withoutReferrers = new Set<string>()
     const referrers = (image: ImageLocation, digest: string) =>
       Effect.gen(function*() {
+        yield* checkReference(image, digest, "referrers digest")
         const registry = `${image.endpoint.role} ${image.endpoint.host}`
         if (withoutReferrers.has(registry)) return Option.none<RawManifest>()
         const res = yield* send(image, {
@@ -457,10 +506,16 @@ const make = (settings: RegistryClientSettings) =>
         // A registry that supports referrers never answers 404 here (distribution-spec v1.1).
         if (res.status === 404) withoutReferrers.add(registry)
         if (res.status !== 200) {
-          yield* res.text.pipe(Effect.ignore)
+          yield* readErrorText(res, stallTimeoutMs)
           return Option.none<RawManifest>()
         }
-        const bytes = new Uint8Array(yield* res.arrayBuffer.pipe(Effect.orElseSucceed(() => new ArrayBuffer(0))))
+        const bytes = yield* readBody(res, {
+          registry: image.endpoint.host,
+          request: `GET /v2/${image.repository}/referrers/${digest}`,
+          what: "referrers index",
+          limit: MANIFEST_LIMIT,
+          stallMs: stallTimeoutMs
+        }).pipe(Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
         return Option.some({ digest: sha256Digest(bytes), mediaType: "application/vnd.oci.image.index.v1+json", size: bytes.length, bytes })
       })
 
@@ -479,11 +534,6 @@ const make = (settings: RegistryClientSettings) =>
     return { headManifest, getManifest, putManifest, hasBlob, getBlob, mountBlob, copyBlob, uploadBlob, uploadBlobStream, referrers, blobStream }
   })
 
-/** What we use of a body's reader. */
-interface BodyReader {
-  read(): Promise<{ done: true; value?: Uint8Array | undefined } | { done: false; value: Uint8Array }>
-  cancel(reason?: unknown): Promise<void>
-}
 
 const describeError = (e: unknown): string => {
   if (e && typeof e === "object" && "cause" in e && (e as { cause?: unknown }).cause) return describeError((e as { cause: unknown }).cause)

@@ -14,9 +14,14 @@ import type { Credential } from "./Credentials.ts"
 import { challengeScopes, pickChallenge } from "./Challenge.ts"
 import type { Challenge } from "./Challenge.ts"
 import { shareOnce } from "./shareOnce.ts"
+import { makeLimit } from "./HostLimit.ts"
+import type { Limit } from "./HostLimit.ts"
 import { defaultRetrySettings, parseRetryAfter, Retryable, withRetry } from "./RetryPolicy.ts"
+import { readBody, readErrorText, TOKEN_LIMIT } from "./BodyReader.ts"
+import { allowedUrl, displayUrl } from "./UrlPolicy.ts"
 import type { RetrySettings } from "./RetryPolicy.ts"
 import { RegistryUnavailable, TransportFailure, Unauthorized } from "../pipeline/Transport.ts"
+import type { ResponseTooLarge, UnsupportedUrl } from "../pipeline/Transport.ts"
 import type { Endpoint } from "../pipeline/Transport.ts"
 
 /** Settings of the HTTP stack. */
@@ -27,6 +32,8 @@ export interface RegistryHttpSettings {
   readonly requestsPerRegistry: number
   /** time to wait for response headers before the try counts as failed (enforced in the fetch of FetchHttpClient) */
   readonly requestTimeout: Duration.DurationInput
+  /** a body read (token, error message) silent for this long gives up; default 30 s */
+  readonly stallTimeoutMs?: number
 }
 
 /** Defaults for the HTTP stack. */
@@ -49,7 +56,7 @@ export interface RegistryRequest {
 }
 
 /** Errors of the HTTP stack. */
-export type RegistryHttpError = Unauthorized | RegistryUnavailable | TransportFailure
+export type RegistryHttpError = Unauthorized | RegistryUnavailable | TransportFailure | UnsupportedUrl | ResponseTooLarge
 
 /** The RegistryHttp service: sends one request with auth, redirects and retries handled. */
 export class RegistryHttp extends Context.Tag("syncer/RegistryHttp")<RegistryHttp, {
@@ -78,9 +85,9 @@ const isRedirect = (s: number) => s === 301 || s === 302 || s === 303 || s === 3
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64")
 
-/** Reads a small error body for messages; never fails. */
-const errorDetail = (res: HttpClientResponse.HttpClientResponse) =>
-  res.text.pipe(
+/** Reads the start of an error body for messages; never fails. */
+const errorDetail = (res: HttpClientResponse.HttpClientResponse, stallMs: number) =>
+  readErrorText(res, stallMs).pipe(
     Effect.map((t) => {
       try {
         const j = JSON.parse(t) as { errors?: Array<{ code?: string; message?: string }>; message?: string }
@@ -90,9 +97,12 @@ const errorDetail = (res: HttpClientResponse.HttpClientResponse) =>
         // plain-text bodies are common (route 404s, proxies)
       }
       return t.trim().slice(0, 200)
-    }),
-    Effect.orElseSucceed(() => "")
+    })
   )
+
+/** A header value that would split the request (CR, LF, NUL): never sent. */
+const badHeaderValue = (headers: Readonly<Record<string, string>>): string | undefined =>
+  Object.keys(headers).find((k) => /[\r\n\0]/.test(headers[k]!))
 
 const make = (settings: RegistryHttpSettings) =>
   Effect.gen(function*() {
@@ -103,16 +113,17 @@ const make = (settings: RegistryHttpSettings) =>
     const open = new Set<string>()
     const tokens = new Map<string, CachedToken>()
     const extraScopes = new Map<string, Set<string>>()
-    const limits = new Map<string, Effect.Semaphore>()
+    const limits = new Map<string, Limit>()
     const retry = withRetry(settings.retry)
+    const stallMs = settings.stallTimeoutMs ?? 30_000
 
     const limitFor = (host: string) => {
-      let s = limits.get(host)
-      if (!s) {
-        s = Effect.unsafeMakeSemaphore(settings.requestsPerRegistry)
-        limits.set(host, s)
+      let limit = limits.get(host)
+      if (!limit) {
+        limit = makeLimit(settings.requestsPerRegistry)
+        limits.set(host, limit)
       }
-      return s
+      return limit
     }
 
     // Loopback registries default to plain HTTP, but one that turns out to speak TLS is used over https.
@@ -144,11 +155,18 @@ const make = (settings: RegistryHttpSettings) =>
       url: string,
       headers: Record<string, string>,
       body: RegistryRequest["body"]
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, Retryable | TransportFailure> =>
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, Retryable | TransportFailure | UnsupportedUrl> =>
       Effect.gen(function*() {
-        let current = new URL(url)
+        let current = yield* allowedUrl(url, undefined, endpoint.host, `${method} request`)
         const home = new URL(baseUrl(endpoint)).origin
         let hdrs: Record<string, string> = { ...headers, "user-agent": settings.userAgent }
+        const bad = badHeaderValue(hdrs)
+        if (bad !== undefined) {
+          return yield* new TransportFailure({
+            transport: "oci",
+            detail: `${current.host}: the ${bad === "authorization" ? "credential" : `${bad} header`} for this registry contains a line break or NUL; refusing to send it`
+          })
+        }
         for (let hop = 0; hop <= 5; hop++) {
           let req = HttpClientRequest.make(method)(current.href).pipe(HttpClientRequest.setHeaders(hdrs))
           // The body's content type becomes the header, so it must carry the manifest's media type.
@@ -176,12 +194,12 @@ const make = (settings: RegistryHttpSettings) =>
             // Spans with every header as an attribute cost more CPU than a loopback HEAD itself.
             Effect.withTracerEnabled(false),
             Effect.mapError((e) => failed(e.cause)),
-            limitFor(endpoint.host).withPermits(1)
+            limitFor(endpoint.host).withPermit
           )
           yield* Effect.logDebug(`${method} ${current.origin}${current.pathname} -> ${res.status}`)
           const location = res.headers["location"]
           if (isRedirect(res.status) && location && (method === "GET" || method === "HEAD")) {
-            const next = new URL(location, current)
+            const next = yield* allowedUrl(location, current, endpoint.host, `redirect of ${method} ${current.pathname}`)
             if (next.origin !== home) {
               // Pre-signed storage URLs reject a second auth mechanism, and the token is not theirs.
               const { authorization: _dropped, ...rest } = hdrs
@@ -203,8 +221,7 @@ const make = (settings: RegistryHttpSettings) =>
       const ping = Effect.suspend(() => exchange(endpoint, "GET", `${baseUrl(endpoint)}/v2/`, {}, undefined)).pipe(
         Effect.flatMap((res) =>
           res.status === 400 && endpoint.scheme === "http" && !upgraded.has(endpoint.host)
-            ? res.text.pipe(
-              Effect.orElseSucceed(() => ""),
+            ? readErrorText(res, stallMs).pipe(
               Effect.flatMap((body) => {
                 if (!/HTTP request to an HTTPS server/i.test(body)) return Effect.succeed(res)
                 upgraded.add(endpoint.host)
@@ -259,7 +276,7 @@ const make = (settings: RegistryHttpSettings) =>
         const key = `${endpoint.role} ${endpoint.host} ${realm} ${service ?? ""} ${[...scopes].sort().join(" ")}`
         const hit = tokens.get(key)
         if (hit && hit.expiresAt > Date.now() + 10_000) return hit.token
-        const url = new URL(realm)
+        const url = yield* allowedUrl(realm, undefined, endpoint.host, "token realm of the Bearer challenge")
         let res: HttpClientResponse.HttpClientResponse
         const tokenEndpoint: Endpoint = { ...endpoint, host: url.host }
         if (Option.isSome(credential) && credential.value._tag === "IdentityToken") {
@@ -297,16 +314,28 @@ const make = (settings: RegistryHttpSettings) =>
           })
         }
         if (res.status !== 200) {
-          const detail = yield* errorDetail(res)
+          const detail = yield* errorDetail(res, stallMs)
           return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: HTTP ${res.status} ${detail}` })
         }
-        const body = yield* res.json.pipe(
-          Effect.mapError(() => new TransportFailure({ transport: "oci", detail: `token server ${url.host}: invalid JSON` }))
-        ) as Effect.Effect<{ token?: string; access_token?: string; expires_in?: number }, TransportFailure>
-        const raw = body.token ?? body.access_token
-        if (!raw) return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: no token` })
+        const bytes = yield* readBody(res, {
+          registry: url.host,
+          request: `GET ${displayUrl(url)}`,
+          what: "token response",
+          limit: TOKEN_LIMIT,
+          stallMs
+        })
+        const body = yield* Effect.try({
+          try: () => JSON.parse(new TextDecoder().decode(bytes)) as { token?: unknown; access_token?: unknown; expires_in?: unknown },
+          catch: () => new TransportFailure({ transport: "oci", detail: `token server ${url.host}: invalid JSON` })
+        })
+        const raw = typeof body.token === "string" && body.token !== "" ? body.token : body.access_token
+        if (typeof raw !== "string" || raw === "") return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: no token` })
+        if (/[\r\n\0]/.test(raw)) {
+          return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: the token contains a line break or NUL` })
+        }
         const token = Redacted.make(raw)
-        tokens.set(key, { token, expiresAt: Date.now() + Math.max(60, body.expires_in ?? 60) * 1000 })
+        const expiresIn = typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60
+        tokens.set(key, { token, expiresAt: Date.now() + Math.max(60, expiresIn) * 1000 })
         return token
       })
 
@@ -345,8 +374,15 @@ const make = (settings: RegistryHttpSettings) =>
           if (auth) headers["authorization"] = auth
           const res = yield* exchange(endpoint, request.method, url, headers, request.body)
           if (res.status === 401 && !reauthed && !(request.body && !(request.body instanceof Uint8Array))) {
-            // The registry may want more scopes than we asked for (a mount needs pull on `from`).
             const challenge = pickChallenge(res.headers["www-authenticate"])
+            const pingKey = `${endpoint.role} ${endpoint.host}`
+            if (challenge !== undefined && auth === undefined && open.has(pingKey)) {
+              // `/v2/` was open but this repository is not: answer this challenge from now on.
+              open.delete(pingKey)
+              pings.set(pingKey, Effect.succeed(challenge))
+              return yield* once([...challengeScopes(challenge).filter((s) => !scopes.includes(s)), ...scopes], true)
+            }
+            // The registry may want more scopes than we asked for (a mount needs pull on `from`).
             if (challenge?.scheme === "bearer") {
               const wanted = challengeScopes(challenge)
               // Remember, so the next request of this kind asks for the wider token at once.
@@ -358,14 +394,14 @@ const make = (settings: RegistryHttpSettings) =>
             }
           }
           if (res.status === 401 || res.status === 403) {
-            const body = yield* errorDetail(res)
+            const body = yield* errorDetail(res, stallMs)
             const detail = auth
               ? body
               : `no credentials found for ${endpoint.host} (${endpoint.role === "target" ? "use --target-repo-auth-key, --access-token or " : ""}docker config.json)${body ? `; ${body}` : ""}`
             return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail })
           }
           if (retryableStatus(res.status)) {
-            const detail = yield* errorDetail(res)
+            const detail = yield* errorDetail(res, stallMs)
             return yield* new Retryable({
               registry: endpoint.host,
               detail: `${request.method} ${new URL(url).pathname}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`,

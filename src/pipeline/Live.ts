@@ -46,7 +46,7 @@ export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "crede
     retry: http.retry,
     ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {})
   }).pipe(
-    Layer.provide(RegistryHttp.layer(http)),
+    Layer.provide(RegistryHttp.layer(options.stallTimeoutMs ? { ...http, stallTimeoutMs: options.stallTimeoutMs } : http)),
     Layer.provideMerge(Credentials.chain(options.credentials))
   )
 }

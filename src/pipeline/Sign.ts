@@ -171,7 +171,9 @@ const make = (
       RegistryUnavailable: (e) => Effect.fail(fail("signature")(e)),
       DigestMismatch: (e) => Effect.fail(fail("signature")(e)),
       TransportFailure: (e) => Effect.fail(fail("signature")(e)),
-      TagTaken: (e) => Effect.fail(fail("signature")(e))
+      TagTaken: (e) => Effect.fail(fail("signature")(e)),
+      UnsupportedUrl: (e) => Effect.fail(fail("signature")(e)),
+      ResponseTooLarge: (e) => Effect.fail(fail("signature")(e))
     }))
 
   return (image: ResolvedImage, copied: boolean): Effect.Effect<SignOutcome, SigningFailed> =>

@@ -105,14 +105,69 @@ export class TagTaken extends Data.TaggedError("TagTaken")<{
   readonly target: string
   readonly expected: string
   readonly found: string
+  /**
+   * when it was found: "copy" (before our write, the default), "replaced" (the end-of-run check
+   * found our write replaced), "immutable" (the registry refused to overwrite the tag)
+   */
+  readonly when?: "copy" | "replaced" | "immutable"
 }> {
   override get message() {
-    return `${this.target} was written by someone else during the copy: it holds ${this.found}, not ${this.expected}; not overwritten`
+    switch (this.when) {
+      case "replaced":
+        return `${this.target} was replaced by another writer after this run wrote it: it now holds ${this.found}, not ${this.expected}`
+      case "immutable":
+        return `${this.target} is immutable in the registry and holds ${this.found}, not ${this.expected}; the registry refused to overwrite it`
+      default:
+        return `${this.target} was written by someone else during the copy: it holds ${this.found}, not ${this.expected}; not overwritten`
+    }
   }
 }
 
+/** A registry pointed us at a URL we never fetch (anything but http: and https:, e.g. a file: redirect). */
+export class UnsupportedUrl extends Data.TaggedError("UnsupportedUrl")<{
+  readonly registry: string
+  /** what pointed there: "redirect of GET /v2/app/manifests/1", "token realm", "upload Location" */
+  readonly context: string
+  readonly scheme: string
+  /** the URL without query or credentials, shortened */
+  readonly url: string
+}> {
+  override get message() {
+    return `${this.registry}: refused the ${this.context} to ${this.url}: only http: and https: URLs are fetched, not ${this.scheme}`
+  }
+}
+
+/** A response body was larger than we accept for its kind (a manifest, a token, a config). */
+export class ResponseTooLarge extends Data.TaggedError("ResponseTooLarge")<{
+  readonly registry: string
+  /** "GET /v2/app/manifests/1" */
+  readonly request: string
+  /** what the body is: "manifest", "token response", … */
+  readonly what: string
+  readonly limit: number
+  /** the announced length, when the registry sent one */
+  readonly announced: number | undefined
+}> {
+  override get message() {
+    const announced = this.announced === undefined ? "" : ` (it announced ${this.announced} bytes)`
+    return `${this.registry}: the ${this.what} of ${this.request} is larger than the ${formatLimit(this.limit)} limit${announced}; refused`
+  }
+}
+
+/** "4 MiB", "1 MiB", "4 KiB". */
+export const formatLimit = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`
+
 /** Every error a transport may return. */
-export type TransportError = ImageNotFound | Unauthorized | RegistryUnavailable | DigestMismatch | TransportFailure | TagTaken
+export type TransportError =
+  | ImageNotFound
+  | Unauthorized
+  | RegistryUnavailable
+  | DigestMismatch
+  | TransportFailure
+  | TagTaken
+  | UnsupportedUrl
+  | ResponseTooLarge
 
 /** The Transport service interface. */
 export interface TransportShape {

@@ -14,10 +14,12 @@ import { endpointFor } from "../../src/pipeline/Endpoints.ts"
 import type { ImageLocation, Role } from "../../src/pipeline/Transport.ts"
 import {
   basicAuth,
+  registryError,
   sampleBlob,
   startBearerRegistry,
   startRedirectingRegistry,
-  startScriptedRegistry
+  startScriptedRegistry,
+  startServer
 } from "../support/FakeRegistry.ts"
 
 /** Small delays so retries are quick; Retry-After still allowed up to 5 s. */
@@ -329,5 +331,26 @@ describe("headers and logs", () => {
     expect(text).not.toContain("s3cret-pw")
     expect(text).not.toContain(basicAuth("alice", "s3cret-pw").slice("Basic ".length))
     expect(text).not.toContain("X-Amz-Signature")
+  })
+})
+
+describe("header values", () => {
+  test("a credential with a line break is refused before any request carries it, and not retried", async () => {
+    const fake = startServer((req) =>
+      req.headers.get("authorization") ? registryError(404, "MANIFEST_UNKNOWN", "unknown") : registryError(401, "UNAUTHORIZED", "auth", {
+        "www-authenticate": "Basic realm=\"r\""
+      })
+    )
+    cleanups.push(fake.stop)
+    const token: CredentialProvider = {
+      name: "test-token",
+      lookup: () => Effect.succeed(Option.some({ _tag: "RegistryToken" as const, token: Redacted.make("abc\r\nX-Injected: 1") }))
+    }
+    const result = await withClient((c) => Effect.either(c.headManifest(at(fake.host, "team/app", "1"))), { credentials: [token] })
+    expect(Either.isLeft(result) && result.left._tag).toBe("TransportFailure")
+    expect(Either.isLeft(result) && result.left.message).toContain("contains a line break or NUL")
+    expect(Either.isLeft(result) && result.left.message).not.toContain("abc")
+    // the ping went out (no credential on it); no request with the credential, no retries
+    expect(fake.requests().map((r) => r.path)).toEqual(["/v2/"])
   })
 })
