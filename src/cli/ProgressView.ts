@@ -286,17 +286,22 @@ export const makeView = (mode: OutputMode, write: (s: string) => void, options: 
     return seconds > 0 ? `${formatBytes(state.copied / seconds)}/s` : ""
   }
 
-  const eta = (at: number): string => {
-    if (done >= options.total) return "0s"
-    if (done === 0) return "--"
-    return formatDuration(((at - startedAt) / done) * (options.total - done))
+  /** Images whose work is done and whose written tag waits for the end-of-run check. */
+  const confirming = () => [...inFlight.values()].filter((s) => s.step === "confirm").length
+
+  const eta = (at: number, waiting: number): string => {
+    const through = done + waiting
+    if (through >= options.total) return "0s"
+    if (through === 0) return "--"
+    return formatDuration(((at - startedAt) / through) * (options.total - through))
   }
 
   const MAX_IMAGE_LINES = 12
 
   const block = (): Array<string> => {
     const at = now()
-    const images = [...inFlight.values()].sort((a, b) => a.image - b.image)
+    const waiting = confirming()
+    const images = [...inFlight.values()].filter((s) => s.step !== "confirm").sort((a, b) => a.image - b.image)
     const lines = images.slice(0, MAX_IMAGE_LINES).map((s) => {
       const segments: Array<Segment> = [
         { text: `  ${s.step.padEnd(8)}`, colour: "cyan" },
@@ -315,9 +320,11 @@ export const makeView = (mode: OutputMode, write: (s: string) => void, options: 
     const overall: Array<Segment> = [
       { text: `${done}/${options.total} done`, colour: "bold" },
       ...(problems > 0 ? [{ text: ` (${problems} conflict/failed)`, colour: "red" as const }] : []),
-      { text: ` | ${inFlight.size} in flight | ${formatBytes(bytesMoved)} moved` },
+      { text: ` | ${images.length} in flight` },
+      ...(waiting > 0 ? [{ text: ` | ${waiting} written, read back at the end`, colour: "dim" as const }] : []),
+      { text: ` | ${formatBytes(bytesMoved)} moved` },
       ...(elapsed > 0 && bytesMoved > 0 ? [{ text: ` at ${formatBytes(bytesMoved / (elapsed / 1000))}/s` }] : []),
-      { text: ` | ${formatDuration(elapsed)} elapsed | ETA ${eta(at)}` }
+      { text: ` | ${formatDuration(elapsed)} elapsed | ETA ${eta(at, waiting)}` }
     ]
     lines.push(renderSegments(overall, width, color))
     return lines

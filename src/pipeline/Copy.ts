@@ -1,6 +1,9 @@
-/** Step 4, Copy: hands the resolved image to the Transport (blobs, children, then the tag). */
-import { Context, Effect, Layer, Option } from "effect"
-import { describeLocation, TagTaken, Transport } from "./Transport.ts"
+/**
+ * Step 4, Copy: hands the resolved image to the Transport (blobs, children, then the tag).
+ * What the tag holds afterwards is the Pipeline's last check, at the end of the run.
+ */
+import { Context, Effect, Layer } from "effect"
+import { Transport } from "./Transport.ts"
 import type { CopyResult, TransportError } from "./Transport.ts"
 import type { ResolvedImage } from "./Resolve.ts"
 
@@ -12,17 +15,7 @@ export class Copy extends Context.Tag("syncer/Copy")<Copy, {
   static layer = Layer.effect(
     Copy,
     Effect.map(Transport, (transport) => ({
-      copy: (image: ResolvedImage) =>
-        Effect.gen(function*() {
-          const result = yield* transport.copy(image.source, image.target, image.manifest)
-          // Whatever the transport, check what the tag holds now: a concurrent writer shows up here.
-          const now = yield* transport.inspect(image.target)
-          const found = Option.match(now, { onNone: () => "(nothing)", onSome: (d) => d.digest })
-          if (found !== image.manifest.digest) {
-            return yield* new TagTaken({ target: describeLocation(image.target), expected: image.manifest.digest, found })
-          }
-          return result
-        })
+      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest)
     }))
   )
 }

@@ -1,9 +1,11 @@
 /**
  * The Pipeline: Resolve → CheckTarget → Compare → Copy → Sign for every entry, images in
- * flight concurrently (Resolve and CheckTarget side by side: neither needs the other). One image's conflict or failure becomes its result and never stops
- * the others.
+ * flight concurrently (Resolve and CheckTarget side by side: neither needs the other). One
+ * image's conflict or failure becomes its result and never stops the others. Every tag the
+ * run wrote is read once more when the run's work is done: a `synced` result is only given
+ * for a tag that still holds this run's digest (another writer may have replaced it).
  */
-import { Cause, Context, Effect, Layer } from "effect"
+import { Cause, Context, Effect, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../domain/Definition.ts"
 import { formatTarget } from "../domain/Target.ts"
 import { CheckTarget } from "./CheckTarget.ts"
@@ -11,7 +13,9 @@ import { Compare } from "./Compare.ts"
 import { Copy } from "./Copy.ts"
 import { locate, Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
-import { SyncSettings } from "./SyncSettings.ts"
+import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
+import { describeLocation, TagTaken } from "./Transport.ts"
+import type { ImageLocation } from "./Transport.ts"
 import * as Progress from "./Progress.ts"
 
 import type { ImageEvent, ProgressEvent } from "./Progress.ts"
@@ -44,6 +48,12 @@ export interface ImageResult {
   readonly durationMs: number
 }
 
+/** One image's result before the end-of-run check, and the tag it wrote, if any. */
+interface Processed {
+  readonly result: ImageResult
+  readonly written: ImageLocation | undefined
+}
+
 /** The Pipeline service. */
 export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
   /** Syncs one entry; never fails: errors become the result. */
@@ -66,7 +76,8 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const sign = yield* Sign
       const settings = yield* SyncSettings
 
-      const syncImage = (entry: ImageEntry, definition: Definition): Effect.Effect<ImageResult> => {
+      /** One image through the five steps; a synced result also names the tag it wrote, to confirm. */
+      const processImage = (entry: ImageEntry, definition: Definition): Effect.Effect<Processed> => {
         const started = Date.now()
         const target = formatTarget(entry.target)
         let digest: string | undefined
@@ -90,9 +101,10 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           ...(extra.sizeBytes !== undefined ? { sizeBytes: extra.sizeBytes } : {}),
           durationMs: Date.now() - started
         })
-        const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
-          Effect.succeed(result(status, { error: e.message, errorType: e._tag }))
 
+        const finalResult = (r: ImageResult): Processed => ({ result: r, written: undefined })
+        const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
+          Effect.succeed(finalResult(result(status, { error: e.message, errorType: e._tag })))
         return Effect.gen(function*() {
           yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
           // The target tag does not depend on the source: both HEADs go out at once. The source's
@@ -110,19 +122,20 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           if (decision === "present") {
             yield* Progress.report({ _tag: "StepStarted", step: "sign" })
             // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
-            return result("present", yield* sign.sign(image, false))
+            return finalResult(result("present", yield* sign.sign(image, false)))
           }
           yield* resolve.checkPlatform(image)
           if (settings.dryRun) {
             const signed = yield* sign.sign(image, false)
             const sizeBytes = settings.measure ? yield* resolve.size(image) : undefined
-            return result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) })
+            return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) }))
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
           const copied = yield* copy.copy(image)
           yield* Progress.report({ _tag: "StepStarted", step: "sign" })
           const signed = yield* sign.sign(image, true)
-          return result("synced", { ...signed, bytesCopied: copied.bytesCopied })
+          yield* Progress.report({ _tag: "StepStarted", step: "confirm" })
+          return { result: result("synced", { ...signed, bytesCopied: copied.bytesCopied }), written: image.target }
         }).pipe(
           Effect.catchTags({
             TagConflict: fail("conflict"),
@@ -134,34 +147,79 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             Unauthorized: fail("failed"),
             RegistryUnavailable: fail("failed"),
             TransportFailure: fail("failed"),
+            UnsupportedUrl: fail("failed"),
+            ResponseTooLarge: fail("failed"),
             SigningFailed: fail("failed")
           }),
           // A bug in one image must not take the run down; it is reported like any failure.
           Effect.catchAllDefect((defect) =>
-            Effect.succeed(result("failed", { error: `internal error: ${Cause.pretty(Cause.die(defect)).split("\n")[0]}`, errorType: "Defect" }))
+            Effect.succeed(finalResult(result("failed", { error: `internal error: ${Cause.pretty(Cause.die(defect)).split("\n")[0]}`, errorType: "Defect" })))
           ),
           Effect.annotateLogs("image", entry.source)
         )
       }
 
+      /**
+       * The last word on a tag this run wrote: it must still hold our digest. Another writer that
+       * replaced it makes the image a conflict; a check that cannot be made leaves it synced, with
+       * a warning saying so.
+       */
+      const confirm = (written: ImageLocation, r: ImageResult): Effect.Effect<ImageResult> =>
+        checkTarget.check({ target: written }).pipe(
+          Effect.map((now): ImageResult => {
+            const found = Option.match(now, { onNone: () => "(nothing)", onSome: (d) => d.digest })
+            if (found === r.digest) return r
+            const e = new TagTaken({ target: describeLocation(written), expected: r.digest ?? "", found, when: "replaced" })
+            return { ...r, status: "conflict", error: e.message, errorType: e._tag }
+          }),
+          Effect.catchAll((e) =>
+            Effect.succeed({ ...r, warnings: [...r.warnings, `the tag could not be read back at the end of the run: ${e.message}`] })
+          )
+        )
+
+      const syncImage = (entry: ImageEntry, definition: Definition): Effect.Effect<ImageResult> =>
+        Effect.flatMap(processImage(entry, definition), ({ result, written }) => (written ? confirm(written, result) : Effect.succeed(result)))
+
       const syncAll = (
         definition: Definition,
         onResult?: (result: ImageResult) => Effect.Effect<void>,
         onEvent?: (event: ProgressEvent) => void
-      ) =>
-        Effect.forEach(
-          definition.images,
-          (entry, index) => {
-            const run = syncImage(entry, definition).pipe(Effect.tap((r) => (onResult ? onResult(r) : Effect.void)))
-            if (!onEvent) return run
-            return Effect.sync(() => onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(entry.target) })).pipe(
-              Effect.zipRight(run),
-              Effect.tap((result) => Effect.sync(() => onEvent({ _tag: "ImageFinished", image: index, result }))),
-              Effect.locally(Progress.currentReporter, (event: ImageEvent) => onEvent({ ...event, image: index }))
-            )
-          },
-          { concurrency: Math.max(1, settings.concurrency) }
+      ): Effect.Effect<ReadonlyArray<ImageResult>> => {
+        const concurrency = Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(settings.concurrency)))
+        const emit = (index: number, r: ImageResult) =>
+          Effect.zipRight(
+            onResult ? onResult(r) : Effect.void,
+            Effect.sync(() => onEvent?.({ _tag: "ImageFinished", image: index, result: r }))
+          )
+        // Written tags wait for the check at the end; their results are final only after it.
+        const toConfirm: Array<{ readonly index: number; readonly written: ImageLocation; readonly result: ImageResult }> = []
+        const one = (entry: ImageEntry, index: number) => {
+          const run = Effect.gen(function*() {
+            if (onEvent) onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(entry.target) })
+            const { result, written } = yield* processImage(entry, definition)
+            if (written) toConfirm.push({ index, written, result })
+            else yield* emit(index, result)
+            return result
+          })
+          return onEvent ? Effect.locally(run, Progress.currentReporter, (event: ImageEvent) => onEvent({ ...event, image: index })) : run
+        }
+        const confirmAll = Effect.forEach(
+          toConfirm.sort((a, b) => a.index - b.index),
+          ({ index, written, result }) => Effect.tap(confirm(written, result), (r) => emit(index, r)),
+          { concurrency }
         )
+        return Effect.gen(function*() {
+          const results = [...yield* Effect.forEach(definition.images, one, { concurrency })]
+          for (const [i, r] of (yield* confirmAll).entries()) results[toConfirm[i]!.index] = r
+          return results
+        }).pipe(
+          // Interrupted before the end: what was written is reported as it stands, unconfirmed.
+          Effect.onInterrupt(() =>
+            Effect.forEach(toConfirm.splice(0), ({ index, result }) =>
+              emit(index, { ...result, warnings: [...result.warnings, "not read back at the end: the run was interrupted"] }), { discard: true })
+          )
+        )
+      }
 
       return { syncImage, syncAll }
     })

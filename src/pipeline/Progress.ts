@@ -6,8 +6,8 @@
 import { Effect, FiberRef } from "effect"
 import type { ImageResult } from "./Pipeline.ts"
 
-/** A pipeline step ("resolve" covers the target check too: both HEADs go out together). */
-export type Step = "resolve" | "compare" | "copy" | "sign"
+/** A pipeline step ("resolve" covers the target check too: both HEADs go out together; "confirm": a written tag waits for the end-of-run check). */
+export type Step = "resolve" | "compare" | "copy" | "sign" | "confirm"
 
 /** One progress event. `image` is the entry's position in the definition. */
 export type ProgressEvent =

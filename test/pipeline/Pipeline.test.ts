@@ -11,7 +11,7 @@ import { Resolve } from "../../src/pipeline/Resolve.ts"
 import { Sign } from "../../src/pipeline/Sign.ts"
 import { SyncSettings } from "../../src/pipeline/SyncSettings.ts"
 import type { SyncSettingsShape } from "../../src/pipeline/SyncSettings.ts"
-import { describeLocation, RegistryUnavailable, Transport } from "../../src/pipeline/Transport.ts"
+import { describeLocation, DigestMismatch, RegistryUnavailable, Transport } from "../../src/pipeline/Transport.ts"
 import type { CopyResult, ImageLocation, ManifestDescriptor, RawManifest, TransportError, TransportShape } from "../../src/pipeline/Transport.ts"
 
 const INDEX = "application/vnd.oci.image.index.v1+json"
@@ -203,22 +203,49 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
   })
 
   test("results come in definition order even when images finish in another order", async () => {
+    // a's target check waits until c's has answered: a finishes after c.
+    const gate = Effect.runSync(Deferred.make<void>())
     const t = fakeTransport({
-      copy: (source) => {
-        if (source.repository === "team/a") return Deferred.await(gate)
-        if (source.repository === "team/c") return Deferred.succeed(gate, undefined).pipe(Effect.asVoid)
+      inspect: (image) => {
+        const found = Option.fromNullable(t.manifests.get(key(image)))
+        if (image.repository === "mirror/src.example/team/a") return Deferred.await(gate).pipe(Effect.as(found))
+        if (image.repository === "mirror/src.example/team/c") return Deferred.succeed(gate, undefined).pipe(Effect.as(found))
         return undefined
       }
     })
-    const gate = Effect.runSync(Deferred.make<void>())
-    for (const n of ["a", "b", "c"]) addIndex(t, n, digest(n))
+    for (const n of ["a", "b", "c"]) {
+      addIndex(t, n, digest(n))
+      t.manifests.set(targetKey(n), { digest: digest(n), mediaType: INDEX, size: 300 })
+    }
     const finished: Array<string> = []
     const results = await syncAll(definitionOf(entries("a", "b", "c")), t, { concurrency: 3 }, undefined, (r) =>
       Effect.sync(() => void finished.push(r.source)))
-    // a could only finish after c had: completion order differs from definition order
     expect(finished.indexOf("src.example/team/a:1")).toBeGreaterThan(finished.indexOf("src.example/team/c:1"))
     expect(results.map((r) => r.source)).toEqual(["src.example/team/a:1", "src.example/team/b:1", "src.example/team/c:1"])
-    expect(results.every((r) => r.status === "synced")).toBe(true)
+    expect(results.every((r) => r.status === "present")).toBe(true)
+  })
+
+  test("a written tag is read back once at the end: synced only while it still holds the run's digest", async () => {
+    // Another writer replaces b's tag after our copy wrote it (seen at the next read of that tag).
+    const t = fakeTransport({
+      inspect: (image) => {
+        if (key(image) === targetKey("b") && t.copies.some((c) => c.includes("team/b"))) {
+          t.manifests.set(targetKey("b"), { digest: digest("9"), mediaType: INDEX, size: 1 })
+        }
+        return undefined
+      }
+    })
+    for (const n of ["a", "b"]) addIndex(t, n, digest(n))
+    const seen: Array<string> = []
+    const results = await syncAll(definitionOf(entries("a", "b")), t, {}, undefined, (r) => Effect.sync(() => void seen.push(`${r.source} ${r.status}`)))
+    expect(summary(results)).toEqual([["src.example/team/a:1", "synced"], ["src.example/team/b:1", "conflict"]])
+    expect(results[1]!.errorType).toBe("TagTaken")
+    expect(results[1]!.error).toContain("replaced by another writer after this run wrote it")
+    expect(results[1]!.error).toContain(digest("9"))
+    // what onResult saw is the final word, never a `synced` that was later taken back
+    expect(seen.sort()).toEqual(["src.example/team/a:1 synced", "src.example/team/b:1 conflict"])
+    // one read of each written tag at the end, after the check before the copy
+    expect(t.inspected.filter((k) => k === targetKey("a"))).toHaveLength(2)
   })
 
   test("onResult sees every image exactly once", async () => {
@@ -319,6 +346,16 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     const results = await syncAll(definitionOf(entries("s")), t)
     expect(results[0]).toMatchObject({ status: "failed", errorType: "PlatformMismatch" })
     expect(results[0]!.error).toContain("amd64Only: true")
+    expect(t.copies).toEqual([])
+  })
+
+  test("a single-platform source whose config fails its digest check is a DigestMismatch, not an \"unknown platform\"", async () => {
+    const t = fakeTransport()
+    addSingle(t, "s", digest("4"), "linux", "amd64")
+    const broken = { ...t, config: () => Effect.fail(new DigestMismatch({ what: "config of s", expected: digest("f"), actual: digest("0") })) }
+    const results = await syncAll(definitionOf(entries("s")), broken)
+    expect(results[0]).toMatchObject({ status: "failed", errorType: "DigestMismatch" })
+    expect(results[0]!.error).not.toContain("unknown")
     expect(t.copies).toEqual([])
   })
 

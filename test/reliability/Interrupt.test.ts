@@ -55,8 +55,8 @@ const targetRepository = (prefix: string, name: Name) => `${prefix}/${proxy.host
 interface LiveCli {
   readonly pid: number
   readonly kill: (signal: NodeJS.Signals) => void
-  /** resolves once stdout satisfies `done` */
-  readonly waitForStdout: (done: (stdout: string) => boolean) => Promise<void>
+  /** resolves once stderr (progress events, logs) satisfies `done` */
+  readonly waitForStderr: (done: (stderr: string) => boolean) => Promise<void>
   /** the finished run and performance.now() when it exited */
   readonly finished: Promise<CliRun & { readonly exitedAt: number }>
 }
@@ -69,11 +69,11 @@ const startCli = (args: ReadonlyArray<string>): LiveCli => {
     stdout: "pipe",
     stderr: "pipe"
   })
-  let stdout = ""
+  let stderr = ""
   const waiters: Array<{ done: (s: string) => boolean; resolve: () => void }> = []
   const check = () => {
     for (const w of [...waiters]) {
-      if (w.done(stdout)) {
+      if (w.done(stderr)) {
         waiters.splice(waiters.indexOf(w), 1)
         w.resolve()
       }
@@ -81,13 +81,13 @@ const startCli = (args: ReadonlyArray<string>): LiveCli => {
   }
   const reading = (async () => {
     const decoder = new TextDecoder()
-    for await (const chunk of proc.stdout) {
-      stdout += decoder.decode(chunk, { stream: true })
+    for await (const chunk of proc.stderr) {
+      stderr += decoder.decode(chunk, { stream: true })
       check()
     }
   })()
   const finished = (async () => {
-    const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited])
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
     const exitedAt = performance.now()
     await reading
     for (const w of waiters.splice(0)) w.resolve()
@@ -96,7 +96,7 @@ const startCli = (args: ReadonlyArray<string>): LiveCli => {
   return {
     pid: proc.pid,
     kill: (signal) => proc.kill(signal),
-    waitForStdout: (done) =>
+    waitForStderr: (done) =>
       new Promise<void>((resolve) => {
         waiters.push({ done, resolve })
         check()
@@ -140,11 +140,13 @@ const interruptAndRerun = async (signal: NodeJS.Signals, prefix: string, stall: 
     ]
   })
   const reportPath = join(dir, `${prefix}.report.json`)
-  const cli = startCli(["-i", file, "--report", reportPath])
-  // mid-copy: the stalled request is hanging and both other images have their result line
+  const cli = startCli(["-i", file, "--report", reportPath, "--debug"])
+  // mid-copy: the stalled request is hanging and both other images are copied, their tags
+  // written and waiting for the read-back at the end of the run (the `confirm` step)
+  const confirming = (err: string, name: Name) => new RegExp(`step ${sourceOf(name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} confirm`).test(err)
   const [stalled] = await Promise.all([
     stalledSeen,
-    cli.waitForStdout((out) => out.includes(sourceOf("small")) && out.includes(sourceOf("single")))
+    cli.waitForStderr((err) => confirming(err, "small") && confirming(err, "single"))
   ])
   const signalledAt = performance.now()
   cli.kill(signal)
@@ -194,6 +196,7 @@ const STALLED: Record<"SIGINT" | "SIGTERM", Name> = { SIGINT: "big", SIGTERM: "m
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   describe(`must-hold 3: ${signal} mid-copy`, () => {
     test("the signal landed mid-copy: the stalled request was hanging and the stalled image had no result line", () => {
+      // (the other two had written their tags and were waiting for the read-back at the end)
       const s = scenario(signal)
       expect(s.stalled.fault).toBe("stall")
       expect(s.stalled.faultOffset).toBeGreaterThan(0)

@@ -4,8 +4,8 @@
  *
  * - early: at our first blob upload (after our check said "absent") → we re-check before the
  *   tag and report a conflict (TagTaken); their tag stays;
- * - late: right after our tag PUT → our re-check after the copy sees their digest and reports a
- *   conflict; their tag stays (the last writer wins, and we say so);
+ * - late: right after our tag PUT → our read-back at the end of the run sees their digest and
+ *   reports a conflict; their tag stays (the last writer wins, and we say so);
  * - between our final HEAD and our PUT → distribution v2.8 has no conditional PUT, so our PUT
  *   overwrites theirs and the image is reported synced: the documented limit of the guarantee.
  */
@@ -125,11 +125,11 @@ describe("the tag appears between our check and our push", () => {
 })
 
 describe("the tag is overwritten right after our PUT", () => {
-  test("our PUT was stored, then theirs; our re-check after the copy reports a conflict (TagTaken), not synced", async () => {
+  test("our PUT was stored, then theirs; our read-back at the end of the run reports a conflict (TagTaken), not synced", async () => {
     expect(racedAt.late?.method).toBe("PUT")
     const line = lineFor(run, sourceOf("late"))
     expect(line.status, describeRun(run)).toBe("conflict")
-    expect(line.error).toContain(`it holds ${racer.late.digest}, not ${pushed.late.digest}`)
+    expect(line.error).toContain(`replaced by another writer after this run wrote it: it now holds ${racer.late.digest}, not ${pushed.late.digest}`)
     expect(reportFor(report, sourceOf("late"))).toMatchObject({ status: "conflict", errorType: "TagTaken" })
     expect(await tagDigest("late")).toBe(racer.late.digest)
   })
