@@ -6,7 +6,7 @@
  * source. Used for sources and, without a key or token, the target.
  */
 import { Effect, Option, Redacted } from "effect"
-import { readFile } from "node:fs/promises"
+import { readTextCapped } from "../../src/domain/ReadCapped.ts"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { Credential, CredentialProvider, CredentialsFailed } from "../../src/oci/Credentials.ts"
@@ -49,7 +49,7 @@ interface RawConfig {
 
 /** Reads the file; a missing one is simply empty, a broken one is reported once and ignored. */
 export const load = (path: string = configPath()): Effect.Effect<DockerConfigFile> =>
-  Effect.tryPromise(() => readFile(path, "utf8")).pipe(
+  Effect.tryPromise(() => readTextCapped(path)).pipe(
     Effect.flatMap((text) =>
       Effect.try(() => JSON.parse(text) as RawConfig).pipe(
         Effect.tapError(() => Effect.logWarning(`ignoring ${path}: not valid JSON`))

@@ -3,7 +3,7 @@
  * `_json_key` + the file's exact content, as GCR and Artifact Registry expect.
  */
 import { Data, Effect, Option, Redacted } from "effect"
-import { readFile } from "node:fs/promises"
+import { readTextCapped } from "../../src/domain/ReadCapped.ts"
 import type { CredentialProvider } from "../../src/oci/Credentials.ts"
 
 /** The key file is missing, unreadable or empty (an invocation error: exit 2). */
@@ -16,7 +16,7 @@ export class AuthKeyUnusable extends Data.TaggedError("AuthKeyUnusable")<{ reado
 /** Reads the key file now, so a bad one is reported before any registry is contacted. */
 export const load = (path: string): Effect.Effect<Redacted.Redacted<string>, AuthKeyUnusable> =>
   Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
+    try: () => readTextCapped(path),
     catch: (e) => {
       const code = (e as { code?: string }).code
       const reason = code === "ENOENT"
@@ -25,6 +25,8 @@ export const load = (path: string): Effect.Effect<Redacted.Redacted<string>, Aut
         ? "permission denied"
         : code === "EISDIR"
         ? "is a directory, not a file"
+        : code === "ETOOBIG"
+        ? "larger than 4 MiB: not a key file"
         : "cannot be read"
       return new AuthKeyUnusable({ path, reason })
     }

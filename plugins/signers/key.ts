@@ -4,7 +4,7 @@
  */
 import { Effect, Either, Layer } from "effect"
 import { sign } from "node:crypto"
-import { readFile } from "node:fs/promises"
+import { readTextCapped } from "../../src/domain/ReadCapped.ts"
 import { loadSigningKey, SignKeyUnusable } from "../../src/signing/KeyLoader.ts"
 import type { SigningKey } from "../../src/signing/KeyLoader.ts"
 import { Signer } from "../../src/pipeline/Signer.ts"
@@ -17,13 +17,19 @@ export const passwordFromEnv = (env: Readonly<Record<string, string | undefined>
 /** Reads and decrypts the key now, so a bad key stops the run before any registry is contacted. */
 export const load = (path: string, password: string): Effect.Effect<SigningKey, SignKeyUnusable> =>
   Effect.tryPromise({
-    try: () => readFile(path, "utf8"),
+    try: () => readTextCapped(path),
     catch: (e) => {
       const code = (e as { code?: string }).code
       return new SignKeyUnusable({
         source: path,
         problem: "not a key",
-        detail: code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory" : "cannot be read"
+        detail: code === "ENOENT"
+          ? "file not found"
+          : code === "EISDIR"
+          ? "is a directory"
+          : code === "ETOOBIG"
+          ? "larger than 4 MiB"
+          : "cannot be read"
       })
     }
   }).pipe(Effect.flatMap((pem) => Either.match(loadSigningKey(pem, password, path), { onLeft: Effect.fail, onRight: Effect.succeed })))

@@ -5,7 +5,7 @@
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
 import { Config, Data, Effect, Either, Layer, Logger, LogLevel, Option, Redacted } from "effect"
-import { existsSync, statSync } from "node:fs"
+import { existsSync, realpathSync, statSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { dirname, resolve } from "node:path"
 import { Env } from "../Config.ts"
@@ -15,6 +15,7 @@ import { Pipeline } from "../pipeline/Pipeline.ts"
 import type { ImageResult } from "../pipeline/Pipeline.ts"
 import { formatTarget } from "../domain/Target.ts"
 import { pipelineLayer, registryClientLayer } from "../pipeline/Live.ts"
+import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
 import * as AccessToken from "../../plugins/auth/accessToken.ts"
 import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"
 import * as Podman from "../../plugins/auth/podman.ts"
@@ -37,6 +38,13 @@ import type { ProgressEvent } from "../pipeline/Progress.ts"
 
 /** An invalid invocation, definition or key: nothing was contacted (exit 2). */
 export class InvalidInput extends Data.TaggedError("InvalidInput")<{ readonly message: string }> {}
+
+/** The run finished but its report (or JUnit file) could not be written (exit 1); the error was logged. */
+export class ReportNotWritten extends Data.TaggedError("ReportNotWritten")<{ readonly path: string }> {
+  override get message() {
+    return `could not write ${this.path}`
+  }
+}
 
 /** The run finished and at least one image conflicted or failed (exit 1); everything was printed. */
 export class SyncIncomplete extends Data.TaggedError("SyncIncomplete")<{ readonly failed: number }> {
@@ -127,7 +135,7 @@ const shardOption = Options.text("shard").pipe(
 )
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
-  Options.withDescription(withEnv("images in flight (default 8)", Env.concurrency)),
+  Options.withDescription(withEnv(`images in flight (default 8, at most ${MAX_CONCURRENCY})`, Env.concurrency)),
   Options.withFallbackConfig(Config.integer(Env.concurrency)),
   Options.withDefault(8)
 )
@@ -164,6 +172,12 @@ export const credentialProviders = (flags: {
     if (Option.isSome(flags.accessToken) && Redacted.value(flags.accessToken.value).trim() === "") {
       return yield* new InvalidInput({ message: "--access-token is empty" })
     }
+    // A line break would end the Authorization header early; never worth a request.
+    if (Option.isSome(flags.accessToken) && /[\u0000-\u001f\u007f]/.test(Redacted.value(flags.accessToken.value))) {
+      return yield* new InvalidInput({
+        message: `--access-token (${Env.accessToken}) contains a control character such as a line break; give the token alone`
+      })
+    }
     const providers: Array<CredentialProvider> = []
     if (Option.isSome(flags.targetRepoAuthKey)) {
       const key = yield* JsonKey.load(flags.targetRepoAuthKey.value).pipe(
@@ -199,6 +213,12 @@ const signerLayer = (signKey: Option.Option<string>) =>
     return KeySigner.layer(key, `key ${ref}`)
   })
 
+/** `--concurrency` within 1…MAX_CONCURRENCY, or an invalid invocation. */
+export const checkConcurrency = (n: number): Effect.Effect<void, InvalidInput> =>
+  Number.isInteger(n) && n >= 1 && n <= MAX_CONCURRENCY
+    ? Effect.void
+    : Effect.fail(new InvalidInput({ message: `--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} (got ${n})` }))
+
 /** Writes a line to stdout (results only). */
 const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
 
@@ -211,23 +231,8 @@ export const stderrLogger = Logger.make(({ logLevel, message }) => {
 /** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
 export const runSync = (flags: SyncFlags, plan = false) =>
   Effect.gen(function*() {
-    if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
-      return yield* new InvalidInput({ message: `--concurrency must be a whole number of at least 1 (got ${flags.concurrency})` })
-    }
-    if (Option.isSome(flags.report)) {
-      const dir = dirname(resolve(flags.report.value))
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-        return yield* new InvalidInput({ message: `--report ${flags.report.value}: directory ${dir} does not exist` })
-      }
-    }
-    for (const [flag, file] of [["--junit", flags.junit]] as const) {
-      if (Option.isSome(file)) {
-        const dir = dirname(resolve(file.value))
-        if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-          return yield* new InvalidInput({ message: `${flag} ${file.value}: directory ${dir} does not exist` })
-        }
-      }
-    }
+    yield* checkConcurrency(flags.concurrency)
+    yield* checkOutputPaths(flags)
     const shard = Option.isSome(flags.shard)
       ? yield* Either.match(parseShard(flags.shard.value), {
         onLeft: (reason) => Effect.fail(new InvalidInput({ message: `--shard ${flags.shard.pipe(Option.getOrElse(() => ""))}: ${reason}` })),
@@ -290,19 +295,22 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       view.onEvent(e)
     }
     const elapsed = () => Date.now() - startedAt.getTime()
+    /** Writes the report files; the path of the first that could not be written, if any. */
     const writeReport = (results: ReadonlyArray<ImageResult>, interrupted: boolean) =>
       Effect.gen(function*() {
+        let unwritten: string | undefined
         if (Option.isSome(flags.report)) {
           const doc = {
             ...reportOf(results, { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: elapsed() }),
             ...(Option.isSome(shard) ? { shard: formatShard(shard.value) } : {}),
             ...(interrupted ? { interrupted: true, unfinished: definition.images.length - results.length } : {})
           }
-          yield* writeText(flags.report.value, `${JSON.stringify(doc, null, 2)}\n`, "report")
+          if (!(yield* writeText(flags.report.value, `${JSON.stringify(doc, null, 2)}\n`, "report"))) unwritten ??= flags.report.value
         }
         if (Option.isSome(flags.junit)) {
           const name = `image-syncer ${flags.imagesFile}${Option.isSome(shard) ? ` shard ${formatShard(shard.value)}` : ""}`
-          yield* writeText(flags.junit.value, junitXml(results, { name, durationMs: elapsed(), timestamp: startedAt }), "JUnit report")
+          const xml = junitXml(results, { name, durationMs: elapsed(), timestamp: startedAt })
+          if (!(yield* writeText(flags.junit.value, xml, "JUnit report"))) unwritten ??= flags.junit.value
         }
         const summaryPath = process.env[GITHUB_STEP_SUMMARY]
         if (summaryPath) {
@@ -310,6 +318,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
             Effect.catchTag("GithubSummaryFailed", (e) => Effect.logWarning(e.message))
           )
         }
+        return unwritten
       })
     const finish = (results: ReadonlyArray<ImageResult>, note: string) =>
       Effect.gen(function*() {
@@ -336,8 +345,9 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       )
     )
     yield* finish(results, "")
-    yield* writeReport(results, false)
+    const unwritten = yield* writeReport(results, false)
     const code = exitCodeOf(results)
+    if (unwritten !== undefined && code === 0) return yield* new ReportNotWritten({ path: unwritten })
     if (code !== 0) {
       return yield* new SyncIncomplete({ failed: results.filter((r) => r.status === "conflict" || r.status === "failed").length })
     }
@@ -365,11 +375,59 @@ export const planTable = (results: ReadonlyArray<ImageResult>): string => {
   return [line(header), ...rows.map(line), `to copy: ${results.filter((r) => r.status === "planned").length} image(s), ${formatBytes(toCopy)} (blobs already in the target are not copied again)`].join("\n")
 }
 
-/** Writes an output file; a failure is logged, never fatal (the results are on stdout). */
+/** Writes an output file; a failure is logged and counted (the run's exit status says so), the other outputs still go out. */
 const writeText = (path: string, text: string, what: string) =>
   Effect.tryPromise(() => writeFile(path, text)).pipe(
-    Effect.catchAll((e) => Effect.logError(`could not write ${what} ${path}: ${String(e.error)}`))
+    Effect.as(true),
+    Effect.catchAll((e) => Effect.logError(`could not write ${what} ${path}: ${describeWriteError(e.error)}`).pipe(Effect.as(false)))
   )
+
+const describeWriteError = (e: unknown): string => {
+  const code = (e as { code?: string } | undefined)?.code
+  if (code === "EACCES" || code === "EPERM") return "permission denied"
+  if (code === "EISDIR") return "it is a directory"
+  if (code === "ENOSPC") return "no space left on device"
+  if (code === "ENOENT") return "its directory does not exist"
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** A path as the file system names it (symlinks followed when it exists), to compare paths. */
+const canonical = (path: string): string => {
+  const absolute = resolve(path)
+  try {
+    return realpathSync(absolute)
+  } catch {
+    return absolute
+  }
+}
+
+/**
+ * Output files must not overwrite an input (the definition, a key, a layout, a plugin) or each
+ * other, and their directory must exist: checked before anything is contacted.
+ */
+const checkOutputPaths = (flags: SyncFlags) =>
+  Effect.gen(function*() {
+    const inputs: Array<readonly [string, string]> = [["--images-file", flags.imagesFile]]
+    if (Option.isSome(flags.targetRepoAuthKey)) inputs.push(["--target-repo-auth-key", flags.targetRepoAuthKey.value])
+    if (Option.isSome(flags.signKey) && !CosignSigner.isKmsReference(flags.signKey.value)) inputs.push(["--sign-key", flags.signKey.value])
+    if (Option.isSome(flags.from)) inputs.push(["--from", flags.from.value])
+    for (const plugin of flags.authPlugin) inputs.push(["--auth-plugin", plugin])
+    if (flags.transport.includes("/")) inputs.push(["--transport", flags.transport])
+    const outputs: Array<readonly [string, string]> = []
+    if (Option.isSome(flags.report)) outputs.push(["--report", flags.report.value])
+    if (Option.isSome(flags.junit)) outputs.push(["--junit", flags.junit.value])
+    for (const [flag, path] of outputs) {
+      const dir = dirname(resolve(path))
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+        return yield* new InvalidInput({ message: `${flag} ${path}: directory ${dir} does not exist` })
+      }
+      const input = inputs.find(([, other]) => canonical(other) === canonical(path))
+      if (input) return yield* new InvalidInput({ message: `${flag} ${path} is also given as ${input[0]}; writing it would destroy that input` })
+    }
+    if (outputs.length === 2 && canonical(outputs[0]![1]) === canonical(outputs[1]![1])) {
+      return yield* new InvalidInput({ message: `--report and --junit name the same file ${outputs[0]![1]}` })
+    }
+  })
 
 const runRoot = Command.run(command, { name: "image-syncer", version: "0.1.0" })
 

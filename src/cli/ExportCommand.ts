@@ -21,7 +21,7 @@ import type { LayoutWriter } from "../layout/LayoutWriter.ts"
 import { ioReason, OCI_LAYOUT_FILE } from "../layout/OciLayout.ts"
 import { packLayout, unpackLayout } from "../layout/Tar.ts"
 import { registryClientLayer } from "../pipeline/Live.ts"
-import { credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
+import { checkConcurrency, credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
 
 const imagesFile = Options.text("images-file").pipe(
   Options.withAlias("i"),
@@ -164,9 +164,7 @@ const exportAll = (definition: Definition, layout: LayoutWriter, concurrency: nu
 /** Validates everything, then exports. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
 export const runExport = (flags: ExportFlags) =>
   Effect.gen(function*() {
-    if (!Number.isInteger(flags.concurrency) || flags.concurrency < 1) {
-      return yield* new InvalidInput({ message: `--concurrency must be a whole number of at least 1 (got ${flags.concurrency})` })
-    }
+    yield* checkConcurrency(flags.concurrency)
     if (flags.to.trim() === "") return yield* new InvalidInput({ message: "--to is empty" })
     const definition = yield* loadDefinition(flags.imagesFile, {
       targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)

@@ -10,6 +10,7 @@ import { Cause, Effect, Exit, Logger, Option } from "effect"
 import { planCommand, registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
 import { schemaCommand } from "./SchemaCommand.ts"
 import { stripAnsi } from "./ProgressView.ts"
+import { shortenMessage } from "../domain/Reference.ts"
 import { exportCommand } from "./ExportCommand.ts"
 import { verifyCommand } from "./VerifyCommand.ts"
 
@@ -35,8 +36,10 @@ if (unknown) {
 const program = run(process.argv).pipe(
   Effect.as(0),
   Effect.catchTags({
-    InvalidInput: (e) => Effect.sync(() => process.stderr.write(`error: ${e.message}\n`)).pipe(Effect.as(2)),
-    SyncIncomplete: () => Effect.succeed(1)
+    InvalidInput: (e) => Effect.sync(() => process.stderr.write(`error: ${shortenMessage(e.message)}\n`)).pipe(Effect.as(2)),
+    SyncIncomplete: () => Effect.succeed(1),
+    // already logged where it happened; the results themselves are on stdout
+    ReportNotWritten: () => Effect.succeed(1)
   }),
   // @effect/cli has already printed usage errors (with help where relevant).
   Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2)),

@@ -3,7 +3,7 @@
  * whole file up front and reports every problem with file, line, column and entry.
  */
 import { Data, Effect, Either, ParseResult, Schema } from "effect"
-import { readFile } from "node:fs/promises"
+import { readTextCapped } from "./ReadCapped.ts"
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml"
 import type { Document, Node, Pair } from "yaml"
 import { DOCKER_HUB, isDockerHub, isValidRegistryHost, isValidTag, parseReference } from "./Reference.ts"
@@ -571,6 +571,8 @@ const readProblem = (file: string, error: unknown): DefinitionProblem => {
         ? "it is a directory"
         : code === "EACCES" || code === "EPERM"
           ? "permission denied"
+          : code === "ETOOBIG"
+          ? "larger than 4 MiB; a definition file is a short YAML list"
           : error instanceof Error
             ? error.message
             : String(error)
@@ -583,6 +585,6 @@ export const loadDefinition = (
   options?: { readonly targetRepoPrefix?: string | undefined }
 ): Effect.Effect<Definition, DefinitionError> =>
   Effect.tryPromise({
-    try: () => readFile(file, "utf8"),
+    try: () => readTextCapped(file),
     catch: (error) => new DefinitionError({ file, problems: [readProblem(file, error)] })
   }).pipe(Effect.flatMap((text) => parseDefinition(file, text, options)))

@@ -62,10 +62,30 @@ export const parseTargetPrefix = (
   })
 }
 
-// A ":" (port) or IPv6 brackets are not allowed in a repository path, so
-// "127.0.0.1:5000/app" maps to the path component "127.0.0.1-5000".
-const pathForTarget = (source: ImageReference): string =>
-  repositoryPath(source).toLowerCase().replace(/[[\]]/g, "").replace(/:/g, "-")
+// An IPv6 address as a path component: every group written out ("[::1]" → "0-0-0-0-0-0-0-1"),
+// since "::" would become "--", which may not start a component.
+const ipv6Component = (bracketed: string): string => {
+  let address = bracketed.slice(1, -1)
+  try {
+    address = new URL(`http://${bracketed}/`).hostname.slice(1, -1)
+  } catch {
+    // keep it as written; the path check reports it
+  }
+  const [head = "", tail] = address.split("::")
+  const front = head === "" ? [] : head.split(":")
+  const back = tail === undefined || tail === "" ? [] : tail.split(":")
+  const groups = tail === undefined ? front : [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill("0"), ...back]
+  return groups.map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16).toString(16) : g)).join("-")
+}
+
+// A ":" (port) is not allowed in a repository path, so "127.0.0.1:5000/app" maps to the path
+// component "127.0.0.1-5000", and "[::1]:5000/app" to "0-0-0-0-0-0-0-1-5000".
+const pathForTarget = (source: ImageReference): string => {
+  const path = repositoryPath(source).toLowerCase()
+  if (!path.startsWith("[")) return path.replace(/:/g, "-")
+  const close = path.indexOf("]")
+  return `${ipv6Component(path.slice(0, close + 1))}${path.slice(close + 1).replace(/:/g, "-")}`
+}
 
 /** target = prefix + repositoryPath(source) + ":" + (tag ?? source.tag). Returns Left when the source is digest-only and no tag is given, or when the resulting repository is invalid/too long. */
 export const targetFor = (

@@ -75,7 +75,9 @@ export const tarHeader = (name: string, size: number, type: "0" | "5"): Uint8Arr
 /** Reads a numeric header field: octal text, or base-256 when the high bit is set. */
 export const parseNumber = (field: Uint8Array): number | undefined => {
   if (field.length > 0 && (field[0]! & 0x80) !== 0) {
-    let value = field[0]! & 0x7f
+    // base-256 with the sign bit set is a negative number: never a valid size
+    if ((field[0]! & 0x40) !== 0) return undefined
+    let value = field[0]! & 0x3f
     for (let i = 1; i < field.length; i++) value = value * 256 + field[i]!
     return Number.isSafeInteger(value) ? value : undefined
   }
@@ -225,7 +227,9 @@ const unpack = async (tarFile: string, dir: string) => {
       const extended = type === "x" || type === "g" || type === "L" || type === "K"
       const size = extended ? headerSize : (paxSize ?? headerSize)
       const dataStart = position + BLOCK
+      if (!Number.isSafeInteger(size) || size < 0) throw new Error(`bad size field at byte ${position}`)
       if (dataStart + size > total) throw new Error(`truncated: ${headerName} needs ${size} bytes`)
+      // Every entry moves the reader forward by at least its header.
       position = dataStart + Math.ceil(size / BLOCK) * BLOCK
       entries++
 
@@ -236,7 +240,13 @@ const unpack = async (tarFile: string, dir: string) => {
           const pax = parsePax(data)
           paxName = pax.get("path") ?? paxName
           const paxSizeText = pax.get("size")
-          if (paxSizeText !== undefined) paxSize = Number(paxSizeText)
+          if (paxSizeText !== undefined) {
+            // Only a plain decimal: "-1536" would send the reader backwards, forever.
+            if (!/^\d{1,16}$/.test(paxSizeText) || !Number.isSafeInteger(Number(paxSizeText))) {
+              throw new Error(`bad pax size ${JSON.stringify(paxSizeText.slice(0, 40))} at byte ${dataStart - BLOCK}`)
+            }
+            paxSize = Number(paxSizeText)
+          }
         } else if (type === "L") {
           longName = cString(data)
         }

@@ -88,7 +88,8 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
             }
           } else if (isImageManifest(manifest.mediaType)) {
             if (!entry.amd64Only) {
-              const platform = yield* platformOf(source, manifest).pipe(Effect.orElseSucceed(() => "unknown"))
+              // A config that cannot be read is that error (a digest mismatch, a missing blob), not an unknown platform.
+              const platform = yield* platformOf(source, manifest)
               return yield* new PlatformMismatch({
                 source: entry.source,
                 detail: platform === "linux/amd64"

@@ -1,11 +1,14 @@
 /** The SyncSettings service: run-wide switches the pipeline steps read when built. */
 import { Context, Layer } from "effect"
 
+/** The most images in flight a run accepts: beyond it, memory grows and nothing gets faster. */
+export const MAX_CONCURRENCY = 256
+
 /** Run-wide settings. */
 export interface SyncSettingsShape {
   /** resolve, check and compare; write nothing anywhere */
   readonly dryRun: boolean
-  /** images in flight */
+  /** images in flight (at most MAX_CONCURRENCY) */
   readonly concurrency: number
   /** dry run only: read the manifests of images to copy to report their size (`plan`) */
   readonly measure?: boolean

@@ -11,6 +11,7 @@ import { join } from "node:path"
 import { generateKeyPairSync, randomBytes } from "node:crypto"
 import { encryptCosignKey, p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
 import { startCountingServer } from "../support/FakeRegistry.ts"
+import { paxArchive, paxRecord } from "../support/TarFixtures.ts"
 import type { FakeServer } from "../support/FakeRegistry.ts"
 
 const ROOT = join(import.meta.dir, "..", "..")
@@ -205,12 +206,22 @@ describe("files that cannot be used: exit 2, nothing contacted", () => {
 describe("bad flags: exit 2, nothing contacted", () => {
   test("--concurrency 0", async () => {
     const path = await file("valid-concurrency.yaml", validDefinition())
-    expectRejected(await cli(["-i", path, "--concurrency", "0"]), "--concurrency must be a whole number of at least 1 (got 0)")
+    expectRejected(await cli(["-i", path, "--concurrency", "0"]), "--concurrency must be a whole number from 1 to 256 (got 0)")
+  })
+
+  test("-j 100000: above the cap of 256", async () => {
+    const path = await file("valid-concurrency-huge.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "-j", "100000"]), "--concurrency must be a whole number from 1 to 256 (got 100000)")
+  })
+
+  test("--concurrency 257: one above the cap", async () => {
+    const path = await file("valid-concurrency-257.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "--concurrency", "257"]), "--concurrency must be a whole number from 1 to 256 (got 257)")
   })
 
   test("SYNCER_CONCURRENCY=0", async () => {
     const path = await file("valid-concurrency-env.yaml", validDefinition())
-    expectRejected(await cli(["-i", path], { SYNCER_CONCURRENCY: "0" }), "--concurrency must be a whole number of at least 1 (got 0)")
+    expectRejected(await cli(["-i", path], { SYNCER_CONCURRENCY: "0" }), "--concurrency must be a whole number from 1 to 256 (got 0)")
   })
 
   test("an unknown flag after the others is named", async () => {
@@ -298,6 +309,80 @@ describe("key files and secrets that cannot be used: exit 2, nothing contacted, 
     const key = join(dir, "sign-key-dir")
     await mkdir(key, { recursive: true })
     expectRejected(await cli(["-i", path, "--sign-key", key]), `signing key ${key}: not a key (is a directory)`)
+  })
+})
+
+describe("careless input: exit 2, nothing contacted, no input lost", () => {
+  test("--report naming the definition file itself: refused, the file untouched", async () => {
+    const text = validDefinition()
+    const path = await file("report-is-definition.yaml", text)
+    expectRejected(await cli(["-i", path, "--report", path]), `--report ${path} is also given as --images-file`)
+    expect(await Bun.file(path).text()).toBe(text)
+  })
+
+  test("--junit naming the auth key file (through another spelling of the path): refused, the key untouched", async () => {
+    const path = await file("junit-is-key.yaml", validDefinition())
+    const key = await file("junit-key.json", "{\"type\":\"service_account\"}\n")
+    const other = join(dir, ".", "junit-key.json")
+    expectRejected(await cli(["-i", path, "-t", key, "--junit", other]), "is also given as --target-repo-auth-key")
+    expect(await Bun.file(key).text()).toBe("{\"type\":\"service_account\"}\n")
+  })
+
+  test("--report and --junit naming the same file", async () => {
+    const path = await file("report-junit-same.yaml", validDefinition())
+    const out = join(dir, "same-output.xml")
+    expectRejected(await cli(["-i", path, "--report", out, "--junit", out]), "--report and --junit name the same file")
+  })
+
+  test("an access token with a line break (flag and variable): refused up front, the flag named, the token not echoed", async () => {
+    const path = await file("token-crlf.yaml", validDefinition())
+    const token = "secret-token-value\r\nX-Injected: 1"
+    const byFlag = await cli(["-i", path, "-a", token])
+    expectRejected(byFlag, "--access-token (SYNCER_ACCESS_TOKEN) contains a control character")
+    expect(byFlag.stderr).not.toContain("secret-token-value")
+    const byEnv = await cli(["-i", path], { SYNCER_ACCESS_TOKEN: "secret-token-value\nmore" })
+    expectRejected(byEnv, "--access-token (SYNCER_ACCESS_TOKEN) contains a control character")
+    expect(byEnv.stderr).not.toContain("secret-token-value")
+  })
+
+  test("-i /dev/zero ends at once: larger than 4 MiB", async () => {
+    const started = performance.now()
+    expectRejected(await cli(["-i", "/dev/zero"]), "cannot read images file \"/dev/zero\": larger than 4 MiB")
+    expect(performance.now() - started).toBeLessThan(10_000)
+  })
+
+  test("-t /dev/zero ends at once: larger than 4 MiB", async () => {
+    const path = await file("key-dev-zero.yaml", validDefinition())
+    expectRejected(await cli(["-i", path, "-t", "/dev/zero"]), "target repo auth key /dev/zero: larger than 4 MiB")
+  })
+
+  test("a 3 MB value in the file is shortened in the message, not echoed (twice)", async () => {
+    const huge = `${host}/team/${"Ab".repeat(1536 * 1024)}:1`
+    const path = await file("huge-value.yaml", definition(`  - source: "${huge}"`))
+    const run = await cli(["-i", path])
+    expectRejected(run, "invalid image reference", "characters)")
+    expect(run.stderr.length).toBeLessThan(4000)
+  })
+
+  test("a 100 KB --target-repo-prefix is shortened in the message", async () => {
+    const path = await file("huge-prefix.yaml", validDefinition())
+    const run = await cli(["-i", path, "-r", `${host}/${"x".repeat(100 * 1024)}`])
+    expectRejected(run, "invalid target repository prefix", "characters)")
+    expect(run.stderr.length).toBeLessThan(4000)
+  })
+
+  test("--from a tar whose pax header says size=-1536 exits 2 within 5 s (no endless loop)", async () => {
+    const path = await file("pax-negative.yaml", validDefinition())
+    const tar = join(dir, "pax-negative.tar")
+    await writeFile(tar, paxArchive(paxRecord("size", "-1536")))
+    const started = performance.now()
+    expectRejected(await cli(["-i", path, "--from", tar]), `layout ${tar}: not a usable tar archive`, "bad pax size")
+    expect(performance.now() - started).toBeLessThan(5000)
+  })
+
+  test("a definition file over 4 MiB is refused before it is parsed", async () => {
+    const path = await file("over-cap.yaml", `${validDefinition()}# ${"x".repeat(4 * 1024 * 1024)}\n`)
+    expectRejected(await cli(["-i", path]), "larger than 4 MiB")
   })
 })
 

@@ -6,6 +6,7 @@ import { formatTarget, InvalidTargetPrefix, parseTargetPrefix, targetFor } from 
 
 const SHA = "31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab"
 const PREFIX = "eu.gcr.io/kyma-project/external/"
+const PREFIX_PATH = "kyma-project/external/"
 
 const ref = (input: string): ImageReference => Either.getOrThrow(parseReference(input))
 
@@ -142,9 +143,14 @@ describe("targetFor", () => {
     expect(r.left.message).toContain("longer than 255")
   })
 
-  test("an IPv6 source host cannot form a valid target path", () => {
-    const r = targetFor(PREFIX, ref("[::1]:5000/app"), undefined)
-    expect(Either.isLeft(r)).toBe(true)
+  test("an IPv6 source host becomes one path component with every group written out", () => {
+    const loopback = targetFor(PREFIX, ref("[::1]:5104/app:1"), undefined)
+    expect(Either.getOrThrow(loopback).repository).toBe(`${PREFIX_PATH}0-0-0-0-0-0-0-1-5104/app`)
+    const other = targetFor(PREFIX, ref("[2001:db8::ff00:42:8329]/team/app:2"), undefined)
+    expect(Either.getOrThrow(other).repository).toBe(`${PREFIX_PATH}2001-db8-0-0-0-ff00-42-8329/team/app`)
+    // the same address written two ways is one target
+    const expanded = targetFor(PREFIX, ref("[0:0:0:0:0:0:0:1]:5104/app:1"), undefined)
+    expect(Either.getOrThrow(expanded).repository).toBe(Either.getOrThrow(loopback).repository)
   })
 })
 

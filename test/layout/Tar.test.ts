@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { packLayout, parseNumber, tarHeader, unpackLayout } from "../../src/layout/Tar.ts"
+import { paxArchive, paxRecord } from "../support/TarFixtures.ts"
 
 const HEX = "ab".repeat(32)
 let dir: string
@@ -159,3 +160,29 @@ describe("header numbers", () => {
     expect(parseNumber(header.subarray(124, 136))).toBe(big)
   })
 })
+
+describe("sizes from hostile headers", () => {
+  test("a pax size of -1536 (which would send the reader backwards forever) is refused at once", async () => {
+    const tar = join(dir, "negative.tar")
+    await writeFile(tar, paxArchive(paxRecord("size", "-1536")))
+    const started = performance.now()
+    const result = await unpackEither(tar, join(dir, "out"))
+    expect(Either.isLeft(result) && result.left.detail).toContain("bad pax size \"-1536\"")
+    expect(performance.now() - started).toBeLessThan(1000)
+  })
+
+  test("pax sizes that are not a plain whole number are refused: 1.5, 1e9, 0x10, empty, and one beyond 2^53", async () => {
+    for (const value of ["1.5", "1e9", "0x10", "", "99999999999999999"]) {
+      const tar = join(dir, `pax-${value || "empty"}.tar`)
+      await writeFile(tar, paxArchive(paxRecord("size", value)))
+      const result = await unpackEither(tar, join(dir, `out-${value || "empty"}`))
+      expect({ value, refused: Either.isLeft(result) }).toEqual({ value, refused: true })
+    }
+  })
+
+  test("a base-256 size with the sign bit set (a negative number) is not a size", () => {
+    const field = new Uint8Array(12).fill(0xff)
+    expect(parseNumber(field)).toBeUndefined()
+  })
+})
+
