@@ -21,22 +21,23 @@
 
 // == The pipeline
 
-/** The Pipeline service (`syncImage`, `syncAll`: never fail, every outcome is an `ImageResult`) and its result types. */
+/** The Pipeline service (`syncImage`, `syncAll`: never fail, every outcome is an `ImageResult`). */
 export { Pipeline } from "./pipeline/Pipeline.ts"
-export type { ImageResult, ImageStatus } from "./pipeline/Pipeline.ts"
+/** One image's outcome and its status. */
+export type { ImageResult, ImageStatus } from "./model/Result.ts"
 
-/** Layers: `pipelineLayer(options)` wires the whole pipeline; `registryClientLayer` only the registry client stack. */
-export { pipelineLayer, registryClientLayer } from "./pipeline/Live.ts"
-export type { LiveOptions, TransportContext } from "./pipeline/Live.ts"
+/** Layers: `pipelineLayer(options)` wires the whole pipeline; `transportLayer` a transport on the run's registry client; `registryClientLayer` only the registry client stack. */
+export { exportLayer, pipelineLayer, registryClientLayer, transportContextLayer, transportLayer } from "./composition/Live.ts"
+export type { LiveOptions } from "./composition/Live.ts"
 
 /** Run-wide settings (dry run, concurrency) the steps read when built. */
-export { SyncSettings } from "./pipeline/SyncSettings.ts"
+export { MAX_CONCURRENCY, SyncSettings } from "./pipeline/SyncSettings.ts"
 export type { SyncSettingsShape } from "./pipeline/SyncSettings.ts"
 
 // == The five steps and their errors
 
-/** Step 1, Resolve: locate source and target, identify the source manifest; `SourceNotFound`, `PlatformMismatch`. */
-export { PlatformMismatch, Resolve, SourceNotFound } from "./pipeline/Resolve.ts"
+/** Step 1, Resolve: locate source and target, identify the source manifest. */
+export { Resolve } from "./pipeline/Resolve.ts"
 export type { ResolvedImage, ResolveError } from "./pipeline/Resolve.ts"
 
 /** Step 2, CheckTarget: the digest the target tag holds, if any (HEAD only). */
@@ -49,54 +50,78 @@ export type { Decision } from "./pipeline/Compare.ts"
 /** Step 4, Copy: blobs, child manifests, then the tag, through the Transport. */
 export { Copy } from "./pipeline/Copy.ts"
 
-/** Step 5, Sign: a cosign-compatible signature per target digest; `SigningFailed`. The `Signer` is the key behind it. */
-export { Sign, SigningFailed } from "./pipeline/Sign.ts"
+/** Step 5, Sign: a cosign-compatible signature per target digest; upstream signatures carried (`carryUpstream`). */
+export { Sign } from "./pipeline/Sign.ts"
 export type { SignOutcome } from "./pipeline/Sign.ts"
-export { Signer } from "./pipeline/Signer.ts"
-export type { SignerShape } from "./pipeline/Signer.ts"
+export { carryUpstream } from "./pipeline/Upstream.ts"
+/** The key behind signing, and its error. */
+export { Signer, SigningFailed } from "./signing/Signer.ts"
+export type { SignerShape } from "./signing/Signer.ts"
 
-// == Transports
+/** Export into an OCI layout (the connected side of an air-gapped sync). */
+export { LayoutExport } from "./pipeline/Export.ts"
+export type { ExportedImage, ExportError } from "./pipeline/Export.ts"
 
-/** The Transport service (how bytes move) and its typed errors, including `TagTaken` (a conflict found during the copy). */
-export {
-  DigestMismatch,
-  describeLocation,
-  ImageNotFound,
-  RegistryUnavailable,
-  TagTaken,
-  Transport,
-  TransportFailure,
-  Unauthorized
-} from "./pipeline/Transport.ts"
-export type {
-  CopyResult,
-  Endpoint,
-  ImageLocation,
-  ManifestDescriptor,
-  RawManifest,
-  Role,
-  TransportError,
-  TransportShape
-} from "./pipeline/Transport.ts"
+// == The Transport: the one seam for registry and layout I/O
+
+/** The Transport service, what a transport layer may use, and a transport made of two stores and the shared copy engine. */
+export { TRANSPORT_METHODS, Transport } from "./transport/Transport.ts"
+export type { CopyResult, TransportContext, TransportLayer, TransportShape } from "./transport/Transport.ts"
+export { defaultStoreTransportSettings, storeTransport } from "./transport/StoreTransport.ts"
+export type { StoreTransportSettings } from "./transport/StoreTransport.ts"
+/** The copy engine (blobs, children, then the tag) and the last look at a tag before it is written. */
+export { makeCopy } from "./transport/CopyTree.ts"
+export { lastLook } from "./transport/TagGuard.ts"
 
 /** Picks a transport by built-in name or module path (as `--transport` does). */
-export { builtinTransports, loadTransport, TransportUnusable } from "./pipeline/TransportLoader.ts"
-export type { TransportLayer } from "./pipeline/TransportLoader.ts"
+export { builtinTransports, checkTransport, loadTransport, TransportUnusable } from "./composition/TransportLoader.ts"
 
-/** Where a registry is contacted (mirrors, http for loopback/insecure hosts). */
-export { DOCKER_HUB_API, endpointFor } from "./pipeline/Endpoints.ts"
+// == The model
+
+/** The errors several layers share (what a registry, layout or transport answers; what Resolve reports). */
+export {
+  DigestMismatch,
+  formatLimit,
+  ImageNotFound,
+  PlatformMismatch,
+  RegistryUnavailable,
+  ResponseTooLarge,
+  SourceNotFound,
+  TagTaken,
+  TransportFailure,
+  Unauthorized,
+  UnsupportedUrl
+} from "./model/Errors.ts"
+export type { TransportError } from "./model/Errors.ts"
+
+/** Where an image is: endpoints (mirrors, http for loopback/insecure hosts), locations. */
+export { describeLocation, DOCKER_HUB_API, endpointFor, withReference } from "./model/Location.ts"
+export type { Endpoint, ImageLocation, RegistryOptions, Role } from "./model/Location.ts"
+
+/** Manifests as bytes, their descriptors, and the one walk of a manifest tree. */
+export { blobsOf, parseManifest, walkTree } from "./model/Manifest.ts"
+export type { Descriptor, ManifestDescriptor, ParsedManifest, RawManifest } from "./model/Manifest.ts"
+
+/** One side of a copy (a registry, a layout), as transports are built from them. */
+export type { BlobBody, ImageStore, ResumeBudget } from "./model/ImageStore.ts"
+
+/** Digests, platforms and the platform rule, signature tag names. */
+export { isSha256Digest, sha256Digest } from "./model/Digest.ts"
+export { configPlatform, formatPlatform, singlePlatformProblem, sourceShape } from "./model/Platform.ts"
+export type { Platform } from "./model/Platform.ts"
+export { COSIGN_SUFFIXES, referrersTag, signatureTag } from "./model/Signatures.ts"
 
 // == Progress
 
 /** Progress events of a run (`syncAll`'s `onEvent`), and the per-image reporter deep layers use. */
-export * as Progress from "./pipeline/Progress.ts"
-export type { ImageEvent, ProgressEvent, Step } from "./pipeline/Progress.ts"
+export * as Progress from "./model/Progress.ts"
+export type { ImageEvent, ProgressEvent, Step } from "./model/Progress.ts"
 
 // == The registry client and credentials
 
-/** The registry HTTP API client (manifests, blobs, uploads, mounts), read-only in a dry run. */
+/** The registry HTTP API client (manifests, blobs, uploads, mounts) as an ImageStore, read-only in a dry run. */
 export { RegistryClient } from "./oci/RegistryClient.ts"
-export type { RegistryClientError, RegistryClientSettings } from "./oci/RegistryClient.ts"
+export type { RegistryClientSettings } from "./oci/RegistryClient.ts"
 
 /** The HTTP stack under the client: auth challenges, tokens, redirects, per-registry limits, retries. */
 export { defaultRegistryHttpSettings, RegistryHttp } from "./oci/RegistryHttp.ts"
@@ -111,7 +136,7 @@ export { Credentials, CredentialsFailed } from "./oci/Credentials.ts"
 export type { Credential, CredentialProvider } from "./oci/Credentials.ts"
 
 /** Loads a custom auth provider module by path (as `--auth-plugin` does). */
-export { AuthPluginUnusable, loadAuthPlugin } from "./oci/AuthPluginLoader.ts"
+export { AuthPluginUnusable, loadAuthPlugin } from "./composition/AuthPluginLoader.ts"
 
 /** Runs external programs (skopeo, crane, credential helpers) with checked exit codes. */
 export { Exec, ProcessFailed } from "./process/Exec.ts"
@@ -120,8 +145,15 @@ export type { ExecOptions, ExecResult } from "./process/Exec.ts"
 // == The definition file
 
 /** Loading and validating the definition file: every problem with file, line, column and entry, before any request. */
-export { DefinitionError, DefinitionFileSchema, didYouMean, formatProblem, loadDefinition, parseDefinition } from "./domain/Definition.ts"
-export type { Definition, DefinitionFile, DefinitionProblem, ImageEntry, RegistryOptions } from "./domain/Definition.ts"
+export { loadDefinition } from "./definition/Load.ts"
+export { parseDefinition } from "./definition/Parse.ts"
+export { DefinitionError, didYouMean, formatProblem } from "./definition/Problems.ts"
+export type { DefinitionProblem } from "./definition/Problems.ts"
+export { DefinitionFileSchema } from "./definition/Schema.ts"
+export type { DefinitionFile } from "./definition/Schema.ts"
+export type { Definition, ImageEntry } from "./definition/Definition.ts"
+/** Where an entry is read from and where it goes. */
+export { locate, sourceLocation, targetLocation } from "./definition/Locate.ts"
 
 /** The definition file's JSON Schema, generated from `DefinitionFileSchema`. */
 export { definitionJsonSchema } from "./cli/SchemaCommand.ts"
@@ -139,32 +171,32 @@ export {
   isValidTag,
   parseReference,
   repositoryPath
-} from "./domain/Reference.ts"
-export type { ImageReference } from "./domain/Reference.ts"
+} from "./model/Reference.ts"
+export type { ImageReference } from "./model/Reference.ts"
 
 /** Target naming: `targetRepoPrefix` + repository path + `:` + tag. */
-export { formatTarget, InvalidTargetPrefix, parseTargetPrefix, targetFor } from "./domain/Target.ts"
-export type { TargetReference } from "./domain/Target.ts"
+export { formatTarget, InvalidTargetPrefix, parseTargetPrefix, targetFor } from "./model/Target.ts"
+export type { TargetReference } from "./model/Target.ts"
 
 /** Manifest media types, descriptors and platforms. */
-export * as MediaTypes from "./domain/MediaTypes.ts"
+export * as MediaTypes from "./model/MediaTypes.ts"
 
 // == Results for people and CI
 
 /** Result lines, summaries, exit codes and the `--report` document, as the CLI prints them. */
-export { countByStatus, exitCodeOf, formatResult, formatSummary, reportOf } from "./cli/Output.ts"
+export { countByStatus, exitCodeOf, formatResult, formatSummary, reportOf } from "./report/Output.ts"
 
 /** JUnit XML of a run (one test case per image). */
-export { junitXml } from "./cli/JUnit.ts"
-export type { JUnitMeta } from "./cli/JUnit.ts"
+export { junitXml } from "./report/JUnit.ts"
+export type { JUnitMeta } from "./report/JUnit.ts"
 
 /** The GitHub Actions job summary (Markdown) of a run. */
-export { appendGithubSummary, githubSummary } from "./cli/GithubSummary.ts"
-export type { GithubSummaryMeta } from "./cli/GithubSummary.ts"
+export { appendGithubSummary, githubSummary } from "./report/GithubSummary.ts"
+export type { GithubSummaryMeta } from "./report/GithubSummary.ts"
 
 /** Deterministic sharding of images by target (`--shard I/N`). */
-export { inShard, parseShard, selectShard, shardOf } from "./cli/Shard.ts"
-export type { Shard } from "./cli/Shard.ts"
+export { inShard, parseShard, selectShard, shardOf } from "./definition/Shard.ts"
+export type { Shard } from "./definition/Shard.ts"
 
 /** Progress views for terminals, logs and JSON lines. */
 export { makeView } from "./cli/ProgressView.ts"

@@ -8,8 +8,12 @@ import { Effect, Layer } from "effect"
 import { appendFile } from "node:fs/promises"
 // Adjust these paths if you copy the file out of the image-syncer checkout.
 import * as Oci from "../../plugins/transports/oci.ts"
-import { describeLocation, Transport, TransportFailure } from "../../src/pipeline/Transport.ts"
-import type { CopyResult, ImageLocation, ManifestDescriptor } from "../../src/pipeline/Transport.ts"
+import { TransportFailure } from "../../src/model/Errors.ts"
+import { describeLocation } from "../../src/model/Location.ts"
+import type { ImageLocation } from "../../src/model/Location.ts"
+import type { ManifestDescriptor } from "../../src/model/Manifest.ts"
+import { Transport } from "../../src/transport/Transport.ts"
+import type { CopyResult } from "../../src/transport/Transport.ts"
 
 /** One line of the copy log. */
 export interface CopyLogEntry {

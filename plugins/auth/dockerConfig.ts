@@ -6,7 +6,7 @@
  * source. Used for sources and, without a key or token, the target.
  */
 import { Effect, Option, Redacted } from "effect"
-import { readTextCapped } from "../../src/domain/ReadCapped.ts"
+import { readTextCapped } from "../../src/model/InputFile.ts"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import type { Credential, CredentialProvider, CredentialsFailed } from "../../src/oci/Credentials.ts"

@@ -3,7 +3,7 @@
  * `_json_key` + the file's exact content, as GCR and Artifact Registry expect.
  */
 import { Data, Effect, Option, Redacted } from "effect"
-import { readTextCapped } from "../../src/domain/ReadCapped.ts"
+import { readTextCapped } from "../../src/model/InputFile.ts"
 import type { CredentialProvider } from "../../src/oci/Credentials.ts"
 
 /** The key file is missing, unreadable or empty (an invocation error: exit 2). */

@@ -12,9 +12,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Exec } from "../../src/process/Exec.ts"
-import { Signer } from "../../src/pipeline/Signer.ts"
-import { SigningFailed } from "../../src/pipeline/Sign.ts"
+import { Signer } from "../../src/signing/Signer.ts"
 import { SignKeyUnusable } from "../../src/signing/KeyLoader.ts"
+import { SigningFailed } from "../../src/signing/Signer.ts"
 
 /** Key references this signer handles. */
 export const isKmsReference = (key: string): boolean => /^(gcpkms|awskms|azurekms|hashivault):\/\//.test(key)

@@ -4,11 +4,11 @@
  */
 import { Effect, Either, Layer } from "effect"
 import { sign } from "node:crypto"
-import { readTextCapped } from "../../src/domain/ReadCapped.ts"
+import { readTextCapped } from "../../src/model/InputFile.ts"
 import { loadSigningKey, SignKeyUnusable } from "../../src/signing/KeyLoader.ts"
 import type { SigningKey } from "../../src/signing/KeyLoader.ts"
-import { Signer } from "../../src/pipeline/Signer.ts"
-import type { SignerShape } from "../../src/pipeline/Signer.ts"
+import { Signer } from "../../src/signing/Signer.ts"
+import type { SignerShape } from "../../src/signing/Signer.ts"
 
 /** The password from the environment. */
 export const passwordFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): string =>

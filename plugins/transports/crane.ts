@@ -1,11 +1,12 @@
 /**
  * The `crane` transport: moves images with go-containerregistry's `crane` CLI, which must be
  * installed and on PATH. `crane digest` (a HEAD) says whether an image exists, `crane manifest`
- * and `crane config` read bytes (verified here against their digests), and `crane copy` copies
+ * reads bytes (verified here against its digest), and `crane copy` copies
  * (with crane's default `--platform all`, an index is copied whole, byte for byte). crane copy
  * writes a tag unconditionally, so a last `crane digest` of the target comes first (a tag taken
  * meanwhile is TagTaken), and one afterwards checks the tag holds the source digest. Every run
- * goes through the checked process runner.
+ * goes through the checked process runner. Small blobs (configs, signature payloads) and the
+ * Sign step's writes go through the registry client, with the same credentials.
  *
  * Credentials never go on the command line: each run gets a private temp directory (0700) with a
  * docker `config.json` (0600) holding only the `auths` entries our credential chain chose, and
@@ -16,22 +17,21 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { OCI_INDEX, OCI_MANIFEST, parseManifest } from "../../src/domain/MediaTypes.ts"
+import { OCI_INDEX, OCI_MANIFEST } from "../../src/model/MediaTypes.ts"
 import type { Credential } from "../../src/oci/Credentials.ts"
 import { Credentials } from "../../src/oci/Credentials.ts"
-import { sha256Digest } from "../../src/oci/RegistryClient.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
-import {
-  describeLocation,
-  DigestMismatch,
-  ImageNotFound,
-  TagTaken,
-  Transport,
-  TransportFailure,
-  Unauthorized
-} from "../../src/pipeline/Transport.ts"
-import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../../src/pipeline/Transport.ts"
+import { sha256Digest } from "../../src/model/Digest.ts"
+import { DigestMismatch, ImageNotFound, TransportFailure, Unauthorized } from "../../src/model/Errors.ts"
+import type { TransportError } from "../../src/model/Errors.ts"
+import { describeLocation } from "../../src/model/Location.ts"
+import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
+import { parseManifest } from "../../src/model/Manifest.ts"
+import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { lastLook } from "../../src/transport/TagGuard.ts"
+import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
+import { Transport } from "../../src/transport/Transport.ts"
 
 const encoder = new TextEncoder()
 
@@ -85,6 +85,7 @@ export const make = (binary = "crane") =>
   Effect.gen(function*() {
     const exec = yield* Exec
     const credentials = yield* Credentials
+    const registry = yield* RegistryClient
 
     /** The credential for one endpoint, as our chain answers it. */
     const credentialFor = (endpoint: Endpoint) =>
@@ -217,31 +218,15 @@ export const make = (binary = "crane") =>
         return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
       })
 
-    const config = (image: ImageLocation): Effect.Effect<Uint8Array, TransportError> =>
-      Effect.gen(function*() {
-        const raw = yield* manifest(image)
-        const descriptor = parseManifest(raw.bytes, raw.mediaType).config
-        if (!descriptor) return yield* new TransportFailure({ transport: "crane", detail: `${raw.digest} has no config` })
-        const { stdout } = yield* crane("config", [{ ...image, reference: raw.digest }], image)
-        const bytes = encoder.encode(stdout)
-        const actual = sha256Digest(bytes)
-        if (actual !== descriptor.digest) {
-          return yield* new DigestMismatch({ what: `config of ${describeLocation(image)}`, expected: descriptor.digest, actual })
-        }
-        return bytes
-      })
-
     const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor) =>
       Effect.gen(function*() {
         // Last look: crane copy overwrites a tag unconditionally, and another syncer may have written it meanwhile.
-        const now = yield* digest(target).pipe(
-          Effect.map(Option.some),
-          Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none<string>()))
-        )
-        if (Option.isSome(now)) {
-          if (now.value !== m.digest) {
-            return yield* new TagTaken({ target: describeLocation(target), expected: m.digest, found: now.value })
-          }
+        const found = (image: ImageLocation) =>
+          digest(image).pipe(
+            Effect.map((d) => Option.some({ digest: d, mediaType: "", size: 0 })),
+            Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
+          )
+        if ((yield* lastLook(found, target, m.digest)) === "ours") {
           return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
         }
         // By digest: the tag cannot move between Resolve and the copy.
@@ -256,7 +241,18 @@ export const make = (binary = "crane") =>
         return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 1 }
       })
 
-    return Transport.of({ name: "crane", inspect, manifest, config, copy })
+    // Signatures and referrer indexes (the Sign step's small writes) go through the registry
+    // client, with the same credentials; crane has no command to push one manifest or blob.
+    return Transport.of({
+      name: "crane",
+      inspect,
+      manifest,
+      blob: registry.getBlob,
+      referrers: registry.referrers,
+      putManifest: registry.putManifest,
+      putBlob: registry.putBlob,
+      copy
+    })
   })
 
 /** The crane transport layer (crane on PATH). */

@@ -1,29 +1,26 @@
 /**
- * The OCI image layout transport (air-gapped import, `--from DIR|FILE.tar`): sources are read
- * from a layout written by `image-syncer export`, targets are real registries. The layout is
- * validated before anything runs; a .tar is extracted into a private temp dir first, which
- * is removed when the run ends.
- *
- * Copying is the oci transport's own orchestration (blobs first — skipped when present,
- * mounted or streamed from the layout file — then child manifests by digest, then the tag)
- * over a RegistryClient whose source side is the layout. That client is provided too, so
- * the steps that call the client directly (Sign's referrers lookup) never reach for the
- * source registry either.
+ * OCI image layout transports (air-gapped sites). Import (`--from DIR|FILE.tar`): sources are
+ * read from a layout written by `image-syncer export`, targets are real registries; the
+ * layout is validated before anything runs, and a .tar is extracted into a private temp dir
+ * first, removed when the run ends. Export: sources are registries, the target is a layout.
+ * Both are the shared copy engine over a layout store on one side and the registry on the
+ * other, so nothing reaches a registry the layout stands for.
  */
 import { Data, Effect, Layer } from "effect"
 import { rmSync } from "node:fs"
 import { mkdtemp, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
-import { layoutRegistryClient } from "../../src/layout/LayoutClient.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
 import type { LayoutReader } from "../../src/layout/LayoutReader.ts"
+import { layoutSource, layoutTarget } from "../../src/layout/LayoutStore.ts"
+import type { LayoutWriter } from "../../src/layout/LayoutWriter.ts"
 import { ioReason } from "../../src/layout/OciLayout.ts"
 import { unpackLayout } from "../../src/layout/Tar.ts"
-import { Transport } from "../../src/pipeline/Transport.ts"
-import type { TransportLayer } from "../../src/pipeline/TransportLoader.ts"
-import * as OciTransport from "./oci.ts"
+import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { storeTransport } from "../../src/transport/StoreTransport.ts"
+import { Transport } from "../../src/transport/Transport.ts"
+import type { TransportLayer } from "../../src/transport/Transport.ts"
 
 /** The layout cannot be used. */
 export class LayoutUnusable extends Data.TaggedError("LayoutUnusable")<{ readonly path: string; readonly reason: string }> {
@@ -65,15 +62,14 @@ const materialise = (path: string): Effect.Effect<Materialised, LayoutUnusable> 
     return { dir, release }
   })
 
-/** The transport layer over an opened layout; `release` runs when the layer is released. */
+/** The import transport over an opened layout; `release` runs when the layer is released. */
 export const layerOf = (layout: LayoutReader, name: string, release: Effect.Effect<void> = Effect.void): TransportLayer => {
-  const client = Layer.effect(RegistryClient, Effect.map(RegistryClient, (real) => layoutRegistryClient(layout, real, name)))
   const transport = Layer.effect(
     Transport,
-    Effect.map(OciTransport.make(), (oci) => Transport.of({ ...oci, name: `layout ${name}` }))
+    Effect.map(RegistryClient, (registry) => Transport.of(storeTransport(`layout ${name}`, { source: layoutSource(layout, `layout ${name}`), target: registry })))
   )
   const cleanup = Layer.scopedDiscard(Effect.addFinalizer(() => release))
-  return Layer.merge(transport.pipe(Layer.provideMerge(client)), cleanup)
+  return Layer.merge(transport, cleanup)
 }
 
 /** A transport reading sources from the layout at `path` (a directory or a .tar), writing to registries. */
@@ -86,3 +82,10 @@ export const layerFrom = (path: string): Effect.Effect<TransportLayer, LayoutUnu
     )
     return layerOf(layout, path, release)
   })
+
+/** The export transport: sources from registries, every target location written into `writer`'s layout (with `annotate`'s annotations on each ref name). */
+export const exportLayer = (writer: LayoutWriter, annotate?: (refName: string) => Readonly<Record<string, string>>) =>
+  Layer.effect(
+    Transport,
+    Effect.map(RegistryClient, (registry) => Transport.of(storeTransport("export", { source: registry, target: layoutTarget(writer, annotate) })))
+  )

@@ -10,12 +10,18 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Credentials } from "../../src/oci/Credentials.ts"
-import { sha256Digest } from "../../src/oci/RegistryClient.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
-import { DigestMismatch, ImageNotFound, describeLocation, TagTaken, Transport, TransportFailure, Unauthorized } from "../../src/pipeline/Transport.ts"
-import type { Endpoint, ImageLocation, ManifestDescriptor, RawManifest, TransportError } from "../../src/pipeline/Transport.ts"
-import { OCI_INDEX, OCI_MANIFEST } from "../../src/domain/MediaTypes.ts"
+import { OCI_INDEX, OCI_MANIFEST } from "../../src/model/MediaTypes.ts"
+import { sha256Digest } from "../../src/model/Digest.ts"
+import { DigestMismatch, ImageNotFound, TransportFailure, Unauthorized } from "../../src/model/Errors.ts"
+import type { TransportError } from "../../src/model/Errors.ts"
+import { describeLocation } from "../../src/model/Location.ts"
+import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
+import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
+import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { lastLook } from "../../src/transport/TagGuard.ts"
+import { Transport } from "../../src/transport/Transport.ts"
 
 const encoder = new TextEncoder()
 
@@ -37,6 +43,7 @@ export const make = (binary = "skopeo") =>
   Effect.gen(function*() {
     const exec = yield* Exec
     const credentials = yield* Credentials
+    const registry = yield* RegistryClient
 
     /** Writes an auth file for the endpoints that have credentials; returns its path, if any. */
     const authFile = (dir: string, name: string, endpoint: Endpoint) =>
@@ -81,11 +88,11 @@ export const make = (binary = "skopeo") =>
         ? new Unauthorized({ registry: image.endpoint.host, status: 401, detail: `skopeo: ${e.message}` })
         : new TransportFailure({ transport: "skopeo", detail: e.message })
 
-    const inspectRaw = (image: ImageLocation, config: boolean) =>
+    const inspectRaw = (image: ImageLocation) =>
       withAuthDir((dir) =>
         Effect.gen(function*() {
           const auth = yield* authFile(dir, "auth", image.endpoint)
-          const argv = [binary, "inspect", "--raw", ...(config ? ["--config"] : []), ...tlsFlag("--tls-verify", image.endpoint), ...(auth ? ["--authfile", auth] : []), dockerRef(image)]
+          const argv = [binary, "inspect", "--raw", ...tlsFlag("--tls-verify", image.endpoint), ...(auth ? ["--authfile", auth] : []), dockerRef(image)]
           const { stdout } = yield* exec.run(argv).pipe(Effect.mapError(translate(image)))
           return encoder.encode(stdout)
         })
@@ -93,7 +100,7 @@ export const make = (binary = "skopeo") =>
 
     const manifest = (image: ImageLocation): Effect.Effect<RawManifest, TransportError> =>
       Effect.gen(function*() {
-        const bytes = yield* inspectRaw(image, false)
+        const bytes = yield* inspectRaw(image)
         const digest = sha256Digest(bytes)
         if (image.reference.startsWith("sha256:") && digest !== image.reference) {
           return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual: digest })
@@ -118,11 +125,7 @@ export const make = (binary = "skopeo") =>
           const dstAuth = yield* authFile(dir, "target", target.endpoint)
           const from: ImageLocation = { ...source, reference: m.digest }
           // Last look before skopeo writes the tag (it would overwrite unconditionally).
-          const now = yield* inspect(target)
-          if (Option.isSome(now)) {
-            if (now.value.digest !== m.digest) {
-              return yield* new TagTaken({ target: describeLocation(target), expected: m.digest, found: now.value.digest })
-            }
+          if ((yield* lastLook(inspect, target, m.digest)) === "ours") {
             return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
           }
           yield* exec.run([
@@ -148,11 +151,16 @@ export const make = (binary = "skopeo") =>
         })
       )
 
+    // skopeo has no command for one small blob or manifest: signatures and referrer indexes
+    // (the Sign step's writes) go through the registry client, with the same credentials.
     return Transport.of({
       name: "skopeo",
       inspect,
       manifest,
-      config: (image) => inspectRaw(image, true),
+      blob: registry.getBlob,
+      referrers: registry.referrers,
+      putManifest: registry.putManifest,
+      putBlob: registry.putBlob,
       copy
     })
   })

@@ -12,16 +12,17 @@ import { existsSync, statSync } from "node:fs"
 import { mkdir, rm } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import { Env } from "../Config.ts"
-import { loadDefinition } from "../domain/Definition.ts"
-import type { Definition, ImageEntry } from "../domain/Definition.ts"
-import { LayoutExport } from "../layout/Export.ts"
-import type { ExportedImage } from "../layout/Export.ts"
+import type { Definition, ImageEntry } from "../definition/Definition.ts"
+import { LayoutExport } from "../pipeline/Export.ts"
+import type { ExportedImage } from "../pipeline/Export.ts"
 import { openWriter } from "../layout/LayoutWriter.ts"
 import type { LayoutWriter } from "../layout/LayoutWriter.ts"
 import { ioReason, OCI_LAYOUT_FILE } from "../layout/OciLayout.ts"
 import { packLayout, unpackLayout } from "../layout/Tar.ts"
-import { registryClientLayer } from "../pipeline/Live.ts"
+import { exportLayer } from "../composition/Live.ts"
+import { BunContext } from "@effect/platform-bun"
 import { checkConcurrency, credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
+import { loadDefinition } from "../definition/Load.ts"
 
 const imagesFile = Options.text("images-file").pipe(
   Options.withAlias("i"),
@@ -146,10 +147,10 @@ const prepareDestination = (path: string): Effect.Effect<Destination, InvalidInp
   })
 
 /** Exports every entry (bounded concurrency); each error becomes that image's line, the others go on. */
-const exportAll = (definition: Definition, layout: LayoutWriter, concurrency: number) =>
+const exportAll = (definition: Definition, concurrency: number) =>
   Effect.flatMap(LayoutExport, (exporter) =>
     Effect.forEach(definition.images, (entry) =>
-      exporter.exportImage(entry, definition, layout).pipe(
+      exporter.exportImage(entry, definition).pipe(
         Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`${entry.source}: ${w}`))),
         Effect.either,
         Effect.map((r): ExportOutcome => (Either.isRight(r) ? { entry, result: r.right } : { entry, error: r.left.message })),
@@ -184,13 +185,8 @@ export const runExport = (flags: ExportFlags) =>
           const layout = yield* openWriter(destination.dir).pipe(
             Effect.mapError((e) => new InvalidInput({ message: `--to ${flags.to}: ${e.message}` }))
           )
-          const outcomes = yield* exportAll(definition, layout, flags.concurrency).pipe(
-            Effect.provide(
-              LayoutExport.layer().pipe(
-                Layer.provide(registryClientLayer({ dryRun: false, credentials: providers })),
-                Layer.provide(FetchHttpClient.layer)
-              )
-            )
+          const outcomes = yield* exportAll(definition, flags.concurrency).pipe(
+            Effect.provide(exportLayer(definition, layout, { credentials: providers }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))))
           )
           if (Option.isSome(destination.archive)) {
             // What was exported is kept even when some images failed: a later run adds the rest.

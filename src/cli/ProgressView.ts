@@ -10,9 +10,9 @@
  * image, written before that image's next event or on `render()` (a heartbeat).
  */
 import { Effect, Schedule } from "effect"
-import type { ImageResult, ImageStatus } from "../pipeline/Pipeline.ts"
-import type { ProgressEvent, Step } from "../pipeline/Progress.ts"
-import { countByStatus, formatResult, formatSummary } from "./Output.ts"
+import type { ProgressEvent, Step } from "../model/Progress.ts"
+import { countByStatus, formatResult, formatSummary } from "../report/Output.ts"
+import type { ImageResult, ImageStatus } from "../model/Result.ts"
 
 /** How progress is shown. */
 export type OutputMode = "tty" | "plain" | "json"

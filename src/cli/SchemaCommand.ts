@@ -6,7 +6,7 @@
  */
 import { Command } from "@effect/cli"
 import { Effect, JSONSchema } from "effect"
-import { DefinitionFileSchema } from "../domain/Definition.ts"
+import { DefinitionFileSchema } from "../definition/Schema.ts"
 
 /** The JSON Schema dialect of the document (what `JSONSchema.make` targets). */
 export const JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"

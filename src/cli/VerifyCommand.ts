@@ -5,19 +5,24 @@
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Either, Layer, Option } from "effect"
-import { readTextCapped } from "../domain/ReadCapped.ts"
-import { loadDefinition } from "../domain/Definition.ts"
-import type { ImageEntry } from "../domain/Definition.ts"
-import { formatTarget } from "../domain/Target.ts"
-import { RegistryClient, withReference } from "../oci/RegistryClient.ts"
-import { endpointFor } from "../pipeline/Endpoints.ts"
-import { registryClientLayer } from "../pipeline/Live.ts"
-import type { ImageLocation } from "../pipeline/Transport.ts"
+import { readTextCapped } from "../model/InputFile.ts"
+import type { ImageEntry } from "../definition/Definition.ts"
+import { formatTarget } from "../model/Target.ts"
+import { BunContext } from "@effect/platform-bun"
+import { transportLayer } from "../composition/Live.ts"
+import { targetLocation } from "../definition/Locate.ts"
+import { Transport } from "../transport/Transport.ts"
+import type { TransportShape } from "../transport/Transport.ts"
 import { loadPublicKey } from "../signing/KeyLoader.ts"
-import { layersOf, SIMPLE_SIGNING, signatureTag } from "../signing/SimpleSigning.ts"
+import { layersOf } from "../signing/SimpleSigning.ts"
 import { layerVerifies } from "../signing/Verify.ts"
 import { accessToken, credentialProviders, imagesFile, InvalidInput, SyncIncomplete, targetRepoAuthKey, targetRepoPrefix } from "./Cli.ts"
 import type { KeyObject } from "node:crypto"
+import { withReference } from "../model/Location.ts"
+import type { ImageLocation } from "../model/Location.ts"
+import { SIMPLE_SIGNING } from "../model/MediaTypes.ts"
+import { signatureTag } from "../model/Signatures.ts"
+import { loadDefinition } from "../definition/Load.ts"
 
 /** The outcome for one image. */
 export type VerifyStatus = "verified" | "unsigned" | "missing" | "failed"
@@ -27,19 +32,19 @@ const out = (line: string) => Effect.sync(() => void process.stdout.write(`${lin
 const key = Options.text("key").pipe(
   Options.withDescription("public key (PEM) the signatures must verify with")
 )
-const verifyOne = (client: RegistryClient["Type"], entry: ImageEntry, location: ImageLocation, publicKey: KeyObject) =>
+const verifyOne = (transport: TransportShape, entry: ImageEntry, location: ImageLocation, publicKey: KeyObject) =>
   Effect.gen(function*() {
-    const head = yield* client.headManifest(location)
+    const head = yield* transport.inspect(location)
     if (Option.isNone(head)) return { status: "missing" as VerifyStatus, digest: undefined, detail: "target tag not found" }
     const digest = head.value.digest
-    const sig = yield* client.getManifest(withReference(location, signatureTag(digest))).pipe(
+    const sig = yield* transport.manifest(withReference(location, signatureTag(digest))).pipe(
       Effect.map(Option.some),
       Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
     )
     if (Option.isNone(sig)) return { status: "unsigned" as VerifyStatus, digest, detail: "no signature" }
     for (const layer of layersOf(sig.value.bytes)) {
       if (layer.mediaType !== SIMPLE_SIGNING) continue
-      const payload = yield* client.getBlob(location, layer.digest)
+      const payload = yield* transport.blob(location, layer.digest)
       if (layerVerifies(layer, payload, digest, publicKey)) return { status: "verified" as VerifyStatus, digest, detail: "" }
     }
     return { status: "unsigned" as VerifyStatus, digest, detail: "no signature by this key verifies for this digest" }
@@ -73,20 +78,15 @@ export const verifyCommand = Command.make(
         targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
       }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
       const providers = yield* credentialProviders(flags)
-      const results = yield* Effect.flatMap(RegistryClient, (client) =>
+      const results = yield* Effect.flatMap(Transport, (transport) =>
         Effect.forEach(definition.images, (entry) => {
-          const location: ImageLocation = {
-            endpoint: endpointFor(entry.target.registry, definition.registries, "target"),
-            repository: entry.target.repository,
-            reference: entry.target.tag
-          }
-          return verifyOne(client, entry, location, publicKey).pipe(
+          return verifyOne(transport, entry, targetLocation(entry, definition), publicKey).pipe(
             Effect.tap((r) =>
               out([r.status.padEnd(8), formatTarget(entry.target), r.digest ?? "-", r.detail ? `: ${r.detail}` : ""].join(" ").trimEnd())
             )
           )
         }, { concurrency: 8 })).pipe(
-          Effect.provide(registryClientLayer({ dryRun: true, credentials: providers }).pipe(Layer.provide(FetchHttpClient.layer)))
+          Effect.provide(transportLayer({ dryRun: true, credentials: providers }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))))
         )
       const bad = results.filter((r) => r.status !== "verified")
       yield* out(`${results.length} images: ${results.length - bad.length} verified, ${bad.length} not verified`)

@@ -10,9 +10,9 @@ import { Cause, Effect, Exit, Logger, Option } from "effect"
 import { planCommand, registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
 import { schemaCommand } from "./SchemaCommand.ts"
 import { stripAnsi } from "./ProgressView.ts"
-import { shortenMessage } from "../domain/Reference.ts"
 import { exportCommand } from "./ExportCommand.ts"
 import { verifyCommand } from "./VerifyCommand.ts"
+import { shortenMessage } from "../model/Text.ts"
 
 registerSubcommand(verifyCommand, "verify")
 registerSubcommand(exportCommand, "export")

@@ -8,9 +8,7 @@ import { Data, Effect, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { blobsOf, isIndex, parseManifest } from "../domain/MediaTypes.ts"
-import type { Descriptor } from "../domain/MediaTypes.ts"
-import type { DigestMismatch, ManifestDescriptor } from "../pipeline/Transport.ts"
+import { isIndex } from "../model/MediaTypes.ts"
 import { fileStream, readVerified } from "./LayoutWriter.ts"
 import {
   blobPath,
@@ -21,9 +19,12 @@ import {
   parseLayoutIndex,
   refNameOfDescriptor
 } from "./OciLayout.ts"
-import { isSha256Digest } from "../domain/Reference.ts"
 import { LayoutIoFailed } from "./OciLayout.ts"
 import type { LayoutIndex } from "./OciLayout.ts"
+import { isSha256Digest } from "../model/Digest.ts"
+import type { DigestMismatch } from "../model/Errors.ts"
+import { blobsOf, parseManifest } from "../model/Manifest.ts"
+import type { Descriptor, ManifestDescriptor } from "../model/Manifest.ts"
 
 /** The directory is not a usable OCI image layout. */
 export class LayoutInvalid extends Data.TaggedError("LayoutInvalid")<{ readonly path: string; readonly reason: string }> {

@@ -10,7 +10,6 @@ import { createReadStream } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
 import type { FileHandle } from "node:fs/promises"
 import { join } from "node:path"
-import { DigestMismatch } from "../pipeline/Transport.ts"
 import {
   blobPath,
   checkLayoutMarker,
@@ -23,9 +22,10 @@ import {
   parseLayoutIndex,
   refNameOfDescriptor
 } from "./OciLayout.ts"
-import { isSha256Digest } from "../domain/Reference.ts"
 import type { LayoutDescriptor, LayoutIndex } from "./OciLayout.ts"
 import { shareOnce } from "../oci/shareOnce.ts"
+import { isSha256Digest } from "../model/Digest.ts"
+import { DigestMismatch } from "../model/Errors.ts"
 
 /** What ensureBlob did. */
 export type BlobOutcome = "present" | "written"

@@ -5,7 +5,7 @@
  */
 import { Data } from "effect"
 import { join } from "node:path"
-import { isSha256Digest } from "../domain/Reference.ts"
+import { isSha256Digest } from "../model/Digest.ts"
 
 /** The marker file's name. */
 export const OCI_LAYOUT_FILE = "oci-layout"

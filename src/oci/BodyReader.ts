@@ -7,8 +7,8 @@
  */
 import type { HttpClientResponse } from "@effect/platform"
 import { Effect, Stream } from "effect"
-import { ResponseTooLarge } from "../pipeline/Transport.ts"
 import { Retryable } from "./RetryPolicy.ts"
+import { ResponseTooLarge } from "../model/Errors.ts"
 
 /** Manifests and indexes: distribution's own limit for a manifest PUT. */
 export const MANIFEST_LIMIT = 4 * 1024 * 1024

@@ -4,7 +4,7 @@
  */
 import { Context, Data, Effect, Layer, Option } from "effect"
 import type { Redacted } from "effect"
-import type { Role } from "../pipeline/Transport.ts"
+import type { Role } from "../model/Location.ts"
 
 /** Credentials for one registry. Secrets are Redacted so they never print. */
 export type Credential =

@@ -20,9 +20,9 @@ import { defaultRetrySettings, parseRetryAfter, Retryable, withRetry } from "./R
 import { readBody, readErrorText, TOKEN_LIMIT } from "./BodyReader.ts"
 import { allowedUrl, displayUrl } from "./UrlPolicy.ts"
 import type { RetrySettings } from "./RetryPolicy.ts"
-import { RegistryUnavailable, TransportFailure, Unauthorized } from "../pipeline/Transport.ts"
-import type { ResponseTooLarge, UnsupportedUrl } from "../pipeline/Transport.ts"
-import type { Endpoint } from "../pipeline/Transport.ts"
+import { RegistryUnavailable, TransportFailure, Unauthorized } from "../model/Errors.ts"
+import type { ResponseTooLarge, UnsupportedUrl } from "../model/Errors.ts"
+import type { Endpoint } from "../model/Location.ts"
 
 /** Settings of the HTTP stack. */
 export interface RegistryHttpSettings {

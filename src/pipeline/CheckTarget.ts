@@ -1,8 +1,10 @@
 /** Step 2, CheckTarget: does the target tag exist, and with which digest (HEAD, never GET). */
 import { Context, Effect, Layer } from "effect"
 import type { Option } from "effect"
-import { Transport } from "./Transport.ts"
-import type { ImageLocation, ManifestDescriptor, TransportError } from "./Transport.ts"
+import type { TransportError } from "../model/Errors.ts"
+import type { ImageLocation } from "../model/Location.ts"
+import type { ManifestDescriptor } from "../model/Manifest.ts"
+import { Transport } from "../transport/Transport.ts"
 
 /** The CheckTarget service. */
 export class CheckTarget extends Context.Tag("syncer/CheckTarget")<CheckTarget, {

@@ -1,7 +1,7 @@
 /** Step 3, Compare: same digest → nothing to do; another digest → TagConflict, target untouched. */
 import { Context, Data, Effect, Layer, Option } from "effect"
-import type { ManifestDescriptor } from "./Transport.ts"
 import type { ResolvedImage } from "./Resolve.ts"
+import type { ManifestDescriptor } from "../model/Manifest.ts"
 
 /** The target tag holds other content: tags are immutable, so we refuse to touch it. */
 export class TagConflict extends Data.TaggedError("TagConflict")<{

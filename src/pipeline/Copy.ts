@@ -3,9 +3,10 @@
  * What the tag holds afterwards is the Pipeline's last check, at the end of the run.
  */
 import { Context, Effect, Layer } from "effect"
-import { Transport } from "./Transport.ts"
-import type { CopyResult, TransportError } from "./Transport.ts"
 import type { ResolvedImage } from "./Resolve.ts"
+import type { TransportError } from "../model/Errors.ts"
+import { Transport } from "../transport/Transport.ts"
+import type { CopyResult } from "../transport/Transport.ts"
 
 /** The Copy service. */
 export class Copy extends Context.Tag("syncer/Copy")<Copy, {

@@ -6,47 +6,21 @@
  * for a tag that still holds this run's digest (another writer may have replaced it).
  */
 import { Cause, Context, Effect, Layer, Option } from "effect"
-import type { Definition, ImageEntry } from "../domain/Definition.ts"
-import { formatTarget } from "../domain/Target.ts"
+import type { Definition, ImageEntry } from "../definition/Definition.ts"
+import { locate } from "../definition/Locate.ts"
+import { TagTaken } from "../model/Errors.ts"
+import { describeLocation } from "../model/Location.ts"
+import type { ImageLocation } from "../model/Location.ts"
+import * as Progress from "../model/Progress.ts"
+import type { ImageEvent, ProgressEvent } from "../model/Progress.ts"
+import type { ImageResult, ImageStatus } from "../model/Result.ts"
+import { formatTarget } from "../model/Target.ts"
 import { CheckTarget } from "./CheckTarget.ts"
 import { Compare } from "./Compare.ts"
 import { Copy } from "./Copy.ts"
-import { locate, Resolve } from "./Resolve.ts"
+import { Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
-import { describeLocation, TagTaken } from "./Transport.ts"
-import type { ImageLocation } from "./Transport.ts"
-import * as Progress from "./Progress.ts"
-
-import type { ImageEvent, ProgressEvent } from "./Progress.ts"
-
-/** What happened to one image. */
-export type ImageStatus = "synced" | "present" | "planned" | "conflict" | "failed"
-
-/** One image's outcome, as printed and written to the report. */
-export interface ImageResult {
-  /** the entry's `source` as written */
-  readonly source: string
-  /** "registry/repository:tag" */
-  readonly target: string
-  /** the source digest (what the target tag holds or will hold), when known */
-  readonly digest: string | undefined
-  readonly status: ImageStatus
-  readonly error: string | undefined
-  /** the error's tag, for programs: "TagConflict", "SourceNotFound", … */
-  readonly errorType: string | undefined
-  readonly warnings: ReadonlyArray<string>
-  readonly signed: boolean | "already"
-  readonly signatureDigest: string | undefined
-  /** dry run: a signature would be added */
-  readonly wouldSign: boolean
-  /** upstream signature artifacts copied along */
-  readonly carried: ReadonlyArray<string>
-  readonly bytesCopied: number
-  /** `plan` only: bytes of the image (manifests, configs, layers) a copy would bring */
-  readonly sizeBytes?: number
-  readonly durationMs: number
-}
 
 /** One image's result before the end-of-run check, and the tag it wrote, if any. */
 interface Processed {

@@ -4,22 +4,14 @@
  * (the payload blob, its signature in the `dev.cosignproject.cosign/signature` annotation).
  * Built as bytes once and never re-serialised afterwards.
  */
-import { createHash } from "node:crypto"
-import { isDockerHub } from "../domain/Reference.ts"
+import { sha256Digest as sha } from "../model/Digest.ts"
+import { OCI_CONFIG, OCI_MANIFEST, SIMPLE_SIGNING } from "../model/MediaTypes.ts"
+import { isDockerHub } from "../model/Reference.ts"
 
-/** Media type of a simple-signing payload layer. */
-export const SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 /** Annotation holding the base64 signature. */
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-/** OCI manifest and config media types used for signature images. */
-export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 
 const encoder = new TextEncoder()
-const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`
-
-/** "sha256:abc…" → "sha256-abc….sig" (or another suffix: ".att", ".sbom", "" for the referrers fallback). */
-export const signatureTag = (digest: string, suffix = ".sig"): string => `${digest.replace(":", "-")}${suffix}`
 
 /** cosign writes Docker Hub references as index.docker.io/…. */
 export const dockerReference = (registry: string, repository: string): string =>

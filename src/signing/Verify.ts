@@ -1,8 +1,9 @@
 /** Verifying cosign signatures over exact payload bytes: used for idempotence and by `verify`. */
 import { verify } from "node:crypto"
 import type { KeyObject } from "node:crypto"
-import { readPayload, SIGNATURE_ANNOTATION, SIMPLE_SIGNING } from "./SimpleSigning.ts"
+import { readPayload, SIGNATURE_ANNOTATION } from "./SimpleSigning.ts"
 import type { SignatureLayer } from "./SimpleSigning.ts"
+import { SIMPLE_SIGNING } from "../model/MediaTypes.ts"
 
 /** True when `signatureB64` is `key`'s signature over `payload` (DER, or raw r||s for P-256). */
 export const verifySignature = (payload: Uint8Array, signatureB64: string, key: KeyObject): boolean => {

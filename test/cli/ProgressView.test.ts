@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Fiber, TestClock, TestContext } from "effect"
 import { join } from "node:path"
-import { formatResult } from "../../src/cli/Output.ts"
+import { formatResult } from "../../src/report/Output.ts"
 import {
   formatBytes,
   formatDuration,
@@ -13,9 +13,9 @@ import {
   summaryTable
 } from "../../src/cli/ProgressView.ts"
 import type { OutputMode } from "../../src/cli/ProgressView.ts"
-import type { ImageResult, ImageStatus } from "../../src/pipeline/Pipeline.ts"
-import type { ProgressEvent } from "../../src/pipeline/Progress.ts"
+import type { ProgressEvent } from "../../src/model/Progress.ts"
 import { runInPty } from "../support/Pty.ts"
+import type { ImageResult, ImageStatus } from "../../src/model/Result.ts"
 
 const DIGEST = `sha256:${"a".repeat(64)}`
 const BLOB = `sha256:${"b".repeat(64)}`

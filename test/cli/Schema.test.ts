@@ -18,7 +18,8 @@ import {
   JSON_SCHEMA_DIALECT,
   schemaCommand
 } from "../../src/cli/SchemaCommand.ts"
-import { DefinitionFileSchema, parseDefinition } from "../../src/domain/Definition.ts"
+import { parseDefinition } from "../../src/definition/Parse.ts"
+import { DefinitionFileSchema } from "../../src/definition/Schema.ts"
 
 const ROOT = join(import.meta.dir, "..", "..")
 

@@ -11,10 +11,8 @@ import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { pushImage } from "../../src/demo/SampleImages.ts"
 import type { PushedImage } from "../../src/demo/SampleImages.ts"
-import { loadDefinition } from "../../src/domain/Definition.ts"
-import { pipelineLayer } from "../../src/pipeline/Live.ts"
+import { pipelineLayer } from "../../src/composition/Live.ts"
 import { Pipeline } from "../../src/pipeline/Pipeline.ts"
-import type { ImageResult } from "../../src/pipeline/Pipeline.ts"
 import { skopeoDigest } from "../support/Skopeo.ts"
 import {
   describeRun,
@@ -30,6 +28,8 @@ import {
   writeRequests
 } from "./helpers.ts"
 import type { CliRun, Report } from "./helpers.ts"
+import type { ImageResult } from "../../src/model/Result.ts"
+import { loadDefinition } from "../../src/definition/Load.ts"
 
 let src: LocalRegistry
 let dir: string

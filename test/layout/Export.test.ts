@@ -4,21 +4,22 @@
  * referrers stored next to the image, and a second run that downloads no blob again.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { Effect, Either, Layer, Stream } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { parseDefinition } from "../../src/domain/Definition.ts"
-import type { Definition } from "../../src/domain/Definition.ts"
+import type { Definition } from "../../src/definition/Definition.ts"
 import { buildImage } from "../../src/demo/SampleImages.ts"
 import type { SampleImageSpec } from "../../src/demo/SampleImages.ts"
-import { LayoutExport } from "../../src/layout/Export.ts"
+import { LayoutExport, sourceAnnotations } from "../../src/pipeline/Export.ts"
+import * as LayoutTransport from "../../plugins/transports/layout.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
 import { openWriter } from "../../src/layout/LayoutWriter.ts"
 import { blobPath, REF_NAME, SOURCE_ANNOTATION } from "../../src/layout/OciLayout.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
-import { fakeRegistries } from "./fakeRegistryClient.ts"
-import type { FakeRegistries } from "./fakeRegistryClient.ts"
+import { fakeRegistries } from "../support/FakeRegistryStore.ts"
+import type { FakeRegistries } from "../support/FakeRegistryStore.ts"
+import { parseDefinition } from "../../src/definition/Parse.ts"
 
 const TWO = [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64", variant: "v8" }] as const
 const AMD64 = [{ os: "linux", architecture: "amd64" }] as const
@@ -44,14 +45,19 @@ const definition = (yaml: string): Definition => {
   return parsed.right
 }
 
-/** Exports every entry; the per-entry results (or errors) in order. */
-const exportAll = (def: Definition) =>
+/** Exports every entry through the export transport over `client`; the per-entry results (or errors) in order. */
+const exportAll = (def: Definition, client: RegistryClient["Type"] = world.client) =>
   Effect.runPromise(
     Effect.gen(function*() {
-      const exporter = yield* LayoutExport
       const writer = yield* openWriter(dir)
-      return yield* Effect.forEach(def.images, (entry) => Effect.either(exporter.exportImage(entry, def, writer)))
-    }).pipe(Effect.provide(LayoutExport.layer().pipe(Layer.provide(Layer.succeed(RegistryClient, world.client)))))
+      const exporter = LayoutExport.layer.pipe(
+        Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(def))),
+        Layer.provide(Layer.succeed(RegistryClient, client))
+      )
+      return yield* Effect.flatMap(LayoutExport, (e) => Effect.forEach(def.images, (entry) => Effect.either(e.exportImage(entry, def)))).pipe(
+        Effect.provide(exporter)
+      )
+    })
   )
 
 const readIndex = async () =>
@@ -186,23 +192,17 @@ describe("export", () => {
     world.push("registry.example", "team/bad", "1", image)
     const [layerDigest] = [...image.blobs.keys()].slice(-1)
     const client = world.client
-    const lying = {
+    // The lie is told unchecked: the layout writer's own digest check must catch it.
+    const lying: RegistryClient["Type"] = {
       ...client,
-      getBlob: (img: Parameters<typeof client.getBlob>[0], digest: string) =>
-        digest === layerDigest ? Effect.succeed(new TextEncoder().encode("not the layer")) : client.getBlob(img, digest),
-      // Export streams layers, so the lie must be told there too.
-      blobStream: (img: Parameters<typeof client.blobStream>[0], digest: string, size: number) =>
-        digest === layerDigest ? Stream.make(new TextEncoder().encode("not the layer")) : client.blobStream(img, digest, size)
+      openBlob: (img, digest, size, budget) =>
+        digest === layerDigest
+          ? Effect.succeed({ stream: new Blob([new TextEncoder().encode("not the layer")]).stream(), failure: () => undefined })
+          : client.openBlob(img, digest, size, budget)
     }
     const def = definition(`images:\n  - source: "registry.example/team/bad:1"\n    amd64Only: true\n`)
-    const results = await Effect.runPromise(
-      Effect.gen(function*() {
-        const exporter = yield* LayoutExport
-        const writer = yield* openWriter(dir)
-        return yield* Effect.either(exporter.exportImage(def.images[0]!, def, writer))
-      }).pipe(Effect.provide(LayoutExport.layer().pipe(Layer.provide(Layer.succeed(RegistryClient, lying)))))
-    )
-    expect(Either.isLeft(results) && results.left._tag).toBe("DigestMismatch")
+    const [results] = await exportAll(def, lying)
+    expect(Either.isLeft(results!) && results.left._tag).toBe("DigestMismatch")
     expect(await Bun.file(blobPath(dir, layerDigest!)).exists()).toBe(false)
     expect((await readIndex()).manifests).toEqual([])
   })

@@ -12,7 +12,7 @@ import { buildImage } from "../../src/demo/SampleImages.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
 import { openWriter } from "../../src/layout/LayoutWriter.ts"
 import { blobPath, REF_NAME, refNameOf } from "../../src/layout/OciLayout.ts"
-import { sha256Digest } from "../../src/oci/RegistryClient.ts"
+import { sha256Digest } from "../../src/model/Digest.ts"
 
 let dir: string
 

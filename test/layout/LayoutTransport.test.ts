@@ -1,31 +1,31 @@
 /**
  * The layout transport (`--from`): validated up front, sources found by ref name from the
  * endpoint's registry identity (a mirror host changes nothing), copies in the oci order
- * (blobs, children by digest, tag last) into the real target, and no request for a source
- * location ever reaches the registry client — not even Sign's direct referrers lookup.
+ * (blobs, children by digest, tag last) into the target, and no request for a source
+ * location ever reaches the registry — not even Sign's referrers lookup.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test"
-import { Effect, Either, Layer, Option, Stream } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { parseDefinition } from "../../src/domain/Definition.ts"
 import { buildImage } from "../../src/demo/SampleImages.ts"
 import type { BuiltImage } from "../../src/demo/SampleImages.ts"
-import { LayoutExport } from "../../src/layout/Export.ts"
-import { layoutRegistryClient } from "../../src/layout/LayoutClient.ts"
+import { LayoutExport, sourceAnnotations } from "../../src/pipeline/Export.ts"
+import { layoutSource } from "../../src/layout/LayoutStore.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
 import { openWriter } from "../../src/layout/LayoutWriter.ts"
 import { packLayout } from "../../src/layout/Tar.ts"
 import { Credentials } from "../../src/oci/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { Exec } from "../../src/process/Exec.ts"
-import { RegistryUnavailable, Transport } from "../../src/pipeline/Transport.ts"
-import type { ImageLocation } from "../../src/pipeline/Transport.ts"
-import { layerFrom } from "../../plugins/transports/layout.ts"
-import type { TransportLayer } from "../../src/pipeline/TransportLoader.ts"
-import { endpoint, fakeRegistries, location } from "./fakeRegistryClient.ts"
-import type { FakeRegistries } from "./fakeRegistryClient.ts"
+import { exportLayer, layerFrom } from "../../plugins/transports/layout.ts"
+import { endpoint, fakeRegistries, location } from "../support/FakeRegistryStore.ts"
+import type { FakeRegistries } from "../support/FakeRegistryStore.ts"
+import type { ImageLocation } from "../../src/model/Location.ts"
+import { Transport } from "../../src/transport/Transport.ts"
+import type { TransportLayer } from "../../src/transport/Transport.ts"
+import { parseDefinition } from "../../src/definition/Parse.ts"
 
 const TWO = [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }] as const
 const AMD64 = [{ os: "linux", architecture: "amd64" }] as const
@@ -66,10 +66,14 @@ beforeEach(async () => {
   const def = parsed.right
   await Effect.runPromise(
     Effect.gen(function*() {
-      const exporter = yield* LayoutExport
       const writer = yield* openWriter(layoutDir)
-      yield* Effect.forEach(def.images, (entry) => exporter.exportImage(entry, def, writer))
-    }).pipe(Effect.provide(LayoutExport.layer().pipe(Layer.provide(Layer.succeed(RegistryClient, connected.client)))))
+      yield* Effect.flatMap(LayoutExport, (exporter) => Effect.forEach(def.images, (entry) => exporter.exportImage(entry, def))).pipe(
+        Effect.provide(LayoutExport.layer.pipe(
+          Layer.provide(exportLayer(writer, sourceAnnotations(def))),
+          Layer.provide(Layer.succeed(RegistryClient, connected.client))
+        ))
+      )
+    })
   )
   // …import into an air-gapped one that has only the target.
   world = fakeRegistries()
@@ -107,7 +111,7 @@ describe("layerFrom validates up front", () => {
 })
 
 describe("reading sources from the layout", () => {
-  test("inspect, manifest and config by ref name from the registry identity, not the mirror host", async () => {
+  test("inspect, manifest and blob by ref name from the registry identity, not the mirror host", async () => {
     const layer = await layerOrThrow(layoutDir)
     await withLayout(layer, Effect.gen(function*() {
       const transport = yield* Transport
@@ -118,7 +122,8 @@ describe("reading sources from the layout", () => {
       expect(Option.isSome(yield* transport.inspect(source(multi.children[0]!.digest)))).toBe(true)
       expect(Option.getOrThrow(yield* transport.inspect(source(sigTag(multi.top.digest)))).digest).toBe(sig.top.digest)
       expect(Option.isNone(yield* transport.inspect(source("2")))).toBe(true)
-      const config = yield* transport.config(source(single.top.digest, "team/single"))
+      const configDigest = (JSON.parse(new TextDecoder().decode(single.top.bytes)) as { config: { digest: string } }).config.digest
+      const config = yield* transport.blob(source(single.top.digest, "team/single"), configDigest)
       expect(JSON.parse(new TextDecoder().decode(config)).architecture).toBe("amd64")
     }))
     expect(world.calls).toEqual([])
@@ -134,7 +139,7 @@ describe("reading sources from the layout", () => {
     expect(world.manifest("target.example", "mirror/team/multi", "1")?.bytes).toEqual(multi.top.bytes)
     for (const [digest] of multi.blobs) expect(world.hasBlob("target.example", "mirror/team/multi", digest)).toBe(true)
     expect(result.blobsCopied).toBe(multi.blobs.size)
-    const writes = world.calls.filter((c) => c.startsWith("uploadBlobStream ") || c.startsWith("putManifest "))
+    const writes = world.calls.filter((c) => c.startsWith("writeBlob ") || c.startsWith("putManifest "))
     const tagAt = writes.indexOf("putManifest target.example/mirror/team/multi:1")
     expect(tagAt).toBe(writes.length - 1)
     for (const child of multi.children) {
@@ -142,39 +147,33 @@ describe("reading sources from the layout", () => {
       expect(childAt).toBeGreaterThan(-1)
       expect(childAt).toBeLessThan(tagAt)
     }
-    expect(writes.findLastIndex((c) => c.startsWith("uploadBlobStream "))).toBeLessThan(writes.findIndex((c) => c.startsWith("putManifest ")))
+    expect(writes.findLastIndex((c) => c.startsWith("writeBlob "))).toBeLessThan(writes.findIndex((c) => c.startsWith("putManifest ")))
     // nothing was asked of the source side
     expect(world.calls.filter((c) => c.includes("mirror.example") || c.includes("registry.example"))).toEqual([])
   })
 
-  test("the client provided with the transport answers source requests from the layout (Sign's referrers lookup)", async () => {
+  test("source reads (Sign's referrers lookup, a HEAD) are answered from the layout; target reads reach the registry", async () => {
     const layer = await layerOrThrow(layoutDir)
     await withLayout(layer, Effect.gen(function*() {
-      const client = yield* RegistryClient
-      expect(Option.isNone(yield* client.referrers(source("1"), multi.top.digest))).toBe(true)
-      expect(Option.isSome(yield* client.headManifest(source("1")))).toBe(true)
-      // target requests still reach the registry
-      yield* client.referrers(target("1"), multi.top.digest)
+      const transport = yield* Transport
+      expect(Option.isNone(yield* transport.referrers(source("1"), multi.top.digest))).toBe(true)
+      expect(Option.isSome(yield* transport.inspect(source("1")))).toBe(true)
+      yield* transport.referrers(target("1"), multi.top.digest)
     }))
     expect(world.calls).toEqual([`referrers target.example/mirror/team/multi ${multi.top.digest}`])
   })
 
-  test("a blob upload that fails transiently is retried from the file (a layout can be read again)", async () => {
+  test("a layout blob can be opened again for every try of an upload, each time whole and verified", async () => {
     const layout = await Effect.runPromise(openLayout(layoutDir))
+    const store = layoutSource(layout)
     const [digest, bytes] = [...multi.blobs][0]!
-    let tries = 0
-    const flaky: RegistryClient["Type"] = {
-      ...world.client,
-      uploadBlobStream: (image, d, size, body) =>
-        ++tries === 1
-          ? Stream.runDrain(body).pipe(Effect.orDie, Effect.zipRight(Effect.fail(new RegistryUnavailable({ registry: "target.example", detail: "503" }))))
-          : world.client.uploadBlobStream(image, d, size, body)
-    }
-    const fast = { attempts: 3, baseDelay: "1 millis", maxDelay: "1 millis", maxRetryAfter: "1 millis", maxTotal: "1 second" } as const
-    const client = layoutRegistryClient(layout, flaky, "test", fast)
-    expect(await Effect.runPromise(client.copyBlob(source("1"), target("1"), digest, bytes.length))).toBe(bytes.length)
-    expect(tries).toBe(2)
-    expect(world.hasBlob("target.example", "mirror/team/multi", digest)).toBe(true)
+    const read = () =>
+      Effect.runPromise(Effect.flatMap(store.openBlob(source("1"), digest, bytes.length, { count: 0 }), (body) =>
+        Effect.promise(() => new Response(body.stream).arrayBuffer())))
+    const first = new Uint8Array(await read())
+    const second = new Uint8Array(await read())
+    expect(Buffer.from(first).equals(Buffer.from(bytes))).toBe(true)
+    expect(Buffer.from(second).equals(Buffer.from(bytes))).toBe(true)
   })
 
   test("a .tar is extracted into a private temp dir, which is gone when the run ends", async () => {

@@ -8,11 +8,10 @@ import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
 import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { Credentials } from "../../src/oci/Credentials.ts"
-import { RegistryClient, sha256Digest } from "../../src/oci/RegistryClient.ts"
+import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
 import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
-import { endpointFor } from "../../src/pipeline/Endpoints.ts"
-import type { ImageLocation, Role } from "../../src/pipeline/Transport.ts"
 import {
   digestOf,
   sampleBlob,
@@ -22,6 +21,9 @@ import {
   startCutOffBlobSource,
   startServer
 } from "../support/FakeRegistry.ts"
+import { sha256Digest } from "../../src/model/Digest.ts"
+import { endpointFor } from "../../src/model/Location.ts"
+import type { ImageLocation, Role } from "../../src/model/Location.ts"
 
 const fastRetry: RetrySettings = {
   attempts: 3,
@@ -81,14 +83,14 @@ afterEach(async () => {
 const targetHasBlob = async (repository: string, digest: string) =>
   (await fetch(`${target.url}/v2/${repository}/blobs/${digest}`, { method: "HEAD" })).status === 200
 
-describe("copyBlob into a real registry", () => {
+describe("a blob copied into a real registry (copyOneBlob over the client)", () => {
   test("a good blob is streamed, verified and stored; the byte count is returned", async () => {
     const blob = sampleBlob(70_000, "good")
     const source = goodSource("team/app", blob)
     cleanups.push(() => source.stop())
     const digest = digestOf(blob)
     const copied = await withClient((c) =>
-      c.copyBlob(at(source.host, "team/app", "1.0"), at(target.host, "copy/good", "1.0", "target"), digest, blob.length))
+      copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(target.host, "copy/good", "1.0", "target"), { digest: digest, size: blob.length }))
     expect(await targetHasBlob("copy/good", digest)).toBe(true)
     expect(copied).toBe(blob.length)
   })
@@ -98,7 +100,7 @@ describe("copyBlob into a real registry", () => {
     const source = startBadBlobSource({ repository: "team/app", blob, mode: "wrong-bytes" })
     cleanups.push(() => source.server.stop())
     const r = await withClient((c) =>
-      Effect.either(c.copyBlob(at(source.server.host, "team/app", "1.0"), at(target.host, "copy/corrupt", "1.0", "target"), source.digest, blob.length)))
+      Effect.either(copyOneBlob(c, c, at(source.server.host, "team/app", "1.0"), at(target.host, "copy/corrupt", "1.0", "target"), { digest: source.digest, size: blob.length })))
     expect(Either.isLeft(r)).toBe(true)
     if (Either.isRight(r)) return
     expect(r.left._tag).toBe("DigestMismatch")
@@ -114,7 +116,7 @@ describe("copyBlob into a real registry", () => {
     const source = startBadBlobSource({ repository: "team/app", blob, mode: "short" })
     cleanups.push(() => source.server.stop())
     const r = await withClient((c) =>
-      Effect.either(c.copyBlob(at(source.server.host, "team/app", "1.0"), at(target.host, "copy/short", "1.0", "target"), source.digest, blob.length)))
+      Effect.either(copyOneBlob(c, c, at(source.server.host, "team/app", "1.0"), at(target.host, "copy/short", "1.0", "target"), { digest: source.digest, size: blob.length })))
     expect(Either.isLeft(r) && r.left._tag).toBe("DigestMismatch")
     if (Either.isLeft(r)) expect(r.left.message).toContain(`(20000 of 40000 bytes)`)
     expect(await targetHasBlob("copy/short", source.digest)).toBe(false)
@@ -125,7 +127,7 @@ describe("copyBlob into a real registry", () => {
     const source = startCutOffBlobSource({ repository: "team/app", blob })
     cleanups.push(() => source.stop())
     const r = await withClient((c) =>
-      Effect.either(c.copyBlob(at(source.host, "team/app", "1.0"), at(target.host, "copy/cut", "1.0", "target"), source.digest, blob.length)))
+      Effect.either(copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(target.host, "copy/cut", "1.0", "target"), { digest: source.digest, size: blob.length })))
     expect(Either.isLeft(r) && r.left._tag).toBe("RegistryUnavailable")
     if (Either.isLeft(r)) {
       expect(r.left.message).toContain(source.host)
@@ -141,25 +143,25 @@ describe("copyBlob into a real registry", () => {
 })
 
 describe("other operations on a real registry", () => {
-  test("uploadBlob stores bytes; hasBlob then sees them", async () => {
+  test("putBlob stores bytes; hasBlob then sees them", async () => {
     const blob = sampleBlob(1000, "upload")
     const digest = digestOf(blob)
     const image = at(target.host, "ops/upload", "1.0", "target")
     const [before, after] = await withClient((c) =>
       Effect.gen(function*() {
-        const before = yield* c.hasBlob(image, digest)
-        yield* c.uploadBlob(image, digest, blob)
-        return [before, yield* c.hasBlob(image, digest)] as const
+        const before = yield* c.hasBlob(image, digest, 0)
+        yield* c.putBlob(image, digest, blob)
+        return [before, yield* c.hasBlob(image, digest, 0)] as const
       }))
     expect(before).toBe(false)
     expect(after).toBe(true)
     expect(await targetHasBlob("ops/upload", digest)).toBe(true)
   })
 
-  test("uploadBlob with bytes that do not match the digest: DigestMismatch before any request", async () => {
+  test("putBlob with bytes that do not match the digest: DigestMismatch before any request", async () => {
     await target.resetRequests()
     const r = await withClient((c) =>
-      Effect.either(c.uploadBlob(at(target.host, "ops/bad-upload", "1.0", "target"), digestOf("something else"), sampleBlob(10))))
+      Effect.either(c.putBlob(at(target.host, "ops/bad-upload", "1.0", "target"), digestOf("something else"), sampleBlob(10))))
     expect(Either.isLeft(r) && r.left._tag).toBe("DigestMismatch")
     await target.settle()
     expect(target.requests().filter((q) => q.path.includes("ops/bad-upload"))).toEqual([])
@@ -196,7 +198,7 @@ describe("other operations on a real registry", () => {
     const digest = digestOf(blob)
     const [mounted, missing] = await withClient((c) =>
       Effect.gen(function*() {
-        yield* c.uploadBlob(at(target.host, "ops/mount-from", "1.0", "target"), digest, blob)
+        yield* c.putBlob(at(target.host, "ops/mount-from", "1.0", "target"), digest, blob)
         const mounted = yield* c.mountBlob(at(target.host, "ops/mount-to", "1.0", "target"), digest, "ops/mount-from")
         const missing = yield* c.mountBlob(at(target.host, "ops/mount-to2", "1.0", "target"), digest, "ops/nowhere")
         return [mounted, missing] as const
@@ -310,21 +312,21 @@ describe("read-only mode (dry run)", () => {
     await refused((c, host) => c.putManifest(at(host, "ro/app", "v1", "target"), index.bytes, index.mediaType), "PUT")
   })
 
-  test("uploadBlob is a defect and no request reaches the server", async () => {
+  test("putBlob is a defect and no request reaches the server", async () => {
     const blob = sampleBlob(10)
-    await refused((c, host) => c.uploadBlob(at(host, "ro/app", "v1", "target"), digestOf(blob), blob), "POST")
+    await refused((c, host) => c.putBlob(at(host, "ro/app", "v1", "target"), digestOf(blob), blob), "POST")
   })
 
   test("mountBlob is a defect and no request reaches the server", async () => {
     await refused((c, host) => c.mountBlob(at(host, "ro/app", "v1", "target"), digestOf("x"), "ro/other"), "POST")
   })
 
-  test("copyBlob is a defect and no request reaches the target", async () => {
+  test("a blob copy into a read-only client is a defect and no request reaches the target", async () => {
     const blob = sampleBlob(100, "ro-copy")
     const source = goodSource("team/app", blob)
     cleanups.push(() => source.stop())
     await refused(
-      (c, host) => c.copyBlob(at(source.host, "team/app", "1.0"), at(host, "ro/app", "v1", "target"), digestOf(blob), blob.length),
+      (c, host) => copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(host, "ro/app", "v1", "target"), { digest: digestOf(blob), size: blob.length }),
       "POST"
     )
   })

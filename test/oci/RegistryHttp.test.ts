@@ -10,8 +10,6 @@ import type { CredentialProvider } from "../../src/oci/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
 import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
-import { endpointFor } from "../../src/pipeline/Endpoints.ts"
-import type { ImageLocation, Role } from "../../src/pipeline/Transport.ts"
 import {
   basicAuth,
   registryError,
@@ -21,6 +19,8 @@ import {
   startScriptedRegistry,
   startServer
 } from "../support/FakeRegistry.ts"
+import { endpointFor } from "../../src/model/Location.ts"
+import type { ImageLocation, Role } from "../../src/model/Location.ts"
 
 /** Small delays so retries are quick; Retry-After still allowed up to 5 s. */
 const fastRetry: RetrySettings = {
@@ -88,7 +88,7 @@ describe("redirects", () => {
     const blob = sampleBlob(100)
     const fake = startRedirectingRegistry({ repository: "team/app", blob, username: "alice", password: "s3cret" })
     cleanups.push(fake.stop)
-    const there = await withClient((c) => c.hasBlob(at(fake.registry.host, "team/app", "1.0"), fake.digest), {
+    const there = await withClient((c) => c.hasBlob(at(fake.registry.host, "team/app", "1.0"), fake.digest, blob.length), {
       credentials: [basicFor(fake.registry.host, "alice", "s3cret")]
     })
     expect(there).toBe(true)
@@ -249,8 +249,8 @@ describe("bearer tokens", () => {
         yield* c.headManifest(image)
         yield* c.headManifest(image)
         yield* c.getManifest(image)
-        yield* c.hasBlob(image, fake.manifest.digest)
-        yield* c.hasBlob(image, fake.manifest.digest)
+        yield* c.hasBlob(image, fake.manifest.digest, 0)
+        yield* c.hasBlob(image, fake.manifest.digest, 0)
       })
     )
     expect(fake.tokenRequests()).toHaveLength(1)

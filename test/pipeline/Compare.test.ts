@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Either, Option } from "effect"
-import { parseDefinition } from "../../src/domain/Definition.ts"
 import { Compare, TagConflict } from "../../src/pipeline/Compare.ts"
 import type { Decision } from "../../src/pipeline/Compare.ts"
 import type { ResolvedImage } from "../../src/pipeline/Resolve.ts"
-import type { ManifestDescriptor } from "../../src/pipeline/Transport.ts"
+import type { ManifestDescriptor } from "../../src/model/Manifest.ts"
+import { parseDefinition } from "../../src/definition/Parse.ts"
 
 const SOURCE_DIGEST = `sha256:${"a".repeat(64)}`
 const OTHER_DIGEST = `sha256:${"b".repeat(64)}`

@@ -1,18 +1,23 @@
 import { beforeEach, describe, expect, test } from "bun:test"
 import { Deferred, Effect, Either, Layer, Logger, Option } from "effect"
-import { parseDefinition } from "../../src/domain/Definition.ts"
-import type { Definition } from "../../src/domain/Definition.ts"
+import type { Definition } from "../../src/definition/Definition.ts"
 import { CheckTarget } from "../../src/pipeline/CheckTarget.ts"
 import { Compare } from "../../src/pipeline/Compare.ts"
 import { Copy } from "../../src/pipeline/Copy.ts"
 import { Pipeline } from "../../src/pipeline/Pipeline.ts"
-import type { ImageResult } from "../../src/pipeline/Pipeline.ts"
 import { Resolve } from "../../src/pipeline/Resolve.ts"
 import { Sign } from "../../src/pipeline/Sign.ts"
 import { SyncSettings } from "../../src/pipeline/SyncSettings.ts"
 import type { SyncSettingsShape } from "../../src/pipeline/SyncSettings.ts"
-import { describeLocation, DigestMismatch, RegistryUnavailable, Transport } from "../../src/pipeline/Transport.ts"
-import type { CopyResult, ImageLocation, ManifestDescriptor, RawManifest, TransportError, TransportShape } from "../../src/pipeline/Transport.ts"
+import { DigestMismatch, RegistryUnavailable } from "../../src/model/Errors.ts"
+import type { TransportError } from "../../src/model/Errors.ts"
+import { describeLocation } from "../../src/model/Location.ts"
+import type { ImageLocation } from "../../src/model/Location.ts"
+import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
+import type { ImageResult } from "../../src/model/Result.ts"
+import { Transport } from "../../src/transport/Transport.ts"
+import type { CopyResult, TransportShape } from "../../src/transport/Transport.ts"
+import { parseDefinition } from "../../src/definition/Parse.ts"
 
 const INDEX = "application/vnd.oci.image.index.v1+json"
 const MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -58,13 +63,14 @@ const fakeTransport = (overrides: {
         const m = raw.get(key(image))
         return m ? Effect.succeed(m) : Effect.die(new Error(`fake: no raw manifest ${key(image)}`))
       }),
-    config: (image) =>
+    blob: (image, digest) =>
       Effect.suspend(() => {
-        const m = raw.get(key(image))
-        const d = m ? (JSON.parse(new TextDecoder().decode(m.bytes)) as { config?: { digest: string } }).config?.digest : undefined
-        const b = d ? blobs.get(d) : undefined
-        return b ? Effect.succeed(b) : Effect.die(new Error(`fake: no config for ${key(image)}`))
+        const b = blobs.get(digest)
+        return b ? Effect.succeed(b) : Effect.die(new Error(`fake: no blob ${digest} for ${key(image)}`))
       }),
+    referrers: () => Effect.succeed(Option.none()),
+    putManifest: (image) => Effect.die(new Error(`fake: unexpected putManifest ${key(image)}`)),
+    putBlob: (image) => Effect.die(new Error(`fake: unexpected putBlob ${key(image)}`)),
     copy: (source, target, manifest) =>
       Effect.gen(function*() {
         const extra = overrides.copy?.(source)
@@ -352,7 +358,7 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
   test("a single-platform source whose config fails its digest check is a DigestMismatch, not an \"unknown platform\"", async () => {
     const t = fakeTransport()
     addSingle(t, "s", digest("4"), "linux", "amd64")
-    const broken = { ...t, config: () => Effect.fail(new DigestMismatch({ what: "config of s", expected: digest("f"), actual: digest("0") })) }
+    const broken = { ...t, blob: () => Effect.fail(new DigestMismatch({ what: "config of s", expected: digest("f"), actual: digest("0") })) }
     const results = await syncAll(definitionOf(entries("s")), broken)
     expect(results[0]).toMatchObject({ status: "failed", errorType: "DigestMismatch" })
     expect(results[0]!.error).not.toContain("unknown")

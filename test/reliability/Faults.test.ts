@@ -14,10 +14,9 @@ import { buildImage, pushImage } from "../../src/demo/SampleImages.ts"
 import type { PushedImage, SampleImageSpec } from "../../src/demo/SampleImages.ts"
 import { Credentials } from "../../src/oci/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
 import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
-import { endpointFor } from "../../src/pipeline/Endpoints.ts"
-import type { ImageLocation } from "../../src/pipeline/Transport.ts"
 import { paths, startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
 import type { FaultKind, FaultProxy, FaultRule, ProxiedRequest } from "../support/FaultProxy.ts"
 import {
@@ -35,6 +34,8 @@ import {
   writeDefinition
 } from "../integration/helpers.ts"
 import type { CliRun, Report } from "../integration/helpers.ts"
+import { endpointFor } from "../../src/model/Location.ts"
+import type { ImageLocation } from "../../src/model/Location.ts"
 
 /** One seed entry (as in test/integration/SeedExample.test.ts). */
 interface SeedImage {
@@ -408,7 +409,7 @@ describe("a stalled body (RegistryClient with stallTimeoutMs; the CLI has no kno
     const started = performance.now()
     const copied = await Effect.runPromise(
       Effect.flatMap(RegistryClient, (c) =>
-        c.copyBlob(locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "stall/blob", "target"), blob.digest, blob.size)).pipe(
+        copyOneBlob(c, c, locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "stall/blob", "target"), { digest: blob.digest, size: blob.size })).pipe(
           Effect.provide(clientWithStallTimeout(STALL_TIMEOUT_MS))
         )
     )
@@ -436,7 +437,7 @@ describe("a stalled body (RegistryClient with stallTimeoutMs; the CLI has no kno
     proxies.push(proxy)
     const copied = await Effect.runPromise(
       Effect.flatMap(RegistryClient, (c) =>
-        c.copyBlob(locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "slow/blob", "target"), blob.digest, blob.size)).pipe(
+        copyOneBlob(c, c, locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "slow/blob", "target"), { digest: blob.digest, size: blob.size })).pipe(
           Effect.provide(clientWithStallTimeout(3_000))
         )
     )

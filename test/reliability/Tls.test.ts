@@ -14,7 +14,6 @@ import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { pushImage } from "../../src/demo/SampleImages.ts"
 import type { PushedImage } from "../../src/demo/SampleImages.ts"
-import { endpointFor } from "../../src/pipeline/Endpoints.ts"
 import { makeTestCertificates, startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
 import type { FaultProxy, TestCertificates } from "../support/FaultProxy.ts"
 import {
@@ -31,6 +30,7 @@ import {
   writeDefinition
 } from "../integration/helpers.ts"
 import type { CliRun, Report } from "../integration/helpers.ts"
+import { endpointFor } from "../../src/model/Location.ts"
 
 /** This machine's first non-loopback IPv4 address: a host that is not loopback but still reachable here. */
 const nonLoopbackAddress = (): string => {

@@ -2,19 +2,9 @@ import { describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import {
-  buildSignatureImage,
-  dockerReference,
-  layersOf,
-  OCI_CONFIG,
-  OCI_MANIFEST,
-  payloadFor,
-  readPayload,
-  SIGNATURE_ANNOTATION,
-  signatureLayer,
-  signatureTag,
-  SIMPLE_SIGNING
-} from "../../src/signing/SimpleSigning.ts"
+import { buildSignatureImage, dockerReference, layersOf, payloadFor, readPayload, SIGNATURE_ANNOTATION, signatureLayer } from "../../src/signing/SimpleSigning.ts"
+import { OCI_CONFIG, OCI_MANIFEST, SIMPLE_SIGNING } from "../../src/model/MediaTypes.ts"
+import { signatureTag } from "../../src/model/Signatures.ts"
 
 const UPSTREAM = join(import.meta.dir, "..", "fixtures", "cosign-upstream")
 const fixture = (name: string) => readFileSync(join(UPSTREAM, name))

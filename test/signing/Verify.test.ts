@@ -4,10 +4,11 @@ import { readFileSync } from "node:fs"
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { layersOf, payloadFor, SIGNATURE_ANNOTATION, signatureLayer, SIMPLE_SIGNING } from "../../src/signing/SimpleSigning.ts"
+import { layersOf, payloadFor, SIGNATURE_ANNOTATION, signatureLayer } from "../../src/signing/SimpleSigning.ts"
 import type { SignatureLayer } from "../../src/signing/SimpleSigning.ts"
 import { layerVerifies, verifySignature } from "../../src/signing/Verify.ts"
 import { p256 } from "../fixtures/signing/CosignKeys.ts"
+import { SIMPLE_SIGNING } from "../../src/model/MediaTypes.ts"
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures")
 const upstream = (name: string) => readFileSync(join(FIXTURES, "cosign-upstream", name))

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test"
 import { Effect, Option, Redacted } from "effect"
 import { join } from "node:path"
 import { provider, sanitiseHost } from "../../../examples/custom-auth/provider.ts"
-import { loadAuthPlugin } from "../../../src/oci/AuthPluginLoader.ts"
+import { loadAuthPlugin } from "../../../src/composition/AuthPluginLoader.ts"
 
 const set: Array<string> = []
 const setEnv = (name: string, value: string) => {

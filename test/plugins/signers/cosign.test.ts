@@ -14,7 +14,6 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { isKmsReference, make } from "../../../plugins/signers/cosign.ts"
 import { Exec } from "../../../src/process/Exec.ts"
-import { SigningFailed } from "../../../src/pipeline/Sign.ts"
 import { SignKeyUnusable } from "../../../src/signing/KeyLoader.ts"
 import { startRegistry } from "../../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../../src/demo/LocalRegistry.ts"
@@ -35,6 +34,7 @@ import {
   writeDefinition,
   writeRequests
 } from "../../integration/helpers.ts"
+import { SigningFailed } from "../../../src/signing/Signer.ts"
 
 const STANDIN = join(import.meta.dir, "..", "..", "fixtures", "signing", "bin", "cosign")
 const KMS_REF = "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k"

@@ -112,7 +112,7 @@ describe("a bad --transport is an invalid invocation (exit 2, one line, nothing 
       "needs-database.ts",
       [
         "import { Context, Effect, Layer } from \"effect\"",
-        `import { Transport } from ${JSON.stringify(join(REPO_ROOT, "src", "pipeline", "Transport.ts"))}`,
+        `import { Transport } from ${JSON.stringify(join(REPO_ROOT, "src", "transport", "Transport.ts"))}`,
         "class Database extends Context.Tag(\"example/Database\")<Database, { readonly url: string }>() {}",
         "export const layer = Layer.effect(Transport, Effect.flatMap(Database, () => Effect.die(\"unreachable\")))",
         ""
@@ -128,7 +128,7 @@ describe("a bad --transport is an invalid invocation (exit 2, one line, nothing 
       "fails-to-build.ts",
       [
         "import { Effect, Layer } from \"effect\"",
-        `import { Transport } from ${JSON.stringify(join(REPO_ROOT, "src", "pipeline", "Transport.ts"))}`,
+        `import { Transport } from ${JSON.stringify(join(REPO_ROOT, "src", "transport", "Transport.ts"))}`,
         "export const layer = Layer.effect(Transport, Effect.die(new Error(\"no licence for this transport\")))",
         ""
       ].join("\n")

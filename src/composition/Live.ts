@@ -1,0 +1,91 @@
+/** The pipeline wired to a transport and a credential chain: the one place the run's layers are composed. */
+import { Layer } from "effect"
+import type { CommandExecutor, HttpClient } from "@effect/platform"
+import { Credentials } from "../oci/Credentials.ts"
+import type { CredentialProvider } from "../oci/Credentials.ts"
+import { RegistryClient } from "../oci/RegistryClient.ts"
+import { defaultRegistryHttpSettings, RegistryHttp } from "../oci/RegistryHttp.ts"
+import type { RegistryHttpSettings } from "../oci/RegistryHttp.ts"
+import { CheckTarget } from "../pipeline/CheckTarget.ts"
+import { Compare } from "../pipeline/Compare.ts"
+import { Copy } from "../pipeline/Copy.ts"
+import { Pipeline } from "../pipeline/Pipeline.ts"
+import { Resolve } from "../pipeline/Resolve.ts"
+import { Sign } from "../pipeline/Sign.ts"
+import { SyncSettings } from "../pipeline/SyncSettings.ts"
+import { Exec } from "../process/Exec.ts"
+import type { Signer } from "../signing/Signer.ts"
+import type { Transport, TransportContext } from "../transport/Transport.ts"
+import type { Definition } from "../definition/Definition.ts"
+import type { LayoutWriter } from "../layout/LayoutWriter.ts"
+import { LayoutExport, sourceAnnotations } from "../pipeline/Export.ts"
+import * as LayoutTransport from "../../plugins/transports/layout.ts"
+import * as OciTransport from "../../plugins/transports/oci.ts"
+
+/** What a run needs to be wired. */
+export interface LiveOptions {
+  readonly dryRun: boolean
+  readonly concurrency: number
+  /** report the size of images a dry run would copy (reads their manifests) */
+  readonly measure?: boolean
+  /** asked in order; none answering means anonymous */
+  readonly credentials: ReadonlyArray<CredentialProvider>
+  /** defaults to the oci transport */
+  readonly transport?: Layer.Layer<Transport, never, TransportContext>
+  /** a Signer to sign with; without one nothing is signed (upstream signatures are still carried) */
+  readonly signer?: Layer.Layer<Signer>
+  readonly http?: RegistryHttpSettings
+  /** a body silent for this long is abandoned (a blob is resumed) (default 30 s) */
+  readonly stallTimeoutMs?: number
+}
+
+/** The registry client stack (HTTP, auth, retries), read-only in a dry run. */
+export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs">) => {
+  const http = options.http ?? defaultRegistryHttpSettings
+  return RegistryClient.layer({
+    readOnly: options.dryRun,
+    retry: http.retry,
+    ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {})
+  }).pipe(
+    Layer.provide(RegistryHttp.layer(options.stallTimeoutMs ? { ...http, stallTimeoutMs: options.stallTimeoutMs } : http)),
+    Layer.provideMerge(Credentials.chain(options.credentials))
+  )
+}
+
+/** What every transport layer may use, built once for the run: the registry client (with the credential chain) and the process runner. */
+export const transportContextLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs">) =>
+  Layer.merge(registryClientLayer(options), Exec.layer)
+
+/** A transport layer on the run's context; the oci transport unless another is given. */
+export const transportLayer = (
+  options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "transport">
+): Layer.Layer<Transport, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
+  (options.transport ?? OciTransport.layer()).pipe(Layer.provide(transportContextLayer(options)))
+
+/** The whole pipeline; only the platform HttpClient and CommandExecutor are left to provide. */
+export const pipelineLayer = (
+  options: LiveOptions
+): Layer.Layer<Pipeline, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> => {
+  // One transport (and under it one client) shared by every step: token cache, blob dedupe.
+  const transport = transportLayer(options)
+  const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency, measure: options.measure ?? false })
+  const sign = options.signer
+    ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
+    : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | SyncSettings>)
+  const steps = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
+    Layer.provide(transport),
+    Layer.provideMerge(settings)
+  )
+  return Pipeline.layer.pipe(Layer.provide(steps))
+}
+
+/** The export of `definition` into the layout behind `writer`: sources read through registries (and mirrors), every copy written into the layout. */
+export const exportLayer = (
+  definition: Definition,
+  writer: LayoutWriter,
+  options: Pick<LiveOptions, "credentials" | "http" | "stallTimeoutMs">
+): Layer.Layer<LayoutExport, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
+  LayoutExport.layer.pipe(
+    Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(definition))),
+    Layer.provide(transportContextLayer({ ...options, dryRun: false }))
+  )

@@ -1,0 +1,29 @@
+/** The definition file (images.yaml) as the rest of the program sees it: validated entries and registry options. */
+import type { RegistryOptions } from "../model/Location.ts"
+import type { ImageReference } from "../model/Reference.ts"
+import type { TargetReference } from "../model/Target.ts"
+
+export type { RegistryOptions }
+
+/** One `images[]` entry, validated, with where it stands in the file. */
+export interface ImageEntry {
+  readonly index: number
+  readonly line: number
+  readonly column: number
+  readonly source: string
+  readonly tag: string | undefined
+  readonly amd64Only: boolean
+  readonly reference: ImageReference
+  readonly target: TargetReference
+}
+
+
+/** A validated definition file. */
+export interface Definition {
+  readonly file: string
+  readonly targetRepoPrefix: string
+  readonly registries: ReadonlyMap<string, RegistryOptions>
+  readonly images: ReadonlyArray<ImageEntry>
+}
+
+/** One problem found in the file. */

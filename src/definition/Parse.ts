@@ -1,0 +1,247 @@
+/**
+ * Parsing and validating a definition file's text: YAML with positions, the schema, then the
+ * checks that need more than types (hosts, references, tags, targets, duplicates). Every
+ * problem is collected, not just the first.
+ */
+import { Either } from "effect"
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml"
+import { DOCKER_HUB, isDockerHub, isValidRegistryHost, isValidTag, parseReference } from "../model/Reference.ts"
+import type { ImageReference } from "../model/Reference.ts"
+import { formatTarget, parseTargetPrefix, targetFor } from "../model/Target.ts"
+import type { TargetReference } from "../model/Target.ts"
+import type { Definition, ImageEntry, RegistryOptions } from "./Definition.ts"
+import { schemaProblems } from "./Messages.ts"
+import { isRecord, offsetOf, positionOf, problemAt, valueAt } from "./Positions.ts"
+import type { Located, Path } from "./Positions.ts"
+import { DefinitionError } from "./Problems.ts"
+import type { DefinitionProblem } from "./Problems.ts"
+import { decodeFile } from "./Schema.ts"
+
+const normaliseHost = (host: string): string => (isDockerHub(host) ? DOCKER_HUB : host.toLowerCase())
+
+const lineOf = (ctx: Located, path: Path): number => positionOf(ctx, path, true).line
+
+// Checks that need more than types: hosts, references, tags, targets, duplicates.
+const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOverride: boolean): {
+  readonly problems: Array<DefinitionProblem>
+  readonly computed: Map<number, { readonly reference: ImageReference; readonly target: TargetReference }>
+} => {
+  const problems: Array<DefinitionProblem> = []
+  const computed = new Map<number, { readonly reference: ImageReference; readonly target: TargetReference }>()
+  const root = ctx.root
+
+  let prefixOk = false
+  if (prefix !== undefined) {
+    const parsed = parseTargetPrefix(prefix)
+    if (Either.isLeft(parsed)) {
+      problems.push(
+        prefixFromOverride
+          ? { line: 0, column: 0, entry: undefined, message: `${parsed.left.message} (given as an override of the file's targetRepoPrefix)` }
+          : problemAt(ctx, ["targetRepoPrefix"], parsed.left.message)
+      )
+    } else {
+      prefixOk = true
+    }
+  }
+
+  const registries = valueAt(root, ["registries"])
+  if (isRecord(registries)) {
+    const firstSeen = new Map<string, string>()
+    for (const [host, options] of Object.entries(registries)) {
+      if (!isValidRegistryHost(host)) {
+        problems.push(
+          problemAt(ctx, ["registries", host], `"${host}" is not a valid registry host: write host[:port], without scheme or path`, true)
+        )
+      } else {
+        const normal = normaliseHost(host)
+        const earlier = firstSeen.get(normal)
+        if (earlier !== undefined) {
+          problems.push(
+            problemAt(
+              ctx,
+              ["registries", host],
+              `"${host}" is the same registry as "${earlier}" (line ${lineOf(ctx, ["registries", earlier])}); merge them`,
+              true
+            )
+          )
+        } else {
+          firstSeen.set(normal, host)
+        }
+      }
+      if (isRecord(options) && typeof options.mirror === "string" && !isValidRegistryHost(options.mirror)) {
+        problems.push(
+          problemAt(
+            ctx,
+            ["registries", host, "mirror"],
+            `mirror "${options.mirror}" is not a valid host[:port] (no scheme such as "https://", no path)`
+          )
+        )
+      }
+    }
+  }
+
+  const images = valueAt(root, ["images"])
+  if (Array.isArray(images)) {
+    const targets = new Map<string, number>()
+    images.forEach((entry, index) => {
+      if (!isRecord(entry) || typeof entry.source !== "string") return
+      const tag = entry.tag
+      let tagOk = tag === undefined
+      if (typeof tag === "string") {
+        tagOk = isValidTag(tag)
+        if (!tagOk) {
+          problems.push(
+            problemAt(
+              ctx,
+              ["images", index, "tag"],
+              `invalid tag "${tag}": up to 128 letters, digits, "_", "." or "-", not starting with "." or "-"`
+            )
+          )
+        }
+      }
+      const parsed = parseReference(entry.source)
+      if (Either.isLeft(parsed)) {
+        problems.push(problemAt(ctx, ["images", index, "source"], parsed.left.message))
+        return
+      }
+      const reference = parsed.right
+      if (reference.tag === undefined && tag === undefined) {
+        problems.push(
+          problemAt(
+            ctx,
+            ["images", index, "source"],
+            "source is pinned by digest only; add a \"tag\" for the target (e.g. tag: \"1.36.1\")"
+          )
+        )
+        return
+      }
+      if (!tagOk || !prefixOk || prefix === undefined) return
+      const target = targetFor(prefix, reference, tag as string | undefined)
+      if (Either.isLeft(target)) {
+        problems.push(problemAt(ctx, ["images", index, "source"], target.left.message))
+        return
+      }
+      const name = formatTarget(target.right)
+      const earlier = targets.get(name)
+      if (earlier !== undefined) {
+        const earlierSource = valueAt(root, ["images", earlier, "source"])
+        problems.push(
+          problemAt(
+            ctx,
+            ["images", index],
+            `maps to the same target "${name}" as images[${earlier}] (${String(earlierSource)}): lines ${lineOf(ctx, ["images", earlier])} and ${lineOf(ctx, ["images", index])}`
+          )
+        )
+        return
+      }
+      targets.set(name, index)
+      computed.set(index, { reference, target: target.right })
+    })
+  }
+  return { problems, computed }
+}
+
+const kindOf = (node: unknown): string =>
+  isSeq(node) ? "a list" : isScalar(node) ? (typeof node.value === "string" ? "a string" : `${String(node.value)}`) : "not a mapping"
+
+const sortProblems = (problems: ReadonlyArray<DefinitionProblem>): Array<DefinitionProblem> =>
+  problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i)
+    .map(({ p }) => p)
+
+/** Parse + validate text; all problems collected (not just the first). */
+export const parseDefinition = (
+  file: string,
+  text: string,
+  options?: { readonly targetRepoPrefix?: string | undefined }
+): Either.Either<Definition, DefinitionError> => {
+  const fail = (problems: ReadonlyArray<DefinitionProblem>) =>
+    Either.left(new DefinitionError({ file, problems: sortProblems(problems) }))
+  // An empty override (e.g. an unset-but-exported env variable) means "no override".
+  const override = options?.targetRepoPrefix === undefined || options.targetRepoPrefix === "" ? undefined : options.targetRepoPrefix
+
+  const lineCounter = new LineCounter()
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false })
+  const problems: Array<DefinitionProblem> = []
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset)
+    return { line, column: col }
+  }
+  for (const doc of docs) {
+    for (const error of doc.errors) {
+      problems.push({ ...at(error.pos[0]), entry: undefined, message: `invalid YAML: ${error.message}` })
+    }
+  }
+  if (docs.length > 1) {
+    problems.push({
+      ...at(docs[1]!.range[0]),
+      entry: undefined,
+      message: `the file holds ${docs.length} YAML documents; it must hold exactly one (remove the "---" separator)`
+    })
+  }
+  if (problems.length > 0) return fail(problems)
+
+  const doc = docs[0]
+  if (doc === undefined || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    return fail([{ line: 1, column: 1, entry: undefined, message: "the file is empty; it needs targetRepoPrefix and images" }])
+  }
+  if (!isMap(doc.contents)) {
+    const { line, column } = at(offsetOf(doc.contents) ?? 0)
+    return fail([
+      {
+        line,
+        column,
+        entry: undefined,
+        message: `the file must be a mapping with targetRepoPrefix and images (got ${kindOf(doc.contents)})`
+      }
+    ])
+  }
+  let root: unknown
+  try {
+    root = doc.toJS()
+  } catch (e) {
+    // e.g. too many aliases ("billion laughs")
+    return fail([{ line: 1, column: 1, entry: undefined, message: `invalid YAML: ${e instanceof Error ? e.message : String(e)}` }])
+  }
+  const ctx: Located = { doc, lineCounter, root }
+
+  // The override stands in for a missing targetRepoPrefix, so the file may omit it.
+  const input = override !== undefined && isRecord(root) && !("targetRepoPrefix" in root)
+    ? { ...root, targetRepoPrefix: override }
+    : root
+  const decoded = decodeFile(input)
+  if (Either.isLeft(decoded)) problems.push(...schemaProblems(ctx, decoded.left.issue))
+
+  const filePrefix = valueAt(root, ["targetRepoPrefix"])
+  const prefix = override ?? (typeof filePrefix === "string" ? filePrefix : undefined)
+  const semantic = semanticProblems(ctx, prefix, override !== undefined)
+  problems.push(...semantic.problems)
+
+  if (problems.length > 0) return fail(problems)
+  if (Either.isLeft(decoded) || prefix === undefined) {
+    // Unreachable in practice: every schema issue above becomes a problem.
+    return fail([{ line: 1, column: 1, entry: undefined, message: "the file does not match the definition schema" }])
+  }
+
+  const value = decoded.right
+  const registries = new Map<string, RegistryOptions>()
+  for (const [host, opts] of Object.entries(value.registries ?? {})) {
+    registries.set(normaliseHost(host), { mirror: opts.mirror?.toLowerCase(), insecure: opts.insecure ?? false })
+  }
+  const images: Array<ImageEntry> = []
+  for (const [index, entry] of value.images.entries()) {
+    const done = semantic.computed.get(index)
+    if (done === undefined) return fail([problemAt(ctx, ["images", index], "internal error: entry was not validated")])
+    images.push({
+      index,
+      ...positionOf(ctx, ["images", index]),
+      source: entry.source,
+      tag: entry.tag,
+      amd64Only: entry.amd64Only ?? false,
+      reference: done.reference,
+      target: done.target
+    })
+  }
+  return Either.right({ file, targetRepoPrefix: prefix, registries, images })
+}

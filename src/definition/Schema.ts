@@ -1,0 +1,64 @@
+/**
+ * The effect/Schema of the definition file: the one description of its shape, used to decode
+ * it (strictly: unknown keys are errors) and to generate its JSON Schema (`image-syncer schema`).
+ */
+import { Schema } from "effect"
+
+const RegistryOptionsSchema = Schema.Struct({
+  mirror: Schema.optional(
+    Schema.String.annotations({
+      description:
+        "Read this registry's images from this host[:port] instead. Changes only where bytes come from, never the image's identity or target path."
+    })
+  ),
+  insecure: Schema.optional(
+    Schema.Boolean.annotations({
+      description: "Allow plain HTTP / unverified TLS for this host. Loopback hosts never need it."
+    })
+  )
+}).annotations({ identifier: "RegistryOptions", description: "Options for one source or target registry host." })
+
+const ImageEntrySchema = Schema.Struct({
+  source: Schema.String.annotations({
+    description: "Source image reference (Docker rules): \"busybox\", \"gcr.io/distroless/static:nonroot\", \"name@sha256:…\"."
+  }),
+  tag: Schema.optional(
+    Schema.String.annotations({
+      description: "Target tag; required when source is pinned by digest. Defaults to the source tag."
+    })
+  ),
+  amd64Only: Schema.optional(
+    Schema.Boolean.annotations({
+      description: "The source is a single-platform linux/amd64 image rather than a multi-platform index."
+    })
+  )
+}).annotations({ identifier: "ImageEntry", description: "One image to sync." })
+
+/** The effect/Schema of the file (also used later to generate a JSON Schema — so keep it a plain Schema.Struct with annotations/descriptions, no transforms that break JSONSchema.make). */
+export const DefinitionFileSchema = Schema.Struct({
+  targetRepoPrefix: Schema.String.annotations({
+    description:
+      "Where images go: registry host plus repository prefix, ending with \"/\" (e.g. \"eu.gcr.io/kyma-project/external/\"). Required unless given on the command line."
+  }),
+  registries: Schema.optional(
+    Schema.Record({ key: Schema.String, value: RegistryOptionsSchema }).annotations({
+      description: "Per-registry options, keyed by host[:port] (docker.io for Docker Hub)."
+    })
+  ),
+  images: Schema.NonEmptyArray(ImageEntrySchema).annotations({ description: "The images to sync; at least one." })
+}).annotations({
+  identifier: "DefinitionFile",
+  title: "image-syncer definition file",
+  description: "The list of images to copy into the target registry."
+})
+
+/** The decoded (but not yet semantically checked) shape of the file. */
+export type DefinitionFile = typeof DefinitionFileSchema.Type
+
+/** Decodes a parsed file, reporting every problem and unknown keys. */
+export const decodeFile = Schema.decodeUnknownEither(DefinitionFileSchema, { onExcessProperty: "error", errors: "all" })
+
+/** The keys allowed at each level (for did-you-mean). */
+export const rootKeys = ["targetRepoPrefix", "registries", "images"] as const
+export const entryKeys = ["source", "tag", "amd64Only"] as const
+export const registryKeys = ["mirror", "insecure"] as const

@@ -1,0 +1,137 @@
+/**
+ * The errors several layers share: what a registry, a layout or a transport can answer, and
+ * what Resolve and export report about a source. Each has a `_tag` and a human `message`.
+ */
+import { Data } from "effect"
+
+/** The image or tag does not exist. */
+export class ImageNotFound extends Data.TaggedError("ImageNotFound")<{ readonly image: string }> {
+  override get message() {
+    return `${this.image} not found`
+  }
+}
+
+/** The registry refused our credentials (or we had none). */
+export class Unauthorized extends Data.TaggedError("Unauthorized")<{
+  readonly registry: string
+  readonly status: number
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.registry}: access denied (HTTP ${this.status})${this.detail ? `: ${this.detail}` : ""}`
+  }
+}
+
+/** The registry kept failing (5xx, 429, connection errors) after every retry. */
+export class RegistryUnavailable extends Data.TaggedError("RegistryUnavailable")<{
+  readonly registry: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.registry} unavailable after retries: ${this.detail}`
+  }
+}
+
+/** Content did not match the digest it was fetched or pinned by. */
+export class DigestMismatch extends Data.TaggedError("DigestMismatch")<{
+  readonly what: string
+  readonly expected: string
+  readonly actual: string
+}> {
+  override get message() {
+    return `digest mismatch for ${this.what}: expected ${this.expected}, got ${this.actual}`
+  }
+}
+
+/** Anything else a transport could not do, with the registry's own words. */
+export class TransportFailure extends Data.TaggedError("TransportFailure")<{
+  readonly transport: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.transport}: ${this.detail}`
+  }
+}
+
+/** The target tag was written by someone else while we copied (another syncer): a conflict, found late. */
+export class TagTaken extends Data.TaggedError("TagTaken")<{
+  readonly target: string
+  readonly expected: string
+  readonly found: string
+  /**
+   * when it was found: "copy" (before our write, the default), "replaced" (the end-of-run check
+   * found our write replaced), "immutable" (the registry refused to overwrite the tag)
+   */
+  readonly when?: "copy" | "replaced" | "immutable"
+}> {
+  override get message() {
+    switch (this.when) {
+      case "replaced":
+        return `${this.target} was replaced by another writer after this run wrote it: it now holds ${this.found}, not ${this.expected}`
+      case "immutable":
+        return `${this.target} is immutable in the registry and holds ${this.found}, not ${this.expected}; the registry refused to overwrite it`
+      default:
+        return `${this.target} was written by someone else during the copy: it holds ${this.found}, not ${this.expected}; not overwritten`
+    }
+  }
+}
+
+/** A registry pointed us at a URL we never fetch (anything but http: and https:, e.g. a file: redirect). */
+export class UnsupportedUrl extends Data.TaggedError("UnsupportedUrl")<{
+  readonly registry: string
+  /** what pointed there: "redirect of GET /v2/app/manifests/1", "token realm", "upload Location" */
+  readonly context: string
+  readonly scheme: string
+  /** the URL without query or credentials, shortened */
+  readonly url: string
+}> {
+  override get message() {
+    return `${this.registry}: refused the ${this.context} to ${this.url}: only http: and https: URLs are fetched, not ${this.scheme}`
+  }
+}
+
+/** A response body was larger than we accept for its kind (a manifest, a token, a config). */
+export class ResponseTooLarge extends Data.TaggedError("ResponseTooLarge")<{
+  readonly registry: string
+  /** "GET /v2/app/manifests/1" */
+  readonly request: string
+  /** what the body is: "manifest", "token response", … */
+  readonly what: string
+  readonly limit: number
+  /** the announced length, when the registry sent one */
+  readonly announced: number | undefined
+}> {
+  override get message() {
+    const announced = this.announced === undefined ? "" : ` (it announced ${this.announced} bytes)`
+    return `${this.registry}: the ${this.what} of ${this.request} is larger than the ${formatLimit(this.limit)} limit${announced}; refused`
+  }
+}
+
+/** "4 MiB", "1 MiB", "4 KiB". */
+export const formatLimit = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`
+
+/** Every error a transport may return. */
+export type TransportError =
+  | ImageNotFound
+  | Unauthorized
+  | RegistryUnavailable
+  | DigestMismatch
+  | TransportFailure
+  | TagTaken
+  | UnsupportedUrl
+  | ResponseTooLarge
+
+/** The source image (tag or digest) does not exist. */
+export class SourceNotFound extends Data.TaggedError("SourceNotFound")<{ readonly source: string; readonly location: string }> {
+  override get message() {
+    return `source image ${this.source} not found (looked up ${this.location})`
+  }
+}
+
+/** The source is not something we may copy under the entry's settings. */
+export class PlatformMismatch extends Data.TaggedError("PlatformMismatch")<{ readonly source: string; readonly detail: string }> {
+  override get message() {
+    return `${this.source}: ${this.detail}`
+  }
+}

@@ -1,0 +1,32 @@
+/** What happened to one image: the result every output (stdout, report, JUnit, events) is made from. */
+
+/** What happened to one image. */
+export type ImageStatus = "synced" | "present" | "planned" | "conflict" | "failed"
+
+/** One image's outcome, as printed and written to the report. */
+export interface ImageResult {
+  /** the entry's `source` as written */
+  readonly source: string
+  /** "registry/repository:tag" */
+  readonly target: string
+  /** the source digest (what the target tag holds or will hold), when known */
+  readonly digest: string | undefined
+  readonly status: ImageStatus
+  readonly error: string | undefined
+  /** the error's tag, for programs: "TagConflict", "SourceNotFound", … */
+  readonly errorType: string | undefined
+  readonly warnings: ReadonlyArray<string>
+  readonly signed: boolean | "already"
+  readonly signatureDigest: string | undefined
+  /** dry run: a signature would be added */
+  readonly wouldSign: boolean
+  /** upstream signature artifacts copied along */
+  readonly carried: ReadonlyArray<string>
+  readonly bytesCopied: number
+  /** `plan` only: bytes of the image (manifests, configs, layers) a copy would bring */
+  readonly sizeBytes?: number
+  readonly durationMs: number
+}
+
+/** The statuses in the order outputs list them. */
+export const STATUSES: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "conflict", "failed"]

@@ -1,0 +1,160 @@
+/**
+ * The copy engine every store-backed transport shares: blobs first (skipped when present,
+ * mounted from another repository of the target when this run already put them there, else
+ * streamed from source to target and verified on the way), then index children by digest,
+ * then the tag after a last look — so a tag never points at incomplete content. A blob many
+ * images share is copied once per target registry and run.
+ */
+import { Effect } from "effect"
+import type { TransportError } from "../model/Errors.ts"
+import { withReference } from "../model/Location.ts"
+import type { ImageLocation } from "../model/Location.ts"
+import { blobsOf, walkTree } from "../model/Manifest.ts"
+import type { Descriptor, ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
+import * as Progress from "../model/Progress.ts"
+import { shareOnce } from "../oci/shareOnce.ts"
+import type { BlobBody, ImageStore } from "../model/ImageStore.ts"
+import { lastLook } from "./TagGuard.ts"
+import type { CopyResult } from "./Transport.ts"
+
+/** Settings of the copy engine. */
+export interface CopySettings {
+  /** blobs (and index children) copied at once within one image */
+  readonly blobConcurrency: number
+  /** for messages */
+  readonly name: string
+}
+
+interface Stats {
+  blobsCopied: number
+  blobsMounted: number
+  blobsSkipped: number
+  bytesCopied: number
+  manifestsPut: number
+}
+
+/** The body with its chunks counted for the progress view. */
+const counted = (body: BlobBody, progress: (event: Progress.ImageEvent) => void): BlobBody => ({
+  failure: body.failure,
+  stream: body.stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform: (chunk, controller) => {
+        progress({ _tag: "BytesCopied", bytes: chunk.length })
+        controller.enqueue(chunk)
+      }
+    })
+  )
+})
+
+/**
+ * One blob from `source` to `target`, streamed and verified on the way (the target retries the
+ * whole copy with a fresh read; resumes of a broken body are shared by every try), its bytes
+ * reported to the progress view.
+ */
+export const copyOneBlob = (
+  source: ImageStore,
+  target: ImageStore,
+  from: ImageLocation,
+  to: ImageLocation,
+  blob: { readonly digest: string; readonly size: number }
+): Effect.Effect<number, TransportError> =>
+  Effect.gen(function*() {
+    const progress = yield* Progress.reporterNow
+    progress({ _tag: "BlobStarted", digest: blob.digest, size: blob.size })
+    const budget = { count: 0 }
+    return yield* target.writeBlob(to, blob.digest, blob.size, () =>
+      Effect.map(source.openBlob(from, blob.digest, blob.size, budget), (body) => counted(body, progress)))
+  })
+
+/** A copy function from `source` to `target` stores; its blob bookkeeping lives as long as it does (one run). */
+export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopySettings) => {
+  // target host + digest → the copy that is (or was) putting it there, and into which repository
+  const blobHomes = new Map<string, Effect.Effect<string, TransportError>>()
+  // target host + repository + digest → the one effect making that blob present there (siblings wait)
+  const inFlight = new Map<string, Effect.Effect<void, TransportError>>()
+
+  const transfer = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
+    Effect.gen(function*() {
+      const bytes = yield* copyOneBlob(source, target, from, to, blob)
+      stats.blobsCopied++
+      stats.bytesCopied += bytes
+      return to.repository
+    })
+
+  const ensureBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
+    Effect.gen(function*() {
+      if (yield* target.hasBlob(to, blob.digest, blob.size)) {
+        stats.blobsSkipped++
+        return
+      }
+      const key = `${to.endpoint.host} ${blob.digest}`
+      const home = blobHomes.get(key)
+      if (home) {
+        const repository = yield* home.pipe(Effect.option)
+        if (repository._tag === "Some" && (repository.value === to.repository || target.sharedBlobs === true)) {
+          stats.blobsSkipped++
+          return
+        }
+        if (repository._tag === "Some" && target.mountBlob) {
+          const mounted = yield* target.mountBlob(to, blob.digest, repository.value).pipe(
+            Effect.catchTags({ Unauthorized: () => Effect.succeed(false), TransportFailure: () => Effect.succeed(false) })
+          )
+          if (mounted) {
+            stats.blobsMounted++
+            return
+          }
+        }
+      }
+      // Created and registered without yielding, so a concurrent copy of the same blob waits for this one.
+      const memo = shareOnce(transfer(from, to, blob, stats))
+      if (!home && !blobHomes.has(key)) blobHomes.set(key, memo)
+      yield* memo.pipe(Effect.tapError(() => Effect.sync(() => blobHomes.get(key) === memo && blobHomes.delete(key))))
+    })
+
+  /** Makes a blob present in the target repository, once, however many children share it. */
+  const copyBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) => {
+    const key = `${to.endpoint.host} ${to.repository} ${blob.digest}`
+    const running = inFlight.get(key)
+    if (running) return running.pipe(Effect.tap(() => Effect.sync(() => stats.blobsSkipped++)))
+    const memo = shareOnce(ensureBlob(from, to, blob, stats))
+    inFlight.set(key, memo)
+    return memo.pipe(Effect.ensuring(Effect.sync(() => inFlight.get(key) === memo && inFlight.delete(key))))
+  }
+
+  /** The tree of `manifest` from `from` to `to`, the tag (to.reference) last. */
+  const copy = (from: ImageLocation, to: ImageLocation, manifest: ManifestDescriptor): Effect.Effect<CopyResult, TransportError> =>
+    Effect.gen(function*() {
+      const stats: Stats = { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
+      const root = yield* source.getManifest(withReference(from, manifest.digest))
+      // Blobs of every image manifest first (all at once, bounded); the manifests wait for the end.
+      const toPut: Array<{ readonly raw: RawManifest; readonly depth: number }> = []
+      yield* walkTree(root, {
+        // A child that is already there (shared between tags) needs nothing.
+        child: (d) =>
+          Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) =>
+            there._tag === "Some" ? Effect.succeed(undefined) : source.getManifest(withReference(from, d.digest))),
+        manifest: (raw, parsed, depth) =>
+          Effect.forEach(blobsOf(parsed), (blob) => copyBlob(from, to, blob, stats), {
+            concurrency: settings.blobConcurrency,
+            discard: true
+          }).pipe(Effect.tap(() => Effect.sync(() => void (depth > 0 && toPut.push({ raw, depth })))))
+      }, { concurrency: settings.blobConcurrency, who: settings.name })
+      // Then child manifests by digest, deepest first (an index of indexes), each level at once.
+      const depths = [...new Set(toPut.map((m) => m.depth))].sort((a, b) => b - a)
+      for (const depth of depths) {
+        yield* Effect.forEach(toPut.filter((m) => m.depth === depth), ({ raw }) =>
+          target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType).pipe(Effect.tap(() => Effect.sync(() => stats.manifestsPut++))), {
+          concurrency: settings.blobConcurrency,
+          discard: true
+        })
+      }
+      // The tag last, after a last look: another writer may have taken it meanwhile.
+      if ((yield* lastLook(target.headManifest, to, root.digest)) === "absent") {
+        yield* target.putManifest(to, root.bytes, root.mediaType)
+        stats.manifestsPut++
+      }
+      return stats
+    })
+
+  return copy
+}
