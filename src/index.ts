@@ -128,8 +128,8 @@ export { defaultRegistryHttpSettings, RegistryHttp } from "./oci/RegistryHttp.ts
 export type { RegistryHttpError, RegistryHttpSettings, RegistryRequest } from "./oci/RegistryHttp.ts"
 
 /** The retry policy: jittered exponential backoff, capped, honouring Retry-After. */
-export { defaultRetrySettings, retrySchedule } from "./oci/RetryPolicy.ts"
-export type { RetrySettings } from "./oci/RetryPolicy.ts"
+export { defaultRetrySettings, retrySchedule } from "./oci/http/RetryPolicy.ts"
+export type { RetrySettings } from "./oci/http/RetryPolicy.ts"
 
 /** Credentials: an ordered chain of `CredentialProvider`s ("which credentials for this registry, on this side"). */
 export { Credentials, CredentialsFailed } from "./oci/Credentials.ts"

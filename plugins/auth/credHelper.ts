@@ -8,7 +8,7 @@ import type { Context } from "effect"
 import type { Credential } from "../../src/oci/Credentials.ts"
 import { CredentialsFailed } from "../../src/oci/Credentials.ts"
 import type { Exec, ProcessFailed } from "../../src/process/Exec.ts"
-import { shareOnce } from "../../src/oci/shareOnce.ts"
+import { shareOnce } from "../../src/model/shareOnce.ts"
 
 /** The Exec service's implementation (what a provider keeps after construction). */
 export type Runner = Context.Tag.Service<typeof Exec>

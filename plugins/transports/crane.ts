@@ -32,6 +32,7 @@ import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
 import { Transport } from "../../src/transport/Transport.ts"
+import { basicToken } from "../../src/oci/http/Basic.ts"
 
 const encoder = new TextEncoder()
 
@@ -44,7 +45,7 @@ const denied = /\bUNAUTHORIZED\b|\bDENIED\b|authentication required|status code 
 export const authEntry = (credential: Credential): Record<string, string> => {
   switch (credential._tag) {
     case "Basic":
-      return { auth: Buffer.from(`${credential.username}:${Redacted.value(credential.password)}`).toString("base64") }
+      return { auth: basicToken(credential.username, credential.password) }
     case "IdentityToken":
       return { username: credential.username, identitytoken: Redacted.value(credential.token) }
     case "RegistryToken":

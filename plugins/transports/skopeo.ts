@@ -22,6 +22,7 @@ import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.t
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
 import { Transport } from "../../src/transport/Transport.ts"
+import { basicToken } from "../../src/oci/http/Basic.ts"
 
 const encoder = new TextEncoder()
 
@@ -60,7 +61,7 @@ export const make = (binary = "skopeo") =>
           })
         }
         const entry = c._tag === "Basic"
-          ? { auth: Buffer.from(`${c.username}:${Redacted.value(c.password)}`).toString("base64") }
+          ? { auth: basicToken(c.username, c.password) }
           : { identitytoken: Redacted.value(c.token) }
         const path = join(dir, `${name}.json`)
         yield* Effect.promise(() => writeFile(path, JSON.stringify({ auths: { [endpoint.host]: entry } }), { mode: 0o600 }))

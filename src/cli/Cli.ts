@@ -8,7 +8,7 @@ import { Config, Data, Effect, Either, Layer, Logger, LogLevel, Option, Redacted
 import { existsSync, realpathSync, statSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { dirname, resolve } from "node:path"
-import { Env } from "../Config.ts"
+import { Env } from "./Config.ts"
 import type { CredentialProvider } from "../oci/Credentials.ts"
 import { Pipeline } from "../pipeline/Pipeline.ts"
 import { formatTarget } from "../model/Target.ts"

@@ -214,6 +214,8 @@ interface Client {
 
 const isLoopback = (url: URL): boolean => url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]"
 
+// Written out here on purpose: the sample pusher sets up what the client under test reads, so it
+// shares none of the client's code.
 const basicHeader = (username: string, password: string): string =>
   `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`
 

@@ -23,7 +23,7 @@ import {
   refNameOfDescriptor
 } from "./OciLayout.ts"
 import type { LayoutDescriptor, LayoutIndex } from "./OciLayout.ts"
-import { shareOnce } from "../oci/shareOnce.ts"
+import { shareOnce } from "../model/shareOnce.ts"
 import { isSha256Digest } from "../model/Digest.ts"
 import { DigestMismatch } from "../model/Errors.ts"
 

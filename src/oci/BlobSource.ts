@@ -9,9 +9,9 @@ import { createHash } from "node:crypto"
 import { DigestMismatch, RegistryUnavailable, TransportFailure } from "../model/Errors.ts"
 import type { TransportError } from "../model/Errors.ts"
 import type { BlobBody, ResumeBudget } from "../model/ImageStore.ts"
-import { readWithin } from "./BodyReader.ts"
-import type { BodyReader } from "./BodyReader.ts"
-import { Retryable } from "./RetryPolicy.ts"
+import { readWithin } from "./http/BodyReader.ts"
+import type { BodyReader } from "./http/BodyReader.ts"
+import { Retryable } from "./http/RetryPolicy.ts"
 
 /** A body opened at byte `from`; `skip` bytes of its start are dropped (a registry without Range support sends everything). */
 export interface OpenedAt {

@@ -17,12 +17,12 @@ import { isSchema1, MANIFEST_ACCEPT, OCI_INDEX } from "../model/MediaTypes.ts"
 import { isValidTag } from "../model/Reference.ts"
 import { shorten } from "../model/Text.ts"
 import { unavailable, verifiedStream } from "./BlobSource.ts"
-import { MANIFEST_LIMIT, readBody, readErrorText, SMALL_BLOB_LIMIT, webBody } from "./BodyReader.ts"
+import { MANIFEST_LIMIT, readBody, readErrorText, SMALL_BLOB_LIMIT, webBody } from "./http/BodyReader.ts"
 import { RegistryHttp } from "./RegistryHttp.ts"
 import type { RegistryRequest } from "./RegistryHttp.ts"
-import { defaultRetrySettings, Retryable, withRetry } from "./RetryPolicy.ts"
-import type { RetrySettings } from "./RetryPolicy.ts"
-import { allowedUrl } from "./UrlPolicy.ts"
+import { defaultRetrySettings, Retryable, withRetry } from "./http/RetryPolicy.ts"
+import type { RetrySettings } from "./http/RetryPolicy.ts"
+import { allowedUrl } from "./http/UrlPolicy.ts"
 
 /** Settings of the registry client. */
 export interface RegistryClientSettings {

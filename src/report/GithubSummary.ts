@@ -5,7 +5,7 @@
 import { Data, Effect } from "effect"
 import { appendFile } from "node:fs/promises"
 import { countByStatus } from "./Output.ts"
-import { formatBytes, formatDuration } from "../cli/ProgressView.ts"
+import { formatBytes, formatDuration } from "./Units.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
 
 /** What the summary says about the run as a whole. */

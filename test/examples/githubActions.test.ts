@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse } from "yaml"
-import { Env } from "../../src/Config.ts"
+import { Env } from "../../src/cli/Config.ts"
 
 const ROOT = join(import.meta.dir, "..", "..")
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8")

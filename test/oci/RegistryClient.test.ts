@@ -11,7 +11,7 @@ import { Credentials } from "../../src/oci/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
-import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
+import type { RetrySettings } from "../../src/oci/http/RetryPolicy.ts"
 import {
   digestOf,
   sampleBlob,

@@ -9,7 +9,7 @@ import { Credentials } from "../../src/oci/Credentials.ts"
 import type { CredentialProvider } from "../../src/oci/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
-import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
+import type { RetrySettings } from "../../src/oci/http/RetryPolicy.ts"
 import {
   basicAuth,
   registryError,

@@ -16,7 +16,7 @@ import { Credentials } from "../../src/oci/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
-import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
+import type { RetrySettings } from "../../src/oci/http/RetryPolicy.ts"
 import { paths, startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
 import type { FaultKind, FaultProxy, FaultRule, ProxiedRequest } from "../support/FaultProxy.ts"
 import {

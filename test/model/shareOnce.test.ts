@@ -1,7 +1,7 @@
 /** shareOnce: one run for every caller, and a caller's interruption is its own. */
 import { describe, expect, test } from "bun:test"
 import { Deferred, Effect, Exit, Fiber } from "effect"
-import { shareOnce } from "../../src/oci/shareOnce.ts"
+import { shareOnce } from "../../src/model/shareOnce.ts"
 
 describe("shareOnce", () => {
   test("concurrent callers share one run of the work", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test"
 import { Duration, Effect, Exit, Fiber, Schedule, ScheduleDecision, ScheduleIntervals, TestClock, TestContext } from "effect"
-import { defaultRetrySettings, parseRetryAfter, Retryable, retrySchedule, withRetry } from "../../src/oci/RetryPolicy.ts"
-import type { RetrySettings } from "../../src/oci/RetryPolicy.ts"
+import { defaultRetrySettings, parseRetryAfter, Retryable, retrySchedule, withRetry } from "../../../src/oci/http/RetryPolicy.ts"
+import type { RetrySettings } from "../../../src/oci/http/RetryPolicy.ts"
 
 const settings: RetrySettings = {
   attempts: 4,

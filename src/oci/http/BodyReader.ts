@@ -8,7 +8,7 @@
 import type { HttpClientResponse } from "@effect/platform"
 import { Effect, Stream } from "effect"
 import { Retryable } from "./RetryPolicy.ts"
-import { ResponseTooLarge } from "../model/Errors.ts"
+import { ResponseTooLarge } from "../../model/Errors.ts"
 
 /** Manifests and indexes: distribution's own limit for a manifest PUT. */
 export const MANIFEST_LIMIT = 4 * 1024 * 1024
@@ -146,3 +146,16 @@ export const readErrorText = (
       () => ""
     )
   )
+
+/** The registry's own words from an error body (its `errors` codes and messages, or the text); never fails. */
+export const errorDetail = (res: HttpClientResponse.HttpClientResponse, stallMs: number): Effect.Effect<string> =>
+  Effect.map(readErrorText(res, stallMs), (t) => {
+    try {
+      const j = JSON.parse(t) as { errors?: Array<{ code?: string; message?: string }>; message?: string }
+      if (j.errors?.length) return j.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ")
+      if (j.message) return j.message
+    } catch {
+      // plain-text bodies are common (route 404s, proxies)
+    }
+    return t.trim().slice(0, 200)
+  })

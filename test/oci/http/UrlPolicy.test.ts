@@ -1,7 +1,7 @@
 /** Which URLs the client fetches: http: and https: only, whatever a registry hands us. */
 import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
-import { allowedUrl } from "../../src/oci/UrlPolicy.ts"
+import { allowedUrl } from "../../../src/oci/http/UrlPolicy.ts"
 
 describe("allowedUrl", () => {
   test("http and https URLs pass, relative ones resolved against the base", () => {

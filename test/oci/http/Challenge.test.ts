@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { challengeScopes, parseChallenges, pickChallenge } from "../../src/oci/Challenge.ts"
+import { challengeScopes, parseChallenges, pickChallenge } from "../../../src/oci/http/Challenge.ts"
 
 describe("parseChallenges", () => {
   test("one Bearer challenge: scheme lower-cased, parameters by lower-cased key", () => {

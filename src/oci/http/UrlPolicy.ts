@@ -4,7 +4,7 @@
  * URL would otherwise be read from the local disk by fetch and its content sent on.
  */
 import { Either } from "effect"
-import { UnsupportedUrl } from "../model/Errors.ts"
+import { UnsupportedUrl } from "../../model/Errors.ts"
 
 /** For messages: scheme, host and path, no query or credentials, at most 160 characters. */
 export const displayUrl = (url: URL): string => {

@@ -1,7 +1,7 @@
 /** The per-host limit: never more than N at once, waiters served in arrival order, no permit lost to an interruption. */
 import { describe, expect, test } from "bun:test"
 import { Deferred, Effect, Fiber } from "effect"
-import { makeLimit } from "../../src/oci/HostLimit.ts"
+import { makeLimit } from "../../../src/oci/http/HostLimit.ts"
 
 describe("makeLimit", () => {
   test("at most N run at once; the rest start in the order they arrived", async () => {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { Effect, Either } from "effect"
-import { readBody, readErrorText } from "../../src/oci/BodyReader.ts"
+import { readBody, readErrorText } from "../../../src/oci/http/BodyReader.ts"
 
 let server: ReturnType<typeof Bun.serve>
 const bytes = (n: number) => new Uint8Array(n).fill(0x61)

@@ -37,7 +37,10 @@ export class Retryable extends Data.TaggedError("Retryable")<{
   }
 }
 
-/** Parses a `Retry-After` header: delta-seconds or an HTTP date. */
+/** Statuses worth another try: 408, 429, 499 and 5xx but 501 and 505 (ggcr's list). */
+export const retryableStatus = (s: number): boolean => s === 408 || s === 429 || s === 499 || (s >= 500 && s !== 501 && s !== 505)
+
+/** Parses a `Retry-After` header: delta-seconds or an HTTP date (against `now`, from the Clock). */
 export const parseRetryAfter = (value: string | undefined, now: number = Date.now()): Duration.Duration | undefined => {
   if (!value) return undefined
   const trimmed = value.trim()

@@ -1,0 +1,70 @@
+/**
+ * The layer check (`bun run lint:deps`): no import cycles among files or among the folders
+ * directly under src/ and plugins/ (type-only imports count), and every import points down
+ * the layers of docs/architecture.md:
+ *
+ *   1 model, definition          (definition may use model)
+ *   2 oci, layout, signing, process
+ *   3 transport, then pipeline   (pipeline may use transport)
+ *   4 plugins/transports, plugins/auth, plugins/signers
+ *   5 composition, report
+ *   6 cli, demo                  (src/index.ts may use anything)
+ *
+ * Folders of one layer never import each other, so the folders form no cycle either.
+ */
+const layers = [
+  ["src/model"],
+  ["src/definition"],
+  ["src/oci", "src/layout", "src/signing", "src/process"],
+  ["src/transport"],
+  ["src/pipeline"],
+  ["plugins/transports", "plugins/auth", "plugins/signers"],
+  ["src/composition", "src/report"],
+  ["src/cli", "src/demo"]
+]
+
+const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+const folderRe = (folders) => `^(${folders.map(escape).join("|")})/`
+
+// A folder may import from its own layer's folder and from lower layers only; folders that
+// share a layer stay apart (src/oci never imports src/layout, and so on).
+const upward = layers.flatMap((folders, level) =>
+  folders.map((folder) => {
+    const allowed = [folder, ...layers.slice(0, level).flat()]
+    return {
+      name: `layer:${folder}`,
+      comment: `${folder} may import only from itself and the layers below it (${layers.slice(0, level).flat().join(", ") || "none"})`,
+      severity: "error",
+      from: { path: `^${escape(folder)}/` },
+      to: { path: "^(src|plugins)/", pathNot: folderRe(allowed) }
+    }
+  })
+)
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "No file imports itself through others (type-only imports count).",
+      severity: "error",
+      from: {},
+      to: { circular: true }
+    },
+    ...upward,
+    {
+      name: "index-only-from-outside",
+      comment: "src/index.ts is the public API: nothing inside the program imports it.",
+      severity: "error",
+      from: { path: "^(src|plugins)/", pathNot: "^src/index\\.ts$" },
+      to: { path: "^src/index\\.ts$" }
+    }
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    includeOnly: "^(src|plugins)/",
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js"] },
+    reporterOptions: { text: { highlightFocused: true } }
+  }
+}

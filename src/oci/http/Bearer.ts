@@ -1,0 +1,119 @@
+/**
+ * Bearer tokens: fetched from the challenge's realm (GET with Basic credentials, or the OAuth2
+ * refresh-token POST for identity tokens), cached per endpoint, realm, service and scope set
+ * until shortly before they expire (time from Effect's Clock), and widened when a registry
+ * asks for more scopes than we did (a mount needs pull on the repository it mounts from).
+ */
+import { Clock, Effect, Option, Redacted } from "effect"
+import { TransportFailure, Unauthorized } from "../../model/Errors.ts"
+import type { ResponseTooLarge, UnsupportedUrl } from "../../model/Errors.ts"
+import type { Endpoint } from "../../model/Location.ts"
+import type { Credential } from "../Credentials.ts"
+import { basicHeader } from "./Basic.ts"
+import { errorDetail, readBody, TOKEN_LIMIT } from "./BodyReader.ts"
+import type { Challenge } from "./Challenge.ts"
+import type { Exchange } from "./Exchange.ts"
+import { parseRetryAfter, Retryable, retryableStatus } from "./RetryPolicy.ts"
+import { allowedUrl, displayUrl } from "./UrlPolicy.ts"
+
+/** What getting a token can fail with (Retryable: the caller's retry decides). */
+export type TokenError = Unauthorized | TransportFailure | UnsupportedUrl | ResponseTooLarge | Retryable
+
+/** The tokens of one client. */
+export interface Tokens {
+  /** a token for `scopes` (plus any the registry asked for before), from the cache or the realm */
+  readonly token: (
+    endpoint: Endpoint,
+    challenge: Challenge,
+    scopes: ReadonlyArray<string>,
+    credential: Option.Option<Credential>
+  ) => Effect.Effect<Redacted.Redacted<string>, TokenError>
+  /** remembers the scopes a 401 asked for, so the next request of this kind asks for them at once */
+  readonly remember: (endpoint: Endpoint, requested: ReadonlyArray<string>, wanted: ReadonlyArray<string>) => void
+}
+
+/** Tokens are renewed this long before they expire. */
+const RENEW_BEFORE_MS = 10_000
+
+interface CachedToken {
+  readonly token: Redacted.Redacted<string>
+  readonly expiresAt: number
+}
+
+const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.role} ${e.host} ${[...scopes].sort().join(" ")}`
+
+/** The token state of one client over `exchange`. */
+export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
+  const tokens = new Map<string, CachedToken>()
+  const extraScopes = new Map<string, Set<string>>()
+
+  const fetchToken = (endpoint: Endpoint, url: URL, service: string | undefined, scopes: ReadonlyArray<string>, credential: Option.Option<Credential>) =>
+    Effect.gen(function*() {
+      const tokenEndpoint: Endpoint = { ...endpoint, host: url.host }
+      if (Option.isSome(credential) && credential.value._tag === "IdentityToken") {
+        const form = new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: Redacted.value(credential.value.token),
+          client_id: "image-syncer",
+          scope: scopes.join(" ")
+        })
+        if (service) form.set("service", service)
+        return yield* exchange(tokenEndpoint, "POST", url.toString(), { "content-type": "application/x-www-form-urlencoded" }, new TextEncoder().encode(form.toString()))
+      }
+      if (service) url.searchParams.set("service", service)
+      for (const s of scopes) url.searchParams.append("scope", s)
+      const headers: Record<string, string> = {}
+      if (Option.isSome(credential) && credential.value._tag === "Basic") {
+        headers["authorization"] = basicHeader(credential.value.username, credential.value.password)
+      }
+      return yield* exchange(tokenEndpoint, "GET", url.toString(), headers, undefined)
+    })
+
+  const token: Tokens["token"] = (endpoint, challenge, requested, credential) =>
+    Effect.gen(function*() {
+      const realm = challenge.params["realm"]
+      if (!realm) return yield* new TransportFailure({ transport: "oci", detail: `${endpoint.host}: Bearer challenge without realm` })
+      const extra = extraScopes.get(scopeKey(endpoint, requested))
+      const scopes = extra ? [...requested, ...[...extra].filter((s) => !requested.includes(s))] : requested
+      const service = challenge.params["service"]
+      const key = `${endpoint.role} ${endpoint.host} ${realm} ${service ?? ""} ${[...scopes].sort().join(" ")}`
+      const now = yield* Clock.currentTimeMillis
+      const hit = tokens.get(key)
+      if (hit && hit.expiresAt > now + RENEW_BEFORE_MS) return hit.token
+      const url = yield* allowedUrl(realm, undefined, endpoint.host, "token realm of the Bearer challenge")
+      const res = yield* fetchToken(endpoint, url, service, scopes, credential)
+      if (res.status === 401 || res.status === 403) {
+        return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail: `token server ${url.host} refused the credentials` })
+      }
+      if (retryableStatus(res.status)) {
+        return yield* new Retryable({ registry: url.host, detail: `token request: HTTP ${res.status}`, retryAfter: parseRetryAfter(res.headers["retry-after"], now) })
+      }
+      if (res.status !== 200) {
+        const detail = yield* errorDetail(res, stallMs)
+        return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: HTTP ${res.status} ${detail}` })
+      }
+      const bytes = yield* readBody(res, { registry: url.host, request: `GET ${displayUrl(url)}`, what: "token response", limit: TOKEN_LIMIT, stallMs })
+      const body = yield* Effect.try({
+        try: () => JSON.parse(new TextDecoder().decode(bytes)) as { token?: unknown; access_token?: unknown; expires_in?: unknown },
+        catch: () => new TransportFailure({ transport: "oci", detail: `token server ${url.host}: invalid JSON` })
+      })
+      const raw = typeof body.token === "string" && body.token !== "" ? body.token : body.access_token
+      if (typeof raw !== "string" || raw === "") return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: no token` })
+      if (/[\r\n\0]/.test(raw)) {
+        return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: the token contains a line break or NUL` })
+      }
+      const issued = Redacted.make(raw)
+      const expiresIn = typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60
+      tokens.set(key, { token: issued, expiresAt: now + Math.max(60, expiresIn) * 1000 })
+      return issued
+    })
+
+  const remember: Tokens["remember"] = (endpoint, requested, wanted) => {
+    const key = scopeKey(endpoint, requested)
+    const known = extraScopes.get(key) ?? new Set<string>()
+    for (const s of wanted) if (!requested.includes(s)) known.add(s)
+    extraScopes.set(key, known)
+  }
+
+  return { token, remember }
+}
