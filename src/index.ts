@@ -156,7 +156,7 @@ export type { Definition, ImageEntry } from "./definition/Definition.ts"
 export { locate, sourceLocation, targetLocation } from "./definition/Locate.ts"
 
 /** The definition file's JSON Schema, generated from `DefinitionFileSchema`. */
-export { definitionJsonSchema } from "./cli/SchemaCommand.ts"
+export { definitionJsonSchema, definitionJsonSchemaText } from "./definition/JsonSchema.ts"
 
 // == References and target naming
 
@@ -199,8 +199,8 @@ export { inShard, parseShard, selectShard, shardOf } from "./definition/Shard.ts
 export type { Shard } from "./definition/Shard.ts"
 
 /** Progress views for terminals, logs and JSON lines. */
-export { makeView } from "./cli/ProgressView.ts"
-export type { OutputMode, ProgressView, ViewOptions } from "./cli/ProgressView.ts"
+export { makeView, resolveOutput } from "./cli/output/Views.ts"
+export type { OutputMode, ProgressView, ViewOptions } from "./cli/output/Views.ts"
 
 // == Plugins
 

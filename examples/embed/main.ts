@@ -26,9 +26,9 @@ import {
   OciTransport,
   Pipeline,
   pipelineLayer,
-  registryClientLayer,
   Resolve,
-  Transport
+  Transport,
+  transportLayer
 } from "image-syncer"
 import type { Credential, CredentialProvider, Definition, ImageEntry, TransportLayer } from "image-syncer"
 
@@ -68,10 +68,9 @@ const reportingTransport: TransportLayer = Layer.effect(
   })
 )
 
-/** The three read-only steps on a read-only registry client: what the preflight runs on. */
+/** The three read-only steps on the oci transport over a read-only registry client: what the preflight runs on. */
 const preflightLayer = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Compare.layer).pipe(
-  Layer.provide(OciTransport.layer()),
-  Layer.provide(registryClientLayer({ dryRun: true, credentials }))
+  Layer.provide(transportLayer({ dryRun: true, credentials }))
 )
 
 // == the preflight: the steps, run by hand, with their typed errors

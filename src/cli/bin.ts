@@ -6,21 +6,16 @@
  */
 import { ValidationError } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
-import { Cause, Effect, Exit, Logger, Option } from "effect"
-import { planCommand, registerSubcommand, run, stderrLogger, unknownFlag } from "./Cli.ts"
-import { schemaCommand } from "./SchemaCommand.ts"
-import { stripAnsi } from "./ProgressView.ts"
-import { exportCommand } from "./ExportCommand.ts"
-import { verifyCommand } from "./VerifyCommand.ts"
+import { Cause, Config, Effect, Exit, Logger, Option } from "effect"
 import { shortenMessage } from "../model/Text.ts"
-
-registerSubcommand(verifyCommand, "verify")
-registerSubcommand(exportCommand, "export")
-registerSubcommand(planCommand, "plan")
-registerSubcommand(schemaCommand, "schema")
+import { run, unknownFlag } from "./Cli.ts"
+import { Env } from "./Config.ts"
+import { stderrLogger } from "./Console.ts"
+import { stripAnsi } from "./output/Text.ts"
 
 // @effect/cli colours its help and messages unconditionally; strip that when nobody sees colour.
-if (process.stdout.isTTY !== true || process.env["NO_COLOR"]) {
+const noColor = Effect.runSync(Config.string(Env.noColor).pipe(Config.withDefault(""))) !== ""
+if (process.stdout.isTTY !== true || noColor) {
   for (const method of ["log", "error", "info", "warn"] as const) {
     const original = console[method].bind(console)
     console[method] = (...args: Array<unknown>) => original(...args.map((a) => (typeof a === "string" ? stripAnsi(a) : a)))

@@ -4,6 +4,8 @@
  * bundle in dist/cli/, built on first use and whenever a source is newer. It runs from source
  * instead when the bundle cannot be written (read-only install) or a module plugin is given:
  * a plugin imports our source modules, and must share them with the program that loads it.
+ * It runs before the program and reads the two plugin variables straight from the
+ * environment: importing Effect here (for Config) would load it twice and double start-up.
  */
 import { resolve } from "node:path"
 import { buildBundle, isFresh, usesModulePlugin } from "./Bundle.ts"

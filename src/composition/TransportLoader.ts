@@ -7,7 +7,9 @@ import { Cause, Context, Data, Effect, Layer, Option } from "effect"
 import { existsSync } from "node:fs"
 import { isAbsolute, resolve } from "node:path"
 import { TRANSPORT_METHODS, Transport as TransportTag } from "../transport/Transport.ts"
-import type { Transport, TransportLayer } from "../transport/Transport.ts"
+import type { Transport, TransportContext, TransportLayer } from "../transport/Transport.ts"
+import * as Layout from "../../plugins/transports/layout.ts"
+import type { LayoutUnusable } from "../../plugins/transports/layout.ts"
 
 /** The transport cannot be used. */
 export class TransportUnusable extends Data.TaggedError("TransportUnusable")<{ readonly transport: string; readonly reason: string }> {
@@ -95,3 +97,28 @@ export const checkTransport = <R>(
         }))
     })
   )
+
+/** How a run's transport is chosen. */
+export interface TransportChoice {
+  /** `--from`: sources from an OCI layout (directory or .tar) */
+  readonly from: Option.Option<string>
+  /** `--transport`: a built-in name or a module path */
+  readonly transport: string
+}
+
+/**
+ * The transport of a run: the layout transport of `--from` (which reads sources; the CLI
+ * refuses it together with `--transport`), else the one `--transport` names,
+ * built once against `context` (read-only: building makes no request) so that a module that is
+ * not a transport stops the run before anything is contacted.
+ */
+export const chooseTransport = <R>(
+  choice: TransportChoice,
+  context: Layer.Layer<TransportContext, never, R>
+): Effect.Effect<TransportLayer, TransportUnusable | LayoutUnusable, R> =>
+  Effect.gen(function*() {
+    if (Option.isSome(choice.from)) return yield* Layout.layerFrom(choice.from.value)
+    const layer = yield* loadTransport(choice.transport)
+    yield* checkTransport(choice.transport, layer).pipe(Effect.provide(context))
+    return layer
+  })

@@ -5,7 +5,7 @@
  * run wrote is read once more when the run's work is done: a `synced` result is only given
  * for a tag that still holds this run's digest (another writer may have replaced it).
  */
-import { Cause, Context, Effect, Layer, Option } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
 import { locate } from "../definition/Locate.ts"
 import { TagTaken } from "../model/Errors.ts"
@@ -52,7 +52,6 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
 
       /** One image through the five steps; a synced result also names the tag it wrote, to confirm. */
       const processImage = (entry: ImageEntry, definition: Definition): Effect.Effect<Processed> => {
-        const started = Date.now()
         const target = formatTarget(entry.target)
         let digest: string | undefined
         let warnings: ReadonlyArray<string> = []
@@ -73,13 +72,14 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           carried: extra.carried ?? [],
           bytesCopied: extra.bytesCopied ?? 0,
           ...(extra.sizeBytes !== undefined ? { sizeBytes: extra.sizeBytes } : {}),
-          durationMs: Date.now() - started
+          // stamped when the image is done (below), from the Clock
+          durationMs: 0
         })
 
         const finalResult = (r: ImageResult): Processed => ({ result: r, written: undefined })
         const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
           Effect.succeed(finalResult(result(status, { error: e.message, errorType: e._tag })))
-        return Effect.gen(function*() {
+        const steps = Effect.gen(function*() {
           yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
           // The target tag does not depend on the source: both HEADs go out at once. The source's
           // error wins (it is the one to fix first), so the check's waits until Resolve is through.
@@ -131,6 +131,9 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           ),
           Effect.annotateLogs("image", entry.source)
         )
+        return Effect.flatMap(Clock.currentTimeMillis, (started) =>
+          Effect.flatMap(steps, (done) =>
+            Effect.map(Clock.currentTimeMillis, (now): Processed => ({ ...done, result: { ...done.result, durationMs: now - started } }))))
       }
 
       /**

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { pushImage } from "../../src/demo/SampleImages.ts"
-import { hasControlChars } from "../../src/cli/ProgressView.ts"
+import { hasControlChars } from "../../src/cli/output/Text.ts"
 import { runInPty } from "../support/Pty.ts"
 
 const bin = join(import.meta.dir, "../../src/cli/bin.ts")

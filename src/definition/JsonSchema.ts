@@ -1,12 +1,11 @@
 /**
- * `image-syncer schema`: the definition file's JSON Schema, generated from the same
- * `effect/Schema` the parser decodes with (`DefinitionFileSchema`), for editor completion and
- * validation (`# yaml-language-server: $schema=…`). There is no second, hand-written copy:
- * the generated schema is only post-processed generically (root inlined, objects closed).
+ * The definition file's JSON Schema, generated from the same `effect/Schema` the parser
+ * decodes with (`DefinitionFileSchema`), for editor completion and validation. There is no
+ * second, hand-written copy: the generated schema is only post-processed generically (root
+ * inlined, objects closed).
  */
-import { Command } from "@effect/cli"
-import { Effect, JSONSchema } from "effect"
-import { DefinitionFileSchema } from "../definition/Schema.ts"
+import { JSONSchema } from "effect"
+import { DefinitionFileSchema } from "./Schema.ts"
 
 /** The JSON Schema dialect of the document (what `JSONSchema.make` targets). */
 export const JSON_SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
@@ -73,11 +72,3 @@ export const definitionJsonSchema = (): Record<string, unknown> => {
 
 /** The schema as printed: pretty JSON and a final newline. */
 export const definitionJsonSchemaText = (): string => `${JSON.stringify(definitionJsonSchema(), null, 2)}\n`
-
-/** The `schema` command: prints the definition file's JSON Schema on stdout. */
-export const schemaCommand = Command.make("schema", {}, () =>
-  Effect.sync(() => void process.stdout.write(definitionJsonSchemaText()))).pipe(
-    Command.withDescription(
-      "Prints the JSON Schema of the definition file (for editors: # yaml-language-server: $schema=<file>)"
-    )
-  )

@@ -11,17 +11,12 @@ import { Effect, Either, SchemaAST } from "effect"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { parse } from "yaml"
-import {
-  DEFINITION_SCHEMA_ID,
-  definitionJsonSchema,
-  definitionJsonSchemaText,
-  JSON_SCHEMA_DIALECT,
-  schemaCommand
-} from "../../src/cli/SchemaCommand.ts"
-import { parseDefinition } from "../../src/definition/Parse.ts"
-import { DefinitionFileSchema } from "../../src/definition/Schema.ts"
+import { DEFINITION_SCHEMA_ID, definitionJsonSchema, definitionJsonSchemaText, JSON_SCHEMA_DIALECT } from "../../../src/definition/JsonSchema.ts"
+import { schemaCommand } from "../../../src/cli/commands/Schema.ts"
+import { parseDefinition } from "../../../src/definition/Parse.ts"
+import { DefinitionFileSchema } from "../../../src/definition/Schema.ts"
 
-const ROOT = join(import.meta.dir, "..", "..")
+const ROOT = join(import.meta.dir, "..", "..", "..")
 
 // == a small JSON Schema validator
 

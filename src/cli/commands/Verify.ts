@@ -5,29 +5,32 @@
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Either, Layer, Option } from "effect"
-import { readTextCapped } from "../model/InputFile.ts"
-import type { ImageEntry } from "../definition/Definition.ts"
-import { formatTarget } from "../model/Target.ts"
+import { readTextCapped } from "../../model/InputFile.ts"
+import type { ImageEntry } from "../../definition/Definition.ts"
+import { formatTarget } from "../../model/Target.ts"
 import { BunContext } from "@effect/platform-bun"
-import { transportLayer } from "../composition/Live.ts"
-import { targetLocation } from "../definition/Locate.ts"
-import { Transport } from "../transport/Transport.ts"
-import type { TransportShape } from "../transport/Transport.ts"
-import { loadPublicKey } from "../signing/KeyLoader.ts"
-import { layersOf } from "../signing/SimpleSigning.ts"
-import { layerVerifies } from "../signing/Verify.ts"
-import { accessToken, credentialProviders, imagesFile, InvalidInput, SyncIncomplete, targetRepoAuthKey, targetRepoPrefix } from "./Cli.ts"
+import { transportLayer } from "../../composition/Live.ts"
+import { targetLocation } from "../../definition/Locate.ts"
+import { Transport } from "../../transport/Transport.ts"
+import type { TransportShape } from "../../transport/Transport.ts"
+import { loadPublicKey } from "../../signing/KeyLoader.ts"
+import { layersOf } from "../../signing/SimpleSigning.ts"
+import { layerVerifies } from "../../signing/Verify.ts"
+import { credentialChain } from "../../composition/CredentialChain.ts"
+import { checkTargetCredentials } from "../Checks.ts"
+import { out } from "../Console.ts"
+import { invalid, InvalidInput, SyncIncomplete } from "../Errors.ts"
+import { accessToken, imagesFile, targetRepoAuthKey, targetRepoPrefix } from "../Flags.ts"
 import type { KeyObject } from "node:crypto"
-import { withReference } from "../model/Location.ts"
-import type { ImageLocation } from "../model/Location.ts"
-import { SIMPLE_SIGNING } from "../model/MediaTypes.ts"
-import { signatureTag } from "../model/Signatures.ts"
-import { loadDefinition } from "../definition/Load.ts"
+import { withReference } from "../../model/Location.ts"
+import type { ImageLocation } from "../../model/Location.ts"
+import { SIMPLE_SIGNING } from "../../model/MediaTypes.ts"
+import { signatureTag } from "../../model/Signatures.ts"
+import { loadDefinition } from "../../definition/Load.ts"
 
 /** The outcome for one image. */
 export type VerifyStatus = "verified" | "unsigned" | "missing" | "failed"
 
-const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
 
 const key = Options.text("key").pipe(
   Options.withDescription("public key (PEM) the signatures must verify with")
@@ -77,7 +80,8 @@ export const verifyCommand = Command.make(
       const definition = yield* loadDefinition(flags.imagesFile, {
         targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
       }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
-      const providers = yield* credentialProviders(flags)
+      yield* checkTargetCredentials(flags)
+      const providers = yield* credentialChain({ ...flags, authPlugins: [] }).pipe(Effect.mapError(invalid))
       const results = yield* Effect.flatMap(Transport, (transport) =>
         Effect.forEach(definition.images, (entry) => {
           return verifyOne(transport, entry, targetLocation(entry, definition), publicKey).pipe(

@@ -1,21 +1,15 @@
 import { describe, expect, test } from "bun:test"
 import { Effect, Fiber, TestClock, TestContext } from "effect"
 import { join } from "node:path"
-import { formatResult } from "../../src/report/Output.ts"
-import {
-  formatBytes,
-  formatDuration,
-  hasControlChars,
-  makeView,
-  renderLoop,
-  resolveOutput,
-  stripAnsi,
-  summaryTable
-} from "../../src/cli/ProgressView.ts"
-import type { OutputMode } from "../../src/cli/ProgressView.ts"
-import type { ProgressEvent } from "../../src/model/Progress.ts"
-import { runInPty } from "../support/Pty.ts"
-import type { ImageResult, ImageStatus } from "../../src/model/Result.ts"
+import { formatResult } from "../../../src/report/Output.ts"
+import { formatBytes, formatDuration } from "../../../src/report/Units.ts"
+import { summaryTable } from "../../../src/cli/output/Summary.ts"
+import { hasControlChars, stripAnsi } from "../../../src/cli/output/Text.ts"
+import { makeView, renderLoop, resolveOutput } from "../../../src/cli/output/Views.ts"
+import type { OutputMode } from "../../../src/cli/output/Views.ts"
+import type { ProgressEvent } from "../../../src/model/Progress.ts"
+import { runInPty } from "../../support/Pty.ts"
+import type { ImageResult, ImageStatus } from "../../../src/model/Result.ts"
 
 const DIGEST = `sha256:${"a".repeat(64)}`
 const BLOB = `sha256:${"b".repeat(64)}`
@@ -381,10 +375,10 @@ describe("renderLoop", () => {
 })
 
 describe("under a real terminal and through a pipe", () => {
-  const ROOT = join(import.meta.dir, "..", "..")
+  const ROOT = join(import.meta.dir, "..", "..", "..")
   // What the CLI does: choose the mode from the stream, feed events, render between them.
   const driver = `
-    import { makeView, resolveOutput } from ${JSON.stringify(join(ROOT, "src/cli/ProgressView.ts"))}
+    import { makeView, resolveOutput } from ${JSON.stringify(join(ROOT, "src/cli/output/Views.ts"))}
     const { mode, color } = resolveOutput("auto", process.stdout.isTTY === true, process.env)
     const view = makeView(mode, (s) => void process.stdout.write(s), { color, total: 1, width: process.stdout.columns || 80 })
     const result = ${JSON.stringify(synced)}

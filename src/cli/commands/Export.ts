@@ -11,24 +11,24 @@ import { Cause, Config, Effect, Either, Layer, Logger, LogLevel, Option } from "
 import { existsSync, statSync } from "node:fs"
 import { mkdir, rm } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
-import { Env } from "./Config.ts"
-import type { Definition, ImageEntry } from "../definition/Definition.ts"
-import { LayoutExport } from "../pipeline/Export.ts"
-import type { ExportedImage } from "../pipeline/Export.ts"
-import { openWriter } from "../layout/LayoutWriter.ts"
-import type { LayoutWriter } from "../layout/LayoutWriter.ts"
-import { ioReason, OCI_LAYOUT_FILE } from "../layout/OciLayout.ts"
-import { packLayout, unpackLayout } from "../layout/Tar.ts"
-import { exportLayer } from "../composition/Live.ts"
+import type { Definition, ImageEntry } from "../../definition/Definition.ts"
+import { LayoutExport } from "../../pipeline/Export.ts"
+import type { ExportedImage } from "../../pipeline/Export.ts"
+import { openWriter } from "../../layout/LayoutWriter.ts"
+import type { LayoutWriter } from "../../layout/LayoutWriter.ts"
+import { ioReason, OCI_LAYOUT_FILE } from "../../layout/OciLayout.ts"
+import { packLayout, unpackLayout } from "../../layout/Tar.ts"
+import { exportLayer } from "../../composition/Live.ts"
 import { BunContext } from "@effect/platform-bun"
-import { checkConcurrency, credentialProviders, InvalidInput, SyncIncomplete, withEnv } from "./Cli.ts"
-import { loadDefinition } from "../definition/Load.ts"
+import { checkConcurrency } from "../Checks.ts"
+import { Env, RunEnvironment } from "../Config.ts"
+import { out } from "../Console.ts"
+import { invalid, InvalidInput, SyncIncomplete } from "../Errors.ts"
+import { debug, imagesFileFor, withEnv } from "../Flags.ts"
+import { credentialChain } from "../../composition/CredentialChain.ts"
+import { loadDefinition } from "../../definition/Load.ts"
 
-const imagesFile = Options.text("images-file").pipe(
-  Options.withAlias("i"),
-  Options.withDescription(withEnv("YAML definition file listing the images to export (required)", Env.imagesFile)),
-  Options.withFallbackConfig(Config.string(Env.imagesFile))
-)
+const imagesFile = imagesFileFor("export")
 const to = Options.text("to").pipe(
   Options.withDescription("OCI image layout to write: a directory, or a file ending in .tar (created or refreshed)")
 )
@@ -48,10 +48,6 @@ const authPlugin = Options.text("auth-plugin").pipe(
   Options.withDescription(withEnv("module path of a custom auth provider for the sources, asked before docker config (repeatable)", Env.authPlugin)),
   Options.repeated
 )
-const debug = Options.boolean("debug").pipe(
-  Options.withDescription(withEnv("debug logs on stderr (never secrets)", Env.debug)),
-  Options.withFallbackConfig(Config.boolean(Env.debug))
-)
 
 /** The parsed flags of an export. */
 export interface ExportFlags {
@@ -66,7 +62,6 @@ export interface ExportFlags {
 /** One image's outcome. */
 export type ExportOutcome = { readonly entry: ImageEntry; readonly result: ExportedImage } | { readonly entry: ImageEntry; readonly error: string }
 
-const out = (line: string) => Effect.sync(() => void process.stdout.write(`${line}\n`))
 
 /** `exported <source> <digest> [(+ upstream …)]` or `failed <source> : <error>` */
 export const formatExport = (o: ExportOutcome): string =>
@@ -170,13 +165,13 @@ export const runExport = (flags: ExportFlags) =>
     const definition = yield* loadDefinition(flags.imagesFile, {
       targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
     }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
-    const envPlugins = process.env[Env.authPlugin]
+    const env = yield* RunEnvironment.pipe(Effect.mapError(invalid))
     // Sources only: docker config (and auth plugins) answer; there is no target, so no -t/-a.
-    const providers = yield* credentialProviders({
+    const providers = yield* credentialChain({
       targetRepoAuthKey: Option.none(),
       accessToken: Option.none(),
-      authPlugins: [...flags.authPlugin, ...(envPlugins ? envPlugins.split(",").filter(Boolean) : [])]
-    })
+      authPlugins: [...flags.authPlugin, ...env.authPlugins]
+    }).pipe(Effect.mapError(invalid))
     let packed = false
     return yield* Effect.acquireUseRelease(
       prepareDestination(flags.to),

@@ -1,0 +1,133 @@
+/** The command-line flags, each with its environment variable (read through Config), shared by the commands. */
+import { Options } from "@effect/cli"
+import type { Option, Redacted } from "effect"
+import { Config } from "effect"
+import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
+import { Env } from "./Config.ts"
+import { outputFlags } from "./output/Views.ts"
+import type { OutputFlag } from "./output/Views.ts"
+
+/** A flag description naming its environment variable. */
+export const withEnv = (description: string, env: string) => `${description} [env: ${env}]`
+
+/** `-i, --images-file`: the definition file; `purpose` says what its images are for ("sync", "export"). */
+export const imagesFileFor = (purpose: string) =>
+  Options.text("images-file").pipe(
+    Options.withAlias("i"),
+    Options.withDescription(withEnv(`YAML definition file listing the images to ${purpose} (required)`, Env.imagesFile)),
+    Options.withFallbackConfig(Config.string(Env.imagesFile))
+  )
+/** The definition file of a sync. */
+export const imagesFile = imagesFileFor("sync")
+/** `-t, --target-repo-auth-key FILE`. */
+export const targetRepoAuthKey = Options.text("target-repo-auth-key").pipe(
+  Options.withAlias("t"),
+  Options.withDescription(withEnv("JSON key file for the target registry (Basic _json_key)", Env.targetRepoAuthKey)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoAuthKey)),
+  Options.optional
+)
+/** `-a, --access-token TOKEN`. */
+export const accessToken = Options.redacted("access-token").pipe(
+  Options.withAlias("a"),
+  Options.withDescription(withEnv("bearer token for the target registry", Env.accessToken)),
+  Options.withFallbackConfig(Config.redacted(Env.accessToken)),
+  Options.optional
+)
+/** `-r, --target-repo-prefix PREFIX`. */
+export const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
+  Options.withAlias("r"),
+  Options.withDescription(withEnv("overrides the file's targetRepoPrefix", Env.targetRepoPrefix)),
+  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
+  Options.optional
+)
+/** `--dry-run`: resolve, check and compare; write nothing. */
+export const dryRun = Options.boolean("dry-run").pipe(
+  Options.withDescription(withEnv("resolve, check and compare; write nothing anywhere", Env.dryRun)),
+  Options.withFallbackConfig(Config.boolean(Env.dryRun))
+)
+/** `--debug`: debug logs on stderr. */
+export const debug = Options.boolean("debug").pipe(
+  Options.withDescription(withEnv("debug logs on stderr (never secrets)", Env.debug)),
+  Options.withFallbackConfig(Config.boolean(Env.debug))
+)
+/** `--report FILE`: the JSON report. */
+export const report = Options.text("report").pipe(
+  Options.withDescription(withEnv("write a JSON report to this file", Env.report)),
+  Options.withFallbackConfig(Config.string(Env.report)),
+  Options.optional
+)
+/** `--sign-key FILE|KMS-URI`. */
+export const signKey = Options.text("sign-key").pipe(
+  Options.withDescription(withEnv(
+    "cosign key: encrypted cosign key file, PKCS#8 PEM, or a KMS reference (gcpkms://, awskms://, azurekms://, hashivault://); password from SYNCER_SIGN_KEY_PASSWORD or COSIGN_PASSWORD",
+    Env.signKey
+  )),
+  Options.withFallbackConfig(Config.string(Env.signKey)),
+  Options.optional
+)
+/** `--transport NAME|PATH`. */
+export const transport = Options.text("transport").pipe(
+  Options.withDescription(withEnv("how images are moved: oci (default), skopeo, crane, or a module path", Env.transport)),
+  Options.withFallbackConfig(Config.string(Env.transport)),
+  Options.withDefault("oci")
+)
+/** `--from DIR|FILE.tar`: sources from an OCI layout. */
+export const from = Options.text("from").pipe(
+  Options.withDescription(withEnv("read sources from an OCI image layout (directory or .tar) written by `image-syncer export`", Env.from)),
+  Options.withFallbackConfig(Config.string(Env.from)),
+  Options.optional
+)
+/** `--auth-plugin PATH` (repeatable). */
+export const authPlugin = Options.text("auth-plugin").pipe(
+  Options.withDescription(withEnv("module path of a custom auth provider, asked before docker config (repeatable)", Env.authPlugin)),
+  Options.repeated
+)
+/** `--output MODE`. */
+export const output = Options.choice("output", outputFlags).pipe(
+  Options.withDescription(withEnv("auto (live view on a terminal, plain otherwise), tty, plain, or json (JSON lines)", Env.output)),
+  Options.withFallbackConfig(Config.literal(...outputFlags)(Env.output)),
+  Options.withDefault("auto" as OutputFlag)
+)
+/** `--junit FILE`. */
+export const junit = Options.text("junit").pipe(
+  Options.withDescription(withEnv("write a JUnit XML report (one test case per image) to this file", Env.junit)),
+  Options.withFallbackConfig(Config.string(Env.junit)),
+  Options.optional
+)
+/** `--shard I/N`. */
+export const shardOption = Options.text("shard").pipe(
+  Options.withDescription(withEnv("I/N: handle only the images of shard I of N (split by target, no overlap)", Env.shard)),
+  Options.withFallbackConfig(Config.string(Env.shard)),
+  Options.optional
+)
+/** `-j, --concurrency N`. */
+export const concurrency = Options.integer("concurrency").pipe(
+  Options.withAlias("j"),
+  Options.withDescription(withEnv(`images in flight (default 8, at most ${MAX_CONCURRENCY})`, Env.concurrency)),
+  Options.withFallbackConfig(Config.integer(Env.concurrency)),
+  Options.withDefault(8)
+)
+
+
+/** Every flag of a sync (and `plan`). */
+export const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport, from, authPlugin, output, junit, shard: shardOption }
+
+/** The parsed flags of a sync run. */
+export interface SyncFlags {
+  readonly imagesFile: string
+  readonly targetRepoAuthKey: Option.Option<string>
+  readonly accessToken: Option.Option<Redacted.Redacted<string>>
+  readonly targetRepoPrefix: Option.Option<string>
+  readonly dryRun: boolean
+  readonly debug: boolean
+  readonly report: Option.Option<string>
+  readonly concurrency: number
+  readonly signKey: Option.Option<string>
+  readonly transport: string
+  readonly from: Option.Option<string>
+  readonly authPlugin: ReadonlyArray<string>
+  readonly output: OutputFlag
+  readonly junit: Option.Option<string>
+  readonly shard: Option.Option<string>
+}
+

@@ -1,0 +1,13 @@
+/** What `plan` prints after the run: every image with its size, and what a sync would copy. */
+import type { ImageResult } from "../../model/Result.ts"
+import { formatBytes } from "../../report/Units.ts"
+
+/** The plan as a readable table. */
+export const planTable = (results: ReadonlyArray<ImageResult>): string => {
+  const rows = results.map((r) => [r.status, r.source, r.target, r.sizeBytes === undefined ? "-" : formatBytes(r.sizeBytes)])
+  const header = ["STATUS", "SOURCE", "TARGET", "SIZE"]
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  const toCopy = results.filter((r) => r.status === "planned").reduce((n, r) => n + (r.sizeBytes ?? 0), 0)
+  return [line(header), ...rows.map(line), `to copy: ${results.filter((r) => r.status === "planned").length} image(s), ${formatBytes(toCopy)} (blobs already in the target are not copied again)`].join("\n")
+}

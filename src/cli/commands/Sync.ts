@@ -1,0 +1,113 @@
+/**
+ * `image-syncer [flags]` (the root command) and `plan`: validate everything (flags, the
+ * definition, the transport, credentials, the signing key) before the first request, wire the
+ * run in the composition root, show it with the view of the output mode, write the report
+ * files, and end with the exit status of design.md. Interrupted: what finished is reported.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { credentialChain } from "../../composition/CredentialChain.ts"
+import { pipelineLayer, transportContextLayer } from "../../composition/Live.ts"
+import { loadSigner } from "../../composition/SignerLoader.ts"
+import { chooseTransport } from "../../composition/TransportLoader.ts"
+import { loadDefinition } from "../../definition/Load.ts"
+import { selectShard } from "../../definition/Shard.ts"
+import type { ProgressEvent } from "../../model/Progress.ts"
+import type { ImageResult } from "../../model/Result.ts"
+import { formatTarget } from "../../model/Target.ts"
+import { Pipeline } from "../../pipeline/Pipeline.ts"
+import { exitCodeOf, formatResult, formatSummary } from "../../report/Output.ts"
+import { checkConcurrency, checkFrom, checkOutputPaths, checkShard, checkTargetCredentials } from "../Checks.ts"
+import { RunEnvironment } from "../Config.ts"
+import { out } from "../Console.ts"
+import { invalid, ReportNotWritten, SyncIncomplete } from "../Errors.ts"
+import type { SyncFlags } from "../Flags.ts"
+import { makeView, renderLoop, resolveOutput } from "../output/Views.ts"
+import { writeReportFiles } from "../ReportFiles.ts"
+import { planTable } from "./PlanTable.ts"
+
+/** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2), SyncIncomplete or ReportNotWritten (exit 1). */
+export const runSync = (flags: SyncFlags, plan = false) =>
+  Effect.gen(function*() {
+    const env = yield* RunEnvironment.pipe(Effect.mapError(invalid))
+    yield* checkConcurrency(flags.concurrency)
+    yield* checkOutputPaths(flags)
+    yield* checkTargetCredentials(flags)
+    yield* checkFrom(flags)
+    const shard = yield* checkShard(flags.shard)
+    const loaded = yield* loadDefinition(flags.imagesFile, { targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix) }).pipe(
+      Effect.mapError(invalid)
+    )
+    // A shard keeps the images whose target hashes to it: N jobs share the list without overlap.
+    const definition = Option.isSome(shard)
+      ? { ...loaded, images: selectShard(loaded.images, shard.value, (e) => formatTarget(e.target)) }
+      : loaded
+    const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins] }).pipe(Effect.mapError(invalid))
+    // Built once against a read-only client: a module that is not a transport stops here, before any request.
+    const readOnlyContext = transportContextLayer({ dryRun: true, credentials }).pipe(Layer.provide(FetchHttpClient.layer))
+    const transport = yield* chooseTransport(flags, readOnlyContext).pipe(Effect.mapError(invalid))
+    const signer = Option.isSome(flags.signKey) ? yield* loadSigner(flags.signKey.value, env.signKeyPassword).pipe(Effect.mapError(invalid)) : undefined
+
+    const startedAt = new Date()
+    if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
+    const live = pipelineLayer({
+      dryRun: flags.dryRun,
+      measure: plan,
+      ...(Option.isSome(env.stallTimeoutMs) ? { stallTimeoutMs: env.stallTimeoutMs.value } : {}),
+      concurrency: flags.concurrency,
+      credentials,
+      transport,
+      ...(signer ? { signer } : {})
+    }).pipe(Layer.provide(FetchHttpClient.layer))
+
+    const finished: Array<ImageResult> = []
+    const { mode, color } = resolveOutput(flags.output, process.stdout.isTTY === true, {
+      TERM: Option.getOrUndefined(env.term),
+      NO_COLOR: Option.getOrUndefined(env.noColor)
+    })
+    // stdout carries results: in plain mode the per-event lines and the table go to stderr, and
+    // stdout keeps one line per image and the one-line summary. tty and json own stdout.
+    const viewWrite = mode === "plain" ? (t: string) => void process.stderr.write(t) : (t: string) => void process.stdout.write(t)
+    const view = makeView(mode, viewWrite, { color, total: definition.images.length, width: process.stdout.columns ?? 100 })
+    const onEvent = (e: ProgressEvent) => {
+      if (mode === "plain" && e._tag === "ImageFinished") return
+      view.onEvent(e)
+    }
+    const elapsed = () => Date.now() - startedAt.getTime()
+    const writeReports = (results: ReadonlyArray<ImageResult>, unfinished?: number) =>
+      writeReportFiles(
+        results,
+        { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: elapsed(), shard, ...(unfinished !== undefined ? { unfinished } : {}) },
+        { report: flags.report, junit: flags.junit, githubStepSummary: env.githubStepSummary }
+      )
+    const finish = (results: ReadonlyArray<ImageResult>, note: string) =>
+      Effect.gen(function*() {
+        view.finish(results, elapsed())
+        if (mode === "plain") yield* out(`${formatSummary(results)}${note}`)
+        if (plan) yield* out(planTable(results))
+      })
+    const run = Effect.flatMap(Pipeline, (p) =>
+      p.syncAll(
+        definition,
+        (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(mode === "plain" ? out(formatResult(r)) : Effect.void)),
+        onEvent
+      ))
+    const results = yield* Effect.raceFirst(run, renderLoop(view, mode === "tty" ? 100 : 10_000)).pipe(
+      Effect.provide(live),
+      // On SIGINT/SIGTERM: in-flight copies stop (their tags were never written), what finished is reported.
+      Effect.onInterrupt(() =>
+        Effect.gen(function*() {
+          const order = new Map(definition.images.map((e, i) => [`${e.source} ${formatTarget(e.target)}`, i]))
+          const done = [...finished].sort((a, b) => (order.get(`${a.source} ${a.target}`) ?? 0) - (order.get(`${b.source} ${b.target}`) ?? 0))
+          const unfinished = definition.images.length - done.length
+          yield* finish(done, ` (interrupted: ${unfinished} not finished)`)
+          yield* writeReports(done, unfinished)
+        })
+      )
+    )
+    yield* finish(results, "")
+    const unwritten = yield* writeReports(results)
+    const code = exitCodeOf(results)
+    if (unwritten !== undefined && code === 0) return yield* new ReportNotWritten({ path: unwritten })
+    if (code !== 0) return yield* new SyncIncomplete({ failed: results.filter((r) => r.status === "conflict" || r.status === "failed").length })
+  }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))

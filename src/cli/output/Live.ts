@@ -1,0 +1,121 @@
+/**
+ * The live view on a terminal: a block redrawn in place (cursor up + clear line) with, per
+ * image in flight, its step, bytes copied / total and rate, and overall done / total and ETA;
+ * finished images scroll above it. Lines are cut to the terminal width so the block never wraps.
+ */
+import type { ProgressEvent } from "../../model/Progress.ts"
+import type { ImageResult, ImageStatus } from "../../model/Result.ts"
+import { formatResult } from "../../report/Output.ts"
+import { formatBytes, formatDuration } from "../../report/Units.ts"
+import type { ProgressView, ViewOptions } from "./ProgressView.ts"
+import { summaryTable } from "./Summary.ts"
+import { ESC, oneLine, renderSegments, SGR, statusColour } from "./Text.ts"
+import type { Segment } from "./Text.ts"
+import { inOrder, makeTracker } from "./Tracker.ts"
+import type { InFlight } from "./Tracker.ts"
+
+/** At most this many images get a line of their own; the rest are counted. */
+const MAX_IMAGE_LINES = 12
+
+/** The live view, writing through `write` (a terminal). */
+export const liveView = (write: (s: string) => void, options: ViewOptions): ProgressView => {
+  const now = options.now ?? Date.now
+  const width = Math.max(20, (options.width ?? 80) - 1)
+  const color = options.color
+  const tracker = makeTracker(now())
+  let finished = false
+  /** lines of the live block now on screen */
+  let blockLines = 0
+
+  const rate = (state: InFlight, at: number): string => {
+    if (state.copyStartedAt === undefined || state.copied === 0) return ""
+    const seconds = (at - state.copyStartedAt) / 1000
+    return seconds > 0 ? `${formatBytes(state.copied / seconds)}/s` : ""
+  }
+
+  const eta = (at: number, waiting: number): string => {
+    const through = tracker.done() + waiting
+    if (through >= options.total) return "0s"
+    if (through === 0) return "--"
+    return formatDuration(((at - tracker.startedAt) / through) * (options.total - through))
+  }
+
+  const block = (): Array<string> => {
+    const at = now()
+    const all = inOrder(tracker)
+    // Images whose work is done and whose written tag waits for the end-of-run check.
+    const waiting = all.filter((s) => s.step === "confirm").length
+    const images = all.filter((s) => s.step !== "confirm")
+    const lines = images.slice(0, MAX_IMAGE_LINES).map((s) => {
+      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, { text: ` ${s.source}` }]
+      if (s.total > 0 || s.copied > 0) segments.push({ text: `  ${formatBytes(s.copied)} / ${formatBytes(s.total)}` })
+      const r = rate(s, at)
+      if (r !== "") segments.push({ text: `  ${r}`, colour: "dim" })
+      return renderSegments(segments, width, color)
+    })
+    if (images.length > MAX_IMAGE_LINES) {
+      lines.push(renderSegments([{ text: `  … and ${images.length - MAX_IMAGE_LINES} more`, colour: "dim" }], width, color))
+    }
+    const elapsed = at - tracker.startedAt
+    const moved = tracker.bytesMoved()
+    const problems = tracker.finishedByStatus.conflict + tracker.finishedByStatus.failed
+    const overall: Array<Segment> = [
+      { text: `${tracker.done()}/${options.total} done`, colour: "bold" },
+      ...(problems > 0 ? [{ text: ` (${problems} conflict/failed)`, colour: "red" as const }] : []),
+      { text: ` | ${images.length} in flight` },
+      ...(waiting > 0 ? [{ text: ` | ${waiting} written, read back at the end`, colour: "dim" as const }] : []),
+      { text: ` | ${formatBytes(moved)} moved` },
+      ...(elapsed > 0 && moved > 0 ? [{ text: ` at ${formatBytes(moved / (elapsed / 1000))}/s` }] : []),
+      { text: ` | ${formatDuration(elapsed)} elapsed | ETA ${eta(at, waiting)}` }
+    ]
+    lines.push(renderSegments(overall, width, color))
+    return lines
+  }
+
+  /** Moves to the top of the live block and clears it, writes `above` (scrolling lines), then the block (unless cleared for good). */
+  const redraw = (above: ReadonlyArray<string>, withBlock: boolean) => {
+    let out = blockLines > 0 ? `\r${ESC}[${blockLines}A` : "\r"
+    const lines = withBlock ? block() : []
+    for (const l of [...above, ...lines]) out += `${ESC}[2K${l}\n`
+    out += `${ESC}[J`
+    blockLines = lines.length
+    write(out)
+  }
+
+  const resultLine = (r: ImageResult): string => {
+    const text = oneLine(formatResult(r))
+    if (!color) return text
+    const status = r.status.padEnd(8)
+    return `${ESC}[${SGR[statusColour[r.status]]}m${status}${ESC}[0m${text.slice(status.length)}`
+  }
+
+  const onEvent = (event: ProgressEvent): void => {
+    if (finished) return
+    tracker.apply(event, now())
+    if (event._tag === "ImageFinished") redraw([resultLine(event.result)], true)
+  }
+
+  return {
+    onEvent,
+    render: () => {
+      if (!finished) redraw([], true)
+    },
+    clear: () => {
+      if (!finished && blockLines > 0) redraw([], false)
+    },
+    finish: (results, durationMs) => {
+      if (finished) return
+      finished = true
+      const table = summaryTable(results, durationMs)
+      const coloured = color
+        ? table.map((l) => {
+          const match = /^ {2}(synced|present|planned|conflict|failed)( +)(\d+)$/.exec(l)
+          if (!match || match[3] === "0") return l
+          const s = match[1] as ImageStatus
+          return `  ${ESC}[${SGR[statusColour[s]]}m${s}${ESC}[0m${match[2]}${match[3]}`
+        })
+        : table
+      redraw(coloured, false)
+    }
+  }
+}

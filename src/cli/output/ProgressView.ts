@@ -1,0 +1,33 @@
+/** The interface every renderer implements, and the output modes. */
+import type { ProgressEvent } from "../../model/Progress.ts"
+import type { ImageResult } from "../../model/Result.ts"
+
+/** How progress is shown. */
+export type OutputMode = "tty" | "plain" | "json"
+
+/** Options of a view. */
+export interface ViewOptions {
+  /** ANSI colours (tty only; the CLI passes false under NO_COLOR) */
+  readonly color: boolean
+  /** images in the run */
+  readonly total: number
+  /** the clock in milliseconds (tests pass a fake one) */
+  readonly now?: () => number
+  /** terminal columns; tty lines are cut to fit (default 80) */
+  readonly width?: number
+}
+
+/** A progress view: feed it events, redraw it on a timer, finish it with the results. */
+export interface ProgressView {
+  /** Takes one pipeline event. */
+  readonly onEvent: (event: ProgressEvent) => void
+  /** tty: redraws the live block; plain/json: writes coalesced byte counts that changed since the last call. */
+  readonly render: () => void
+  /**
+   * tty: erases the live block until the next render (call it before writing a log line to a
+   * stderr that shares the terminal, so the line does not land inside the block); otherwise a no-op.
+   */
+  readonly clear: () => void
+  /** Clears the live block and prints the summary table (status counts, bytes moved, duration). */
+  readonly finish: (results: ReadonlyArray<ImageResult>, durationMs: number) => void
+}
