@@ -17,7 +17,6 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { OCI_INDEX, OCI_MANIFEST } from "../../src/model/MediaTypes.ts"
 import type { Credential } from "../../src/oci/Credentials.ts"
 import { Credentials } from "../../src/oci/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
@@ -27,7 +26,7 @@ import { DigestMismatch, ImageNotFound, TransportFailure, Unauthorized } from ".
 import type { TransportError } from "../../src/model/Errors.ts"
 import { describeLocation } from "../../src/model/Location.ts"
 import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
-import { parseManifest } from "../../src/model/Manifest.ts"
+import { manifestMediaType } from "../../src/model/Manifest.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
@@ -73,12 +72,6 @@ interface RunContext {
   readonly image: ImageLocation
   readonly endpoints: ReadonlyArray<Endpoint>
   readonly credentialed: ReadonlySet<string>
-}
-
-/** The media type of manifest bytes: their own field, else guessed from their shape. */
-const mediaTypeOf = (bytes: Uint8Array): string => {
-  const parsed = parseManifest(bytes, "")
-  return parsed.mediaType || (parsed.manifests.length > 0 ? OCI_INDEX : OCI_MANIFEST)
 }
 
 /** Builds the crane transport on the process runner and the credential chain; `binary` is looked up on PATH. */
@@ -201,7 +194,7 @@ export const make = (binary = "crane") =>
           return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual })
         }
         const mediaType = yield* Effect.try({
-          try: () => mediaTypeOf(bytes),
+          try: () => manifestMediaType(bytes),
           catch: () => new TransportFailure({ transport: "crane", detail: `${describeLocation(image)}: manifest is not JSON` })
         })
         return { digest: actual, mediaType, size: bytes.length, bytes }

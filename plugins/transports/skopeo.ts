@@ -12,12 +12,12 @@ import { join } from "node:path"
 import { Credentials } from "../../src/oci/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
-import { OCI_INDEX, OCI_MANIFEST } from "../../src/model/MediaTypes.ts"
 import { sha256Digest } from "../../src/model/Digest.ts"
 import { DigestMismatch, ImageNotFound, TransportFailure, Unauthorized } from "../../src/model/Errors.ts"
 import type { TransportError } from "../../src/model/Errors.ts"
 import { describeLocation } from "../../src/model/Location.ts"
 import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
+import { manifestMediaType } from "../../src/model/Manifest.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
@@ -27,14 +27,7 @@ import { basicToken } from "../../src/oci/http/Basic.ts"
 const encoder = new TextEncoder()
 
 /** "docker://host/repo:tag" or "docker://host/repo@sha256:…" */
-export const dockerRef = (image: ImageLocation): string =>
-  `docker://${image.endpoint.host}/${image.repository}${image.reference.startsWith("sha256:") ? "@" : ":"}${image.reference}`
-
-/** The media type of manifest bytes (their own field, else guessed from their shape). */
-export const mediaTypeOf = (bytes: Uint8Array): string => {
-  const j = JSON.parse(new TextDecoder().decode(bytes)) as { mediaType?: string; manifests?: unknown }
-  return j.mediaType ?? (j.manifests ? OCI_INDEX : OCI_MANIFEST)
-}
+export const dockerRef = (image: ImageLocation): string => `docker://${describeLocation(image)}`
 
 const notFound = (e: ProcessFailed) => /manifest unknown|not found|name unknown|NAME_UNKNOWN|MANIFEST_UNKNOWN/i.test(e.stderr)
 const denied = (e: ProcessFailed) => /unauthorized|authentication required|denied|\b(401|403) (Unauthorized|Forbidden)\b/i.test(e.stderr)
@@ -107,7 +100,7 @@ export const make = (binary = "skopeo") =>
           return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual: digest })
         }
         const mediaType = yield* Effect.try({
-          try: () => mediaTypeOf(bytes),
+          try: () => manifestMediaType(bytes),
           catch: () => new TransportFailure({ transport: "skopeo", detail: `${describeLocation(image)}: manifest is not JSON` })
         })
         return { digest, mediaType, size: bytes.length, bytes }

@@ -5,10 +5,8 @@
  * (`registry/repository:tag`) or by manifest digest; blobs are verified when read.
  */
 import { Data, Effect, Option, Stream } from "effect"
-import { createHash } from "node:crypto"
 import { readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { isIndex } from "../model/MediaTypes.ts"
 import { fileStream, readVerified } from "./LayoutWriter.ts"
 import {
   blobPath,
@@ -21,10 +19,10 @@ import {
 } from "./OciLayout.ts"
 import { LayoutIoFailed } from "./OciLayout.ts"
 import type { LayoutIndex } from "./OciLayout.ts"
-import { isSha256Digest } from "../model/Digest.ts"
+import { isSha256Digest, sha256Digest } from "../model/Digest.ts"
 import type { DigestMismatch } from "../model/Errors.ts"
-import { blobsOf, parseManifest } from "../model/Manifest.ts"
-import type { Descriptor, ManifestDescriptor } from "../model/Manifest.ts"
+import { blobsOf, mediaTypeOrFallback, parseManifest, walkTree } from "../model/Manifest.ts"
+import type { Descriptor, ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
 
 /** The directory is not a usable OCI image layout. */
 export class LayoutInvalid extends Data.TaggedError("LayoutInvalid")<{ readonly path: string; readonly reason: string }> {
@@ -53,16 +51,6 @@ export interface LayoutReader {
 
 /** How many problems a LayoutInvalid lists before "…and N more". */
 const MAX_LISTED = 3
-
-/** Media type for a manifest whose JSON has none: guessed from its shape (OCI allows omitting it). */
-const mediaTypeOf = (bytes: Uint8Array, fallback: string): string => {
-  try {
-    const parsed = parseManifest(bytes, fallback)
-    return parsed.mediaType
-  } catch {
-    return fallback
-  }
-}
 
 /** Opens and validates a layout directory. */
 export const openLayout = (dir: string): Effect.Effect<LayoutReader, LayoutInvalid> =>
@@ -98,35 +86,40 @@ export const openLayout = (dir: string): Effect.Effect<LayoutReader, LayoutInval
       if (s.size !== d.size) problems.push(`blob ${d.digest} has ${s.size} bytes, expected ${d.size}`)
     }
 
-    const walk = async (d: Descriptor): Promise<void> => {
-      if (manifests.has(d.digest)) return
-      if (!isSha256Digest(d.digest)) return void problems.push(`manifest ${d.digest}: not a sha256 digest`)
-      let bytes: Uint8Array
-      try {
-        bytes = new Uint8Array(await readFile(blobPath(dir, d.digest)))
-      } catch (e) {
-        return void problems.push(`manifest ${d.digest}: ${ioReason(e)}`)
-      }
-      const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`
-      if (actual !== d.digest) return void problems.push(`manifest ${d.digest} is corrupt (its content hashes to ${actual})`)
-      const mediaType = mediaTypeOf(bytes, d.mediaType)
-      manifests.set(d.digest, { digest: d.digest, mediaType, size: bytes.length })
-      let parsed: ReturnType<typeof parseManifest>
-      try {
-        parsed = parseManifest(bytes, mediaType)
-      } catch {
-        return void problems.push(`manifest ${d.digest} is not JSON`)
-      }
-      if (isIndex(mediaType)) {
-        for (const child of parsed.manifests) await walk(child)
-      } else {
-        for (const blob of blobsOf(parsed)) await checkBlob(blob)
-      }
-    }
+    /** A manifest from the layout, checked; undefined (and a problem noted) when it cannot be used, or was seen already. */
+    const readStored = (d: Descriptor) =>
+      Effect.promise(async (): Promise<RawManifest | undefined> => {
+        if (manifests.has(d.digest)) return undefined
+        if (!isSha256Digest(d.digest)) return void problems.push(`manifest ${d.digest}: not a sha256 digest`)
+        let bytes: Uint8Array
+        try {
+          bytes = new Uint8Array(await readFile(blobPath(dir, d.digest)))
+        } catch (e) {
+          return void problems.push(`manifest ${d.digest}: ${ioReason(e)}`)
+        }
+        const actual = sha256Digest(bytes)
+        if (actual !== d.digest) return void problems.push(`manifest ${d.digest} is corrupt (its content hashes to ${actual})`)
+        const mediaType = mediaTypeOrFallback(bytes, d.mediaType)
+        manifests.set(d.digest, { digest: d.digest, mediaType, size: bytes.length })
+        try {
+          parseManifest(bytes, mediaType)
+        } catch {
+          return void problems.push(`manifest ${d.digest} is not JSON`)
+        }
+        return { digest: d.digest, mediaType, size: bytes.length, bytes }
+      })
 
-    yield* Effect.promise(async () => {
-      for (const d of index.manifests) await walk(d)
-    })
+    // Every manifest index.json reaches, through the one tree walk; blobs are only stat'ed.
+    yield* Effect.forEach(index.manifests, (d) =>
+      Effect.flatMap(readStored(d), (raw) =>
+        raw === undefined
+          ? Effect.void
+          : walkTree(raw, {
+            child: readStored,
+            manifest: (_raw, parsed) => Effect.promise(async () => {
+              for (const blob of blobsOf(parsed)) await checkBlob(blob)
+            })
+          }, { concurrency: 1, who: "layout" })), { discard: true }).pipe(Effect.orDie)
     if (problems.length > 0) {
       const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : ""
       return yield* invalid(`${problems.slice(0, MAX_LISTED).join("; ")}${more}`)

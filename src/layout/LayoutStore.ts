@@ -13,6 +13,7 @@ import type { DigestMismatch, TransportError } from "../model/Errors.ts"
 import type { BlobBody, ImageStore } from "../model/ImageStore.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import { parseManifest } from "../model/Manifest.ts"
+import { mediaTypeOrFallback } from "../model/Manifest.ts"
 import type { ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
 import type { LayoutReader } from "./LayoutReader.ts"
 import type { LayoutWriter } from "./LayoutWriter.ts"
@@ -31,15 +32,6 @@ export const refNameOfLocation = (image: ImageLocation): string =>
 
 const failure = (name: string) => (e: LayoutIoFailed | DigestMismatch): TransportError =>
   e._tag === "LayoutIoFailed" ? new TransportFailure({ transport: name, detail: e.message }) : e
-
-/** The media type of manifest bytes: their own field, else the descriptor's. */
-const mediaTypeOf = (bytes: Uint8Array, fallback: string): string => {
-  try {
-    return parseManifest(bytes, fallback).mediaType
-  } catch {
-    return fallback
-  }
-}
 
 /** A blob file as a verified web stream. */
 const fileBody = (dir: string, digest: string, size: number, where: string): BlobBody =>
@@ -88,7 +80,7 @@ export const layoutTarget = (
   const where = (image: ImageLocation) => `${refNameOfLocation(image)} in ${name}`
   const stored = (digest: string, fallbackMediaType: string) =>
     writer.readBlob(digest).pipe(
-      Effect.map((bytes): RawManifest => ({ digest, mediaType: mediaTypeOf(bytes, fallbackMediaType), size: bytes.length, bytes })),
+      Effect.map((bytes): RawManifest => ({ digest, mediaType: mediaTypeOrFallback(bytes, fallbackMediaType), size: bytes.length, bytes })),
       Effect.mapError(failure(name))
     )
   const lookup = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>> =>

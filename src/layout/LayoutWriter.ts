@@ -24,7 +24,7 @@ import {
 } from "./OciLayout.ts"
 import type { LayoutDescriptor, LayoutIndex } from "./OciLayout.ts"
 import { shareOnce } from "../model/shareOnce.ts"
-import { isSha256Digest } from "../model/Digest.ts"
+import { isSha256Digest, sha256Digest } from "../model/Digest.ts"
 import { DigestMismatch } from "../model/Errors.ts"
 
 /** What ensureBlob did. */
@@ -239,7 +239,7 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
 export const readVerified = (path: string, digest: string): Effect.Effect<Uint8Array, LayoutIoFailed | DigestMismatch> =>
   Effect.gen(function*() {
     const bytes = new Uint8Array(yield* Effect.tryPromise({ try: () => readFile(path), catch: io(path) }))
-    const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`
+    const actual = sha256Digest(bytes)
     if (actual !== digest) return yield* new DigestMismatch({ what: path, expected: digest, actual })
     return bytes
   })

@@ -5,6 +5,7 @@
  */
 import { Effect } from "effect"
 import { TransportFailure } from "./Errors.ts"
+import { OCI_INDEX, OCI_MANIFEST } from "./MediaTypes.ts"
 import type { Platform } from "./Platform.ts"
 
 /** A manifest's identity without its bytes. */
@@ -60,6 +61,26 @@ export const parseManifest = (bytes: Uint8Array, fallbackMediaType: string): Par
     config: json.config,
     layers: json.layers ?? [],
     subject: json.subject
+  }
+}
+
+/**
+ * The media type of manifest bytes: their own `mediaType`, else `fallback` (the response's or
+ * descriptor's), else guessed from their shape (OCI allows omitting it: `manifests` makes an
+ * index). Throws on invalid JSON.
+ */
+export const manifestMediaType = (bytes: Uint8Array, fallback = ""): string => {
+  const parsed = parseManifest(bytes, fallback)
+  if (parsed.mediaType !== "") return parsed.mediaType
+  return parsed.manifests.length > 0 ? OCI_INDEX : OCI_MANIFEST
+}
+
+/** manifestMediaType, or `fallback` for bytes that are not JSON (a stored manifest whose descriptor names its type). */
+export const mediaTypeOrFallback = (bytes: Uint8Array, fallback: string): string => {
+  try {
+    return manifestMediaType(bytes, fallback)
+  } catch {
+    return fallback
   }
 }
 
