@@ -20,7 +20,9 @@ export const tlsProblem = (cause: unknown): boolean => {
 export const describeCause = (cause: unknown): string => {
   if (cause instanceof Error) {
     const code = (cause as { code?: string }).code
-    return code ? `${code}: ${cause.message}` : cause.message
+    // Bun words a refused connection as a question to the user; say what happened.
+    if (code === "ECONNREFUSED") return "ECONNREFUSED: connection refused"
+    return code && !cause.message.startsWith(code) ? `${code}: ${cause.message}` : cause.message
   }
   return String(cause)
 }
