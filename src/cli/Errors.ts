@@ -18,5 +18,12 @@ export class ReportNotWritten extends Data.TaggedError("ReportNotWritten")<{ rea
   }
 }
 
+/** `pin` resolved its pins but could not write the definition file (exit 1); the file is unchanged. */
+export class DefinitionNotWritten extends Data.TaggedError("DefinitionNotWritten")<{ readonly path: string; readonly reason: string }> {
+  override get message() {
+    return `could not write ${this.path} (${this.reason}); it is unchanged`
+  }
+}
+
 /** Any failure with a message, as an invalid invocation (for errors found before anything is contacted). */
 export const invalid = (e: { readonly message: string }) => new InvalidInput({ message: e.message })

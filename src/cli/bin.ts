@@ -34,7 +34,8 @@ const program = run(process.argv).pipe(
     InvalidInput: (e) => Effect.sync(() => process.stderr.write(`error: ${shortenMessage(e.message)}\n`)).pipe(Effect.as(2)),
     SyncIncomplete: () => Effect.succeed(1),
     // already logged where it happened; the results themselves are on stdout
-    ReportNotWritten: () => Effect.succeed(1)
+    ReportNotWritten: () => Effect.succeed(1),
+    DefinitionNotWritten: (e) => Effect.sync(() => process.stderr.write(`error: ${e.message}\n`)).pipe(Effect.as(1))
   }),
   // @effect/cli has already printed usage errors (with help where relevant).
   Effect.catchIf(ValidationError.isValidationError, () => Effect.succeed(2)),

@@ -1,6 +1,6 @@
 /** Loading a definition file from disk (read with a size cap), then parsing it. */
 import { Effect } from "effect"
-import { readTextCapped } from "../model/InputFile.ts"
+import { readCapped } from "../model/InputFile.ts"
 import type { Definition } from "./Definition.ts"
 import { parseDefinition } from "./Parse.ts"
 import { DefinitionError } from "./Problems.ts"
@@ -23,12 +23,23 @@ const readProblem = (file: string, error: unknown): DefinitionProblem => {
   return { line: 0, column: 0, entry: undefined, message: `cannot read images file "${file}": ${reason}` }
 }
 
+const BOM = [0xef, 0xbb, 0xbf]
+
+/** The text of a definition file (read with the size cap), and whether it began with a byte-order mark (not part of the text). */
+export const readDefinitionText = (file: string): Effect.Effect<{ readonly text: string; readonly bom: boolean }, DefinitionError> =>
+  Effect.tryPromise({
+    try: () => readCapped(file),
+    catch: (error) => new DefinitionError({ file, problems: [readProblem(file, error)] })
+  }).pipe(
+    Effect.map((bytes) => {
+      const bom = BOM.every((b, i) => bytes[i] === b)
+      return { bom, text: new TextDecoder().decode(bom ? bytes.subarray(BOM.length) : bytes) }
+    })
+  )
+
 /** Read a file (missing/unreadable/directory → DefinitionError with line 0 and a clear message like `cannot read images file "x.yaml": no such file`) then parseDefinition. */
 export const loadDefinition = (
   file: string,
   options?: { readonly targetRepoPrefix?: string | undefined }
 ): Effect.Effect<Definition, DefinitionError> =>
-  Effect.tryPromise({
-    try: () => readTextCapped(file),
-    catch: (error) => new DefinitionError({ file, problems: [readProblem(file, error)] })
-  }).pipe(Effect.flatMap((text) => parseDefinition(file, text, options)))
+  readDefinitionText(file).pipe(Effect.flatMap(({ text }) => parseDefinition(file, text, options)))

@@ -8,7 +8,6 @@ import { Effect, Stream } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { createReadStream } from "node:fs"
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises"
-import type { FileHandle } from "node:fs/promises"
 import { join } from "node:path"
 import {
   blobPath,
@@ -23,6 +22,7 @@ import {
   refNameOfDescriptor
 } from "./OciLayout.ts"
 import type { LayoutDescriptor, LayoutIndex } from "./OciLayout.ts"
+import { isPartial, writeAll, writeFileAtomic as writeFile } from "../model/AtomicFile.ts"
 import { shareOnce } from "../model/shareOnce.ts"
 import { isSha256Digest, sha256Digest } from "../model/Digest.ts"
 import { DigestMismatch } from "../model/Errors.ts"
@@ -60,43 +60,15 @@ const io = (path: string) => (error: unknown) => new LayoutIoFailed({ path, deta
 const exists = (path: string) =>
   Effect.promise(() => stat(path).then((s) => s, () => undefined))
 
-/** Writes all of a chunk (a FileHandle write may be partial). */
-const writeAll = async (handle: FileHandle, chunk: Uint8Array) => {
-  let offset = 0
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
-    offset += bytesWritten
-  }
-}
-
 /** Writes a small file atomically: temp file, fsync, rename. */
 const writeFileAtomic = (path: string, text: string) =>
-  Effect.tryPromise({
-    try: async () => {
-      const temp = `${path}.partial-${randomBytes(6).toString("hex")}`
-      try {
-        const handle = await open(temp, "wx")
-        try {
-          await writeAll(handle, new TextEncoder().encode(text))
-          await handle.datasync()
-        } finally {
-          await handle.close()
-        }
-        await rename(temp, path)
-      } finally {
-        await rm(temp, { force: true })
-      }
-    },
-    catch: io(path)
-  })
+  Effect.tryPromise({ try: () => writeFile(path, text), catch: io(path) })
 
 const renderIndex = (index: LayoutIndex) => `${JSON.stringify(index, null, 2)}\n`
 
 /** Code-unit order, not the locale's: the same refs give the same index.json everywhere. */
 const compareNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-/** True for a name left behind by an interrupted write. */
-const isPartial = (name: string) => name.includes(".partial-")
 
 /**
  * Opens (or creates) a layout directory for writing. A missing directory is created; an
