@@ -243,6 +243,7 @@ export const make = (binary = "crane") =>
       manifest,
       blob: registry.getBlob,
       referrers: registry.referrers,
+      listTags: registry.listTags,
       putManifest: registry.putManifest,
       putBlob: registry.putBlob,
       copy

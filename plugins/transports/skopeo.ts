@@ -153,6 +153,7 @@ export const make = (binary = "skopeo") =>
       manifest,
       blob: registry.getBlob,
       referrers: registry.referrers,
+      listTags: registry.listTags,
       putManifest: registry.putManifest,
       putBlob: registry.putBlob,
       copy

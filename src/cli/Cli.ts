@@ -1,6 +1,6 @@
 /**
  * The command line, built with @effect/cli: the root command syncs (as the original tool
- * did), with the subcommands `plan`, `export`, `verify` and `schema`, one module each in
+ * did), with the subcommands `plan`, `pin`, `export`, `verify` and `schema`, one module each in
  * src/cli/commands. Flags and their environment variables are in Flags.ts and Config.ts.
  */
 import { Command, Options } from "@effect/cli"
@@ -9,6 +9,7 @@ import { Env } from "./Config.ts"
 import { InvalidInput } from "./Errors.ts"
 import { imagesFile, syncOptions } from "./Flags.ts"
 import { exportCommand } from "./commands/Export.ts"
+import { pinCommand } from "./commands/Pin.ts"
 import { planCommand } from "./commands/Plan.ts"
 import { schemaCommand } from "./commands/Schema.ts"
 import { runSync } from "./commands/Sync.ts"
@@ -26,7 +27,7 @@ export const command = Command.make("image-syncer", { ...syncOptions, imagesFile
     onSome: (file) => runSync({ ...flags, imagesFile: file })
   })).pipe(
     Command.withDescription("Copies container images into your registry only when absent; target tags are immutable."),
-    Command.withSubcommands([planCommand, exportCommand, verifyCommand, schemaCommand])
+    Command.withSubcommands([planCommand, pinCommand, exportCommand, verifyCommand, schemaCommand])
   )
 
 /** Parses argv and runs the root command or a subcommand. */
@@ -38,7 +39,7 @@ const valueFlags = new Set([
   "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin", "--output", "--junit", "--shard"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
-const switchFlags = new Set(["--dry-run", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])
+const switchFlags = new Set(["--dry-run", "--check", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])
 
 /**
  * The first unknown flag in argv, if any. @effect/cli stops reading options at an unknown

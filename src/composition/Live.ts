@@ -9,6 +9,7 @@ import type { RegistryHttpSettings } from "../oci/RegistryHttp.ts"
 import { CheckTarget } from "../pipeline/CheckTarget.ts"
 import { Compare } from "../pipeline/Compare.ts"
 import { Copy } from "../pipeline/Copy.ts"
+import { Expand } from "../pipeline/Expand.ts"
 import { Pipeline } from "../pipeline/Pipeline.ts"
 import { Resolve } from "../pipeline/Resolve.ts"
 import { Sign } from "../pipeline/Sign.ts"
@@ -72,20 +73,23 @@ export const pipelineLayer = (
   const sign = options.signer
     ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
     : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | SyncSettings>)
-  const steps = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
+  const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
     Layer.provide(transport),
     Layer.provideMerge(settings)
   )
   return Pipeline.layer.pipe(Layer.provide(steps))
 }
 
-/** The export of `definition` into the layout behind `writer`: sources read through registries (and mirrors), every copy written into the layout. */
+/**
+ * The export of `definition` into the layout behind `writer`: sources read through registries
+ * (and mirrors), every copy written into the layout; `tags` rules expanded on the same transport.
+ */
 export const exportLayer = (
   definition: Definition,
   writer: LayoutWriter,
   options: Pick<LiveOptions, "credentials" | "http" | "stallTimeoutMs">
-): Layer.Layer<LayoutExport, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
-  LayoutExport.layer.pipe(
+): Layer.Layer<LayoutExport | Expand, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
+  Layer.merge(LayoutExport.layer, Expand.layer).pipe(
     Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(definition))),
     Layer.provide(transportContextLayer({ ...options, dryRun: false }))
   )

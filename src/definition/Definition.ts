@@ -2,6 +2,7 @@
 import type { RegistryOptions } from "../model/Location.ts"
 import type { ImageReference } from "../model/Reference.ts"
 import type { TargetReference } from "../model/Target.ts"
+import type { TagRule } from "./TagRule.ts"
 
 export type { RegistryOptions }
 
@@ -14,7 +15,10 @@ export interface ImageEntry {
   readonly tag: string | undefined
   readonly amd64Only: boolean
   readonly reference: ImageReference
+  /** for a `tags` rule entry: the target repository, with the placeholder tag "latest" until the rule is expanded */
   readonly target: TargetReference
+  /** the entry's `tags` rule: the entry names a repository, each tag the rule selects is an image */
+  readonly tags: TagRule | undefined
 }
 
 
@@ -25,5 +29,3 @@ export interface Definition {
   readonly registries: ReadonlyMap<string, RegistryOptions>
   readonly images: ReadonlyArray<ImageEntry>
 }
-
-/** One problem found in the file. */

@@ -5,12 +5,13 @@ import { didYouMean } from "./Problems.ts"
 import type { DefinitionProblem } from "./Problems.ts"
 import { describeValue, problemAt, valueAt, writtenText } from "./Positions.ts"
 import type { Located, Path } from "./Positions.ts"
-import { entryKeys, registryKeys, rootKeys } from "./Schema.ts"
+import { entryKeys, registryKeys, rootKeys, tagRuleKeys } from "./Schema.ts"
 
 const allowedKeysFor = (path: Path): ReadonlyArray<string> | undefined => {
   if (path.length === 1) return rootKeys
   if (path.length === 3 && path[0] === "images") return entryKeys
   if (path.length === 3 && path[0] === "registries") return registryKeys
+  if (path.length === 4 && path[0] === "images" && path[2] === "tags") return tagRuleKeys
   return undefined
 }
 
@@ -44,6 +45,12 @@ const typeMessage = (ctx: Located, path: Path, fallback: string): string => {
     }
     if (last === "amd64Only" || last === "insecure") return `${String(last)} must be true or false ${got}`
     if (last === "mirror") return `mirror must be a string host[:port] ${got}`
+    if (last === "tags") return `tags must be a mapping with semver and/or match (and optionally exclude, latest) ${got}`
+  }
+  if (path.length === 4 && path[2] === "tags") {
+    if (last === "latest") return `latest must be a whole number of at least 1 ${got}`
+    if (last === "prerelease") return `prerelease must be true or false ${got}`
+    return `${String(last)} must be a string ${got}`
   }
   return `${path.map(String).join(".")}: ${fallback}`
 }

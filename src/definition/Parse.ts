@@ -5,7 +5,7 @@
  */
 import { Either } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml"
-import { DOCKER_HUB, isDockerHub, isValidRegistryHost, isValidTag, parseReference } from "../model/Reference.ts"
+import { DOCKER_HUB, hasExplicitTag, isDockerHub, isValidRegistryHost, isValidTag, parseReference } from "../model/Reference.ts"
 import type { ImageReference } from "../model/Reference.ts"
 import { formatTarget, parseTargetPrefix, targetFor } from "../model/Target.ts"
 import type { TargetReference } from "../model/Target.ts"
@@ -16,18 +16,64 @@ import type { Located, Path } from "./Positions.ts"
 import { DefinitionError } from "./Problems.ts"
 import type { DefinitionProblem } from "./Problems.ts"
 import { decodeFile } from "./Schema.ts"
+import { compileRule, ruleProblems } from "./TagRule.ts"
+import type { TagRule, TagRuleSpec } from "./TagRule.ts"
 
 const normaliseHost = (host: string): string => (isDockerHub(host) ? DOCKER_HUB : host.toLowerCase())
 
 const lineOf = (ctx: Located, path: Path): number => positionOf(ctx, path, true).line
 
+/** What the checks work out for an entry. */
+interface Computed {
+  readonly reference: ImageReference
+  readonly target: TargetReference
+  readonly tags: TagRule | undefined
+}
+
+const optionalString = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+
+/**
+ * The `tags` rule of an entry, checked: it goes with a repository only (no tag or digest in
+ * `source`, no `tag:`, no `amd64Only`), and needs a valid semver range or regular expression.
+ * Undefined (with the problems noted) when it cannot be used.
+ */
+const ruleOf = (
+  ctx: Located,
+  index: number,
+  entry: Record<string, unknown>,
+  reference: ImageReference,
+  tag: unknown,
+  problems: Array<DefinitionProblem>
+): TagRule | undefined => {
+  const at = (...path: Array<string>) => ["images", index, ...path]
+  const before = problems.length
+  if (!isRecord(entry.tags)) return undefined // the schema says what is wrong with it
+  const source = String(entry.source)
+  if (reference.digest !== undefined || hasExplicitTag(source)) {
+    const repository = source.split("@")[0]!.replace(/:[^/:]*$/, "")
+    problems.push(problemAt(ctx, at("source"), `a tags rule selects the tags itself: name the repository only (source: "${repository}"), without ${reference.digest !== undefined ? "a digest" : "a tag"}`))
+  }
+  if (tag !== undefined) problems.push(problemAt(ctx, at("tag"), "tag cannot be combined with tags: each selected tag is synced to the same tag in the target", true))
+  if (entry.amd64Only !== undefined) problems.push(problemAt(ctx, at("amd64Only"), "amd64Only cannot be combined with tags", true))
+  const raw = entry.tags
+  const spec: TagRuleSpec = {
+    semver: optionalString(raw.semver),
+    match: optionalString(raw.match),
+    exclude: optionalString(raw.exclude),
+    latest: typeof raw.latest === "number" ? raw.latest : undefined,
+    prerelease: typeof raw.prerelease === "boolean" ? raw.prerelease : undefined
+  }
+  for (const p of ruleProblems(spec)) problems.push(p.key === undefined ? problemAt(ctx, at("tags"), p.message, true) : problemAt(ctx, at("tags", p.key), p.message))
+  return problems.length === before ? compileRule(spec) : undefined
+}
+
 // Checks that need more than types: hosts, references, tags, targets, duplicates.
 const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOverride: boolean): {
   readonly problems: Array<DefinitionProblem>
-  readonly computed: Map<number, { readonly reference: ImageReference; readonly target: TargetReference }>
+  readonly computed: Map<number, Computed>
 } => {
   const problems: Array<DefinitionProblem> = []
-  const computed = new Map<number, { readonly reference: ImageReference; readonly target: TargetReference }>()
+  const computed = new Map<number, Computed>()
   const root = ctx.root
 
   let prefixOk = false
@@ -83,6 +129,7 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
   const images = valueAt(root, ["images"])
   if (Array.isArray(images)) {
     const targets = new Map<string, number>()
+    const ruleTargets = new Map<string, number>()
     images.forEach((entry, index) => {
       if (!isRecord(entry) || typeof entry.source !== "string") return
       const tag = entry.tag
@@ -105,6 +152,25 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
         return
       }
       const reference = parsed.right
+      if (entry.tags !== undefined) {
+        const rule = ruleOf(ctx, index, entry, reference, tag, problems)
+        if (rule === undefined || !prefixOk || prefix === undefined) return
+        // The target repository; each selected tag becomes the target tag ("latest" holds the place).
+        const target = targetFor(prefix, reference, undefined)
+        if (Either.isLeft(target)) {
+          problems.push(problemAt(ctx, ["images", index, "source"], target.left.message))
+          return
+        }
+        const repository = `${target.right.registry}/${target.right.repository}`
+        const earlier = ruleTargets.get(repository)
+        if (earlier !== undefined) {
+          problems.push(problemAt(ctx, ["images", index, "tags"], `another tags rule (images[${earlier}], line ${lineOf(ctx, ["images", earlier])}) already selects tags of ${repository}; merge the two rules`, true))
+          return
+        }
+        ruleTargets.set(repository, index)
+        computed.set(index, { reference, target: target.right, tags: rule })
+        return
+      }
       if (reference.tag === undefined && tag === undefined) {
         problems.push(
           problemAt(
@@ -135,7 +201,7 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
         return
       }
       targets.set(name, index)
-      computed.set(index, { reference, target: target.right })
+      computed.set(index, { reference, target: target.right, tags: undefined })
     })
   }
   return { problems, computed }
@@ -240,7 +306,8 @@ export const parseDefinition = (
       tag: entry.tag,
       amd64Only: entry.amd64Only ?? false,
       reference: done.reference,
-      target: done.target
+      target: done.target,
+      tags: done.tags
     })
   }
   return Either.right({ file, targetRepoPrefix: prefix, registries, images })

@@ -2,6 +2,7 @@
 import { Data } from "effect"
 import { shorten } from "../model/Text.ts"
 
+/** One problem found in the file. */
 export interface DefinitionProblem {
   readonly line: number
   readonly column: number

@@ -18,6 +18,32 @@ const RegistryOptionsSchema = Schema.Struct({
   )
 }).annotations({ identifier: "RegistryOptions", description: "Options for one source or target registry host." })
 
+const TagRuleSchema = Schema.Struct({
+  semver: Schema.optional(
+    Schema.String.annotations({ description: "A semver range as the `semver` npm package reads it, e.g. \">=0.11.0 <0.12.0\" or \"^1.2\"." })
+  ),
+  match: Schema.optional(Schema.String.annotations({ description: "A regular expression the tag must match." })),
+  exclude: Schema.optional(Schema.String.annotations({ description: "A regular expression the tag must not match." })),
+  latest: Schema.optional(
+    Schema.Number.annotations({
+      description: "Then keep the N highest tags by semver precedence (tags that are not semver are left out).",
+      jsonSchema: {
+        type: "integer",
+        minimum: 1,
+        description: "Then keep the N highest tags by semver precedence (tags that are not semver are left out)."
+      }
+    })
+  ),
+  prerelease: Schema.optional(
+    Schema.Boolean.annotations({
+      description: "true: the semver range takes pre-releases (\"1.2.0-rc.1\"); false: it never does. Unset: without match it does not; with match a suffixed tag (\"0.11.1-debian-11-r69\") is checked as its release (0.11.1)."
+    })
+  )
+}).annotations({
+  identifier: "TagRule",
+  description: "Which tags of the source repository to sync (at least one of semver and match); each is synced to the same tag in the target."
+})
+
 const ImageEntrySchema = Schema.Struct({
   source: Schema.String.annotations({
     description: "Source image reference (Docker rules): \"busybox\", \"gcr.io/distroless/static:nonroot\", \"name@sha256:…\"."
@@ -31,8 +57,9 @@ const ImageEntrySchema = Schema.Struct({
     Schema.Boolean.annotations({
       description: "The source is a single-platform linux/amd64 image rather than a multi-platform index."
     })
-  )
-}).annotations({ identifier: "ImageEntry", description: "One image to sync." })
+  ),
+  tags: Schema.optional(TagRuleSchema)
+}).annotations({ identifier: "ImageEntry", description: "One image to sync, or with `tags` a repository whose selected tags are each an image." })
 
 /** The effect/Schema of the file (also used later to generate a JSON Schema — so keep it a plain Schema.Struct with annotations/descriptions, no transforms that break JSONSchema.make). */
 export const DefinitionFileSchema = Schema.Struct({
@@ -60,5 +87,6 @@ export const decodeFile = Schema.decodeUnknownEither(DefinitionFileSchema, { onE
 
 /** The keys allowed at each level (for did-you-mean). */
 export const rootKeys = ["targetRepoPrefix", "registries", "images"] as const
-export const entryKeys = ["source", "tag", "amd64Only"] as const
+export const entryKeys = ["source", "tag", "amd64Only", "tags"] as const
+export const tagRuleKeys = ["semver", "match", "exclude", "latest", "prerelease"] as const
 export const registryKeys = ["mirror", "insecure"] as const

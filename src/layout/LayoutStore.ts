@@ -33,6 +33,12 @@ export const refNameOfLocation = (image: ImageLocation): string =>
 const failure = (name: string) => (e: LayoutIoFailed | DigestMismatch): TransportError =>
   e._tag === "LayoutIoFailed" ? new TransportFailure({ transport: name, detail: e.message }) : e
 
+/** The tags among `refNames` of the repository of `image` ("registry/repository:tag"). */
+const tagsIn = (refNames: ReadonlyArray<string>, image: ImageLocation): ReadonlyArray<string> => {
+  const prefix = `${image.endpoint.registry}/${image.repository}:`
+  return refNames.filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length)).filter((t) => !t.includes("@"))
+}
+
 /** A blob file as a verified web stream. */
 const fileBody = (dir: string, digest: string, size: number, where: string): BlobBody =>
   verifiedBody(Bun.file(blobPath(dir, digest)).stream(), { digest, size, where })
@@ -62,6 +68,7 @@ export const layoutSource = (layout: LayoutReader, name = `layout ${layout.dir}`
     getBlob,
     putBlob: (image) => readOnly("upload", image),
     referrers: () => Effect.succeed(Option.none()),
+    listTags: (image) => Effect.succeed(tagsIn(layout.refNames, image)),
     openBlob: (image, digest, size) => Effect.sync(() => fileBody(layout.dir, digest, size, where(image))),
     writeBlob: (image) => readOnly("copy into", image)
   }
@@ -137,6 +144,8 @@ export const layoutTarget = (
     putBlob: (_image, digest, bytes) =>
       writer.ensureBlob(digest, bytes.length, Effect.succeed(bytes)).pipe(Effect.asVoid, Effect.mapError(failure(name))),
     referrers: () => Effect.succeed(Option.none()),
+    listTags: (image) =>
+      Effect.map(writer.index, (index) => tagsIn(index.manifests.map(refNameOfDescriptor).filter((n): n is string => n !== undefined), image)),
     openBlob: (image, digest, size) => Effect.sync(() => fileBody(writer.dir, digest, size, where(image))),
     writeBlob
   }

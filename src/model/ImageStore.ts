@@ -35,6 +35,8 @@ export interface ImageStore {
   /** a small blob from memory; skipped when present */
   readonly putBlob: (image: ImageLocation, digest: string, bytes: Uint8Array) => Effect.Effect<void, TransportError>
   readonly referrers: (image: ImageLocation, digest: string) => Effect.Effect<Option.Option<RawManifest>, TransportError>
+  /** every tag of the repository of `image` (its reference is ignored); empty for a repository that does not exist */
+  readonly listTags: (image: ImageLocation) => Effect.Effect<ReadonlyArray<string>, TransportError>
   /** a blob as a verified stream (resumed where the store can, within `budget`) */
   readonly openBlob: (image: ImageLocation, digest: string, size: number, budget: ResumeBudget) => Effect.Effect<BlobBody>
   /** writes a blob from `open()` — called again for every try — committing it only when digest and size matched; returns its size */

@@ -179,6 +179,12 @@ export const parseReference = (input: string): Either.Either<ImageReference, Inv
   })
 }
 
+/** True when `input` names a tag itself ("busybox:1.36"), not only by Docker's default "latest" ("busybox"). */
+export const hasExplicitTag = (input: string): boolean => {
+  const name = input.split("@")[0] ?? ""
+  return (name.slice(name.lastIndexOf("/") + 1)).includes(":")
+}
+
 /** "docker.io/library/busybox:1.36" / "gcr.io/x/y@sha256:…" / "host/r:tag@sha256:…" */
 export const formatReference = (ref: ImageReference): string =>
   `${ref.registry}/${ref.repository}${ref.tag === undefined ? "" : `:${ref.tag}`}${ref.digest === undefined ? "" : `@${ref.digest}`}`

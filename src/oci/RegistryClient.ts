@@ -47,6 +47,25 @@ export class RegistryClient extends Context.Tag("syncer/RegistryClient")<Registr
 /** A registry's answer to a tag PUT that says the tag may not be overwritten. */
 const refusesOverwrite = (body: string): boolean => /immutab|cannot be overwritten|already exists/i.test(body)
 
+/** Tags asked for per page (registries may send fewer, or all). */
+const TAGS_PAGE = 1000
+
+/** A repository with more pages than this is refused (a registry that links to itself forever). */
+const MAX_TAG_PAGES = 10_000
+
+/** Stands for the registry's own origin while a relative link is resolved. */
+const SAME_REGISTRY = "http://registry.invalid"
+
+/** The URL of `Link: <url>; rel="next"`, if the header has one. */
+export const nextLink = (header: string | undefined): string | undefined => {
+  if (!header) return undefined
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part)
+    if (match && /(^|;)\s*rel="?next"?\s*(;|$)/i.test(match[2]!)) return match[1]
+  }
+  return undefined
+}
+
 const contentType = (res: HttpClientResponse.HttpClientResponse) => (res.headers["content-type"] ?? "").split(";")[0]!.trim()
 
 const manifestPath = (image: ImageLocation, reference = image.reference) => `/v2/${image.repository}/manifests/${reference}`
@@ -332,6 +351,46 @@ const make = (settings: RegistryClientSettings) =>
         return Option.some({ digest: sha256Digest(bytes), mediaType: OCI_INDEX, size: bytes.length, bytes })
       })
 
+    /**
+     * Every tag of the repository: `tags/list` page after page, following the `Link: <…>;
+     * rel="next"` header (relative to the request, http(s) only) until there is none.
+     */
+    const listTags = (image: ImageLocation) =>
+      Effect.gen(function*() {
+        const tags: Array<string> = []
+        let next: string | undefined = `/v2/${image.repository}/tags/list?n=${TAGS_PAGE}`
+        for (let page = 0; next !== undefined; page++) {
+          if (page >= MAX_TAG_PAGES) {
+            return yield* new TransportFailure({ transport: "oci", detail: `${image.endpoint.host}/${image.repository}: more than ${MAX_TAG_PAGES} pages of tags` })
+          }
+          const path: string = next
+          const res = yield* send(image, { method: "GET", path })
+          if (res.status === 404) {
+            yield* readErrorText(res, stallTimeoutMs)
+            return tags
+          }
+          if (res.status !== 200) return yield* unexpected(image, "GET tags", res)
+          const bytes = yield* readBody(res, {
+            registry: image.endpoint.host,
+            request: `GET ${path}`,
+            what: "tag list",
+            limit: SMALL_BLOB_LIMIT,
+            stallMs: stallTimeoutMs
+          }).pipe(Effect.catchTag("Retryable", (e) => Effect.fail(unavailable(e))))
+          const body = yield* Effect.try({
+            try: () => JSON.parse(new TextDecoder().decode(bytes)) as { tags?: unknown },
+            catch: () => new TransportFailure({ transport: "oci", detail: `GET tags of ${image.endpoint.host}/${image.repository}: not JSON` })
+          })
+          if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === "string") tags.push(t)
+          const link = nextLink(res.headers["link"])
+          if (link === undefined) return tags
+          // A link on the registry itself stays a path (the client knows the host's scheme); another origin is a URL.
+          const resolved = yield* allowedUrl(link, path.startsWith("http") ? path : `${SAME_REGISTRY}${path}`, image.endpoint.host, "next page of tags")
+          next = resolved.origin === SAME_REGISTRY ? `${resolved.pathname}${resolved.search}` : resolved.href
+        }
+        return tags
+      })
+
     return RegistryClient.of({
       name: "oci",
       headManifest,
@@ -341,6 +400,7 @@ const make = (settings: RegistryClientSettings) =>
       getBlob,
       putBlob,
       referrers,
+      listTags,
       openBlob,
       writeBlob,
       mountBlob

@@ -77,14 +77,23 @@ export class LayoutExport extends Context.Tag("syncer/LayoutExport")<LayoutExpor
 export const sourceAnnotations = (definition: Definition) => {
   const byName = new Map<string, string>()
   const byRepository = new Map<string, string>()
+  // A tags rule's images are named after expansion: "repository:tag" is the rule's source plus ":tag".
+  const rules = new Map<string, string>()
   for (const entry of definition.images) {
     const top = layoutLocation(entry)
-    byName.set(refNameOfLocation(top), entry.source)
     const repository = `${top.endpoint.registry}/${top.repository}`
+    if (entry.tags !== undefined) rules.set(repository, entry.source)
+    else byName.set(refNameOfLocation(top), entry.source)
     if (!byRepository.has(repository)) byRepository.set(repository, entry.source)
   }
+  const ofRule = (refName: string): string | undefined => {
+    const colon = refName.lastIndexOf(":")
+    const rule = rules.get(refName.slice(0, colon))
+    const tag = refName.slice(colon + 1)
+    return rule === undefined || tag.startsWith("sha256-") ? undefined : `${rule}:${tag}`
+  }
   return (refName: string): Readonly<Record<string, string>> => {
-    const source = byName.get(refName) ?? byRepository.get(refName.slice(0, refName.lastIndexOf(":")))
+    const source = byName.get(refName) ?? ofRule(refName) ?? byRepository.get(refName.slice(0, refName.lastIndexOf(":")))
     return source === undefined ? {} : { [SOURCE_ANNOTATION]: source }
   }
 }

@@ -5,7 +5,7 @@
  * run wrote is read once more when the run's work is done: a `synced` result is only given
  * for a tag that still holds this run's digest (another writer may have replaced it).
  */
-import { Cause, Clock, Context, Effect, Layer, Option } from "effect"
+import { Cause, Clock, Context, Effect, Either, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
 import { locate } from "../definition/Locate.ts"
 import { TagTaken } from "../model/Errors.ts"
@@ -18,6 +18,8 @@ import { formatTarget } from "../model/Target.ts"
 import { CheckTarget } from "./CheckTarget.ts"
 import { Compare } from "./Compare.ts"
 import { Copy } from "./Copy.ts"
+import { Expand } from "./Expand.ts"
+import type { Expanded, Slot } from "./Expand.ts"
 import { Resolve } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
@@ -32,9 +34,17 @@ interface Processed {
 export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
   /** Syncs one entry; never fails: errors become the result. */
   readonly syncImage: (entry: ImageEntry, definition: Definition) => Effect.Effect<ImageResult>
-  /** Syncs every entry (bounded concurrency); results in definition order; `onResult` sees each as it finishes. */
+  /** Syncs every entry (bounded concurrency), `tags` rules expanded; results in definition order; `onResult` sees each as it finishes. */
   readonly syncAll: (
     definition: Definition,
+    onResult?: (result: ImageResult) => Effect.Effect<void>,
+    onEvent?: (event: ProgressEvent) => void
+  ) => Effect.Effect<ReadonlyArray<ImageResult>>
+  /** The images of a run: every `tags` rule replaced by the tags it selects (lists tags through the Transport). */
+  readonly expand: (definition: Definition) => Effect.Effect<Expanded>
+  /** syncAll for a definition already expanded (so the caller knows how many images there are before they start). */
+  readonly syncExpanded: (
+    expanded: Expanded,
     onResult?: (result: ImageResult) => Effect.Effect<void>,
     onEvent?: (event: ProgressEvent) => void
   ) => Effect.Effect<ReadonlyArray<ImageResult>>
@@ -49,6 +59,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const copy = yield* Copy
       const sign = yield* Sign
       const settings = yield* SyncSettings
+      const expand = yield* Expand
 
       /** One image through the five steps; a synced result also names the tag it wrote, to confirm. */
       const processImage = (entry: ImageEntry, definition: Definition): Effect.Effect<Processed> => {
@@ -81,11 +92,23 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           Effect.succeed(finalResult(result(status, { error: e.message, errorType: e._tag })))
         const steps = Effect.gen(function*() {
           yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
-          // The target tag does not depend on the source: both HEADs go out at once. The source's
-          // error wins (it is the one to fix first), so the check's waits until Resolve is through.
+          const pinned = entry.reference.digest
+          const located = locate(entry, definition)
+          // A pinned entry whose target tag already holds its digest needs nothing from the
+          // source: the target is asked first, and the source only when there is more to do.
+          const early = pinned === undefined ? undefined : yield* checkTarget.check(located)
+          if (early !== undefined && Option.isSome(early) && early.value.digest === pinned) {
+            const image = resolve.resolvedFromTarget(entry, located, early.value)
+            digest = pinned
+            warnings = image.warnings
+            yield* Progress.report({ _tag: "StepStarted", step: "sign" })
+            return finalResult(result("present", yield* sign.sign(image, false)))
+          }
+          // Otherwise the target tag does not depend on the source: both HEADs go out at once. The
+          // source's error wins (it is the one to fix first), so the check's waits until Resolve is through.
           const [image, checked] = yield* Effect.all([
             resolve.resolve(entry, definition),
-            Effect.either(checkTarget.check(locate(entry, definition)))
+            early === undefined ? Effect.either(checkTarget.check(located)) : Effect.succeed(Either.right(early))
           ], { concurrency: 2 })
           digest = image.manifest.digest
           warnings = image.warnings
@@ -157,8 +180,8 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const syncImage = (entry: ImageEntry, definition: Definition): Effect.Effect<ImageResult> =>
         Effect.flatMap(processImage(entry, definition), ({ result, written }) => (written ? confirm(written, result) : Effect.succeed(result)))
 
-      const syncAll = (
-        definition: Definition,
+      const syncExpanded = (
+        { definition, slots }: Expanded,
         onResult?: (result: ImageResult) => Effect.Effect<void>,
         onEvent?: (event: ProgressEvent) => void
       ): Effect.Effect<ReadonlyArray<ImageResult>> => {
@@ -170,7 +193,15 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           )
         // Written tags wait for the check at the end; their results are final only after it.
         const toConfirm: Array<{ readonly index: number; readonly written: ImageLocation; readonly result: ImageResult }> = []
-        const one = (entry: ImageEntry, index: number) => {
+        const one = (slot: Slot, index: number) => {
+          if (slot._tag === "Known") {
+            const known = slot.result
+            return Effect.sync(() => onEvent?.({ _tag: "ImageStarted", image: index, source: known.source, target: known.target })).pipe(
+              Effect.zipRight(emit(index, known)),
+              Effect.as(known)
+            )
+          }
+          const entry = slot.entry
           const run = Effect.gen(function*() {
             if (onEvent) onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(entry.target) })
             const { result, written } = yield* processImage(entry, definition)
@@ -186,7 +217,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           { concurrency }
         )
         return Effect.gen(function*() {
-          const results = [...yield* Effect.forEach(definition.images, one, { concurrency })]
+          const results = [...yield* Effect.forEach(slots, one, { concurrency })]
           for (const [i, r] of (yield* confirmAll).entries()) results[toConfirm[i]!.index] = r
           return results
         }).pipe(
@@ -198,7 +229,13 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         )
       }
 
-      return { syncImage, syncAll }
+      const syncAll = (
+        definition: Definition,
+        onResult?: (result: ImageResult) => Effect.Effect<void>,
+        onEvent?: (event: ProgressEvent) => void
+      ) => Effect.flatMap(expand.expand(definition), (expanded) => syncExpanded(expanded, onResult, onEvent))
+
+      return { syncImage, syncAll, syncExpanded, expand: expand.expand }
     })
   )
 }

@@ -44,6 +44,15 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
   readonly resolve: (entry: ImageEntry, definition: Definition) => Effect.Effect<ResolvedImage, ResolveError>
   /** Bytes of the source image (manifests, configs, layers; each blob once), for `plan`. */
   readonly size: (image: ResolvedImage) => Effect.Effect<number, TransportError>
+  /**
+   * A pinned entry found in the target under its digest: the image as the target describes it
+   * (same digest, same content), with the warnings the source would have given.
+   */
+  readonly resolvedFromTarget: (
+    entry: ImageEntry,
+    located: { readonly source: ImageLocation; readonly target: ImageLocation },
+    manifest: ManifestDescriptor
+  ) => ResolvedImage
   /** For single-platform sources: reads the config and applies the platform rule (done only before a copy). */
   readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<void, ResolveError>
 }>() {
@@ -102,8 +111,18 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
           return total
         })
 
+      const resolvedFromTarget = (
+        entry: ImageEntry,
+        located: { readonly source: ImageLocation; readonly target: ImageLocation },
+        manifest: ManifestDescriptor
+      ): ResolvedImage => {
+        const shape = Either.getOrUndefined(sourceShape(entry, manifest.mediaType))
+        return { entry, ...located, manifest, warnings: shape?.kind === "index" ? shape.warnings : [] }
+      }
+
       return {
         size,
+        resolvedFromTarget,
         resolve: (entry, definition) =>
           resolve(entry, definition).pipe(
             Effect.catchTag("ImageNotFound", (e) => Effect.fail(new SourceNotFound({ source: entry.source, location: e.image })))

@@ -30,6 +30,7 @@ export const storeTransport = (
     manifest: (image) => at(image).getManifest(image),
     blob: (image, digest) => at(image).getBlob(image, digest),
     referrers: (image, digest) => at(image).referrers(image, digest),
+    listTags: (image) => at(image).listTags(image),
     putManifest: (image, bytes, mediaType) => at(image).putManifest(image, bytes, mediaType),
     putBlob: (image, digest, bytes) => at(image).putBlob(image, digest, bytes),
     copy: makeCopy(stores.source, stores.target, { blobConcurrency: settings.blobConcurrency, name })

@@ -33,6 +33,8 @@ export interface TransportShape {
   readonly blob: (image: ImageLocation, digest: string) => Effect.Effect<Uint8Array, TransportError>
   /** the OCI 1.1 referrers index of `digest`; None when there is no referrers API (then the fallback tag is used) */
   readonly referrers: (image: ImageLocation, digest: string) => Effect.Effect<Option.Option<RawManifest>, TransportError>
+  /** every tag of the repository of `image` (its reference is ignored), across every page; empty when the repository does not exist */
+  readonly listTags: (image: ImageLocation) => Effect.Effect<ReadonlyArray<string>, TransportError>
   /** stores a manifest (everything it references must be there); returns its digest */
   readonly putManifest: (image: ImageLocation, bytes: Uint8Array, mediaType: string) => Effect.Effect<string, TransportError>
   /** stores a small blob held in memory; nothing is written when it is already there */
@@ -55,4 +57,4 @@ export type TransportContext = RegistryClient | Credentials | Exec
 export type TransportLayer = Layer.Layer<Transport, never, TransportContext>
 
 /** The method names every Transport has (checked when a module is loaded by path). */
-export const TRANSPORT_METHODS = ["inspect", "manifest", "blob", "referrers", "putManifest", "putBlob", "copy"] as const
+export const TRANSPORT_METHODS = ["inspect", "manifest", "blob", "referrers", "listTags", "putManifest", "putBlob", "copy"] as const

@@ -172,6 +172,78 @@ describe("bad definition files: exit 2, file:line:col and entry, nothing contact
   })
 })
 
+describe("bad tags rules: exit 2, file:line:col and entry, nothing contacted", () => {
+  // the host is known once the counting server runs
+  let repo = ""
+  beforeAll(() => {
+    repo = `${host}/team/app`
+  })
+  const rule = (name: string, ...lines: ReadonlyArray<string>) => file(name, definition(...lines))
+
+  test("a tag in the source", async () => {
+    const path = await rule("rule-tag.yaml", `  - source: "${host}/team/app:1.0"`, "    tags: { semver: \"^1\" }")
+    expectRejected(await cli(["-i", path]), `${path}:6:13: images[0] (${host}/team/app:1.0): a tags rule selects the tags itself: name the repository only (source: "${repo}"), without a tag`)
+  })
+
+  test("a digest in the source", async () => {
+    const path = await rule("rule-digest.yaml", `  - source: "${host}/team/app@sha256:${SHA}"`, "    tags: { semver: \"^1\" }")
+    expectRejected(await cli(["-i", path]), `${path}:6:13: images[0] (${host}/team/app@sha256:${SHA}): `, "without a digest")
+  })
+
+  test("tag: beside tags", async () => {
+    const path = await rule("rule-tag-key.yaml", `  - source: "${repo}"`, "    tag: \"1.0\"", "    tags: { semver: \"^1\" }")
+    expectRejected(await cli(["-i", path]), `${path}:7:5: images[0] (${repo}): tag cannot be combined with tags`)
+  })
+
+  test("amd64Only beside tags", async () => {
+    const path = await rule("rule-amd64.yaml", `  - source: "${repo}"`, "    amd64Only: true", "    tags: { match: \"^1\" }")
+    expectRejected(await cli(["-i", path]), `${path}:7:5: images[0] (${repo}): amd64Only cannot be combined with tags`)
+  })
+
+  test("neither semver nor match", async () => {
+    const path = await rule("rule-empty.yaml", `  - source: "${repo}"`, "    tags:", "      exclude: \"rc\"", "      latest: 3")
+    expectRejected(await cli(["-i", path]), `${path}:7:5: images[0] (${repo}): tags needs at least one of "semver" and "match"`)
+  })
+
+  test("an invalid semver range", async () => {
+    const path = await rule("rule-range.yaml", `  - source: "${repo}"`, "    tags:", "      semver: \">=banana\"")
+    expectRejected(await cli(["-i", path]), `${path}:8:15: images[0] (${repo}): semver ">=banana" is not a valid range`)
+  })
+
+  test("invalid regular expressions in match and exclude, both reported", async () => {
+    const path = await rule("rule-regex.yaml", `  - source: "${repo}"`, "    tags:", "      match: \"(\"", "      exclude: \"[\"")
+    expectRejected(
+      await cli(["-i", path]),
+      `${path}:8:14: images[0] (${repo}): match is not a valid regular expression`,
+      `${path}:9:16: images[0] (${repo}): exclude is not a valid regular expression`
+    )
+  })
+
+  for (const [latest, column] of [["0", 15], ["-1", 15], ["1.5", 15]] as const) {
+    test(`latest: ${latest}`, async () => {
+      const path = await rule(`rule-latest-${latest}.yaml`, `  - source: "${repo}"`, "    tags:", "      match: \"^1\"", `      latest: ${latest}`)
+      expectRejected(await cli(["-i", path]), `${path}:9:${column}: images[0] (${repo}): latest must be a whole number of at least 1`)
+    })
+  }
+
+  test("an unknown key in a rule, with a did-you-mean", async () => {
+    const path = await rule("rule-unknown.yaml", `  - source: "${repo}"`, "    tags:", "      semvr: \"^1\"")
+    expectRejected(await cli(["-i", path]), `${path}:8:7: images[0] (${repo}): unknown key "semvr" (did you mean "semver"?)`)
+  })
+
+  test("two rules for one repository", async () => {
+    const path = await rule("rule-twice.yaml", `  - source: "${repo}"`, "    tags: { semver: \"^1\" }", `  - source: "${repo}"`, "    tags: { match: \"^2\" }")
+    expectRejected(await cli(["-i", path]), `${path}:9:5: images[1] (${repo}): another tags rule (images[0], line 6) already selects tags of`)
+  })
+
+  test("plan, --dry-run and pin reject a bad rule the same way", async () => {
+    const path = await rule("rule-commands.yaml", `  - source: "${repo}"`, "    tags: { latest: 0 }")
+    for (const args of [["plan", "-i", path], ["--dry-run", "-i", path], ["pin", "-i", path], ["pin", "--check", "-i", path]]) {
+      expectRejected(await cli(args), `${path}:7:5: images[0] (${repo}): tags needs at least one of`, `${path}:7:21: images[0] (${repo}): latest must be`)
+    }
+  })
+})
+
 describe("files that cannot be used: exit 2, nothing contacted", () => {
   test("a missing images file", async () => {
     const path = join(dir, "nope.yaml")

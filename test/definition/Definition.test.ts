@@ -350,7 +350,7 @@ describe("unknown keys with did-you-mean", () => {
 
   test("no close match lists the allowed keys", () => {
     expect(lines(withImages("  - source: busybox", "    platform: linux/arm64"))).toEqual([
-      "images.yaml:4:5: images[0] (busybox): unknown key \"platform\" (allowed keys: \"source\", \"tag\", \"amd64Only\")"
+      "images.yaml:4:5: images[0] (busybox): unknown key \"platform\" (allowed keys: \"source\", \"tag\", \"amd64Only\", \"tags\")"
     ])
     expect(lines(`${withImages("  - source: busybox")}dryRun: true\n`)).toEqual([
       "images.yaml:4:1: unknown key \"dryRun\" (allowed keys: \"targetRepoPrefix\", \"registries\", \"images\")"

@@ -54,6 +54,9 @@ describe("examples/github-actions/image-sync.yml", () => {
     expect(job.if).toBe("github.event_name == 'pull_request'")
     expect(runs(job)).toContain("bun run sync --dry-run")
     expect(runs(job)).toContain("--junit reports/junit.xml")
+    // unpinned entries and upstream drift fail the pull request; the dry run still runs
+    expect(runs(job)).toContain("bun run sync pin --check")
+    expect(job.steps.find((s) => s.run?.includes("--dry-run"))?.if).toBe("always()")
     expect(job.steps.some((s) => s.uses?.startsWith("actions/upload-artifact@") && s.if === "always()")).toBe(true)
   })
 

@@ -52,7 +52,12 @@ export interface Report {
 export interface DefinitionSpec {
   readonly targetRepoPrefix?: string
   readonly registries?: Record<string, { readonly mirror?: string; readonly insecure?: boolean }>
-  readonly images: ReadonlyArray<{ readonly source: string; readonly tag?: string; readonly amd64Only?: boolean }>
+  readonly images: ReadonlyArray<{
+    readonly source: string
+    readonly tag?: string
+    readonly amd64Only?: boolean
+    readonly tags?: { readonly semver?: string; readonly match?: string; readonly exclude?: string; readonly latest?: number; readonly prerelease?: boolean }
+  }>
 }
 
 /** Creates a temp dir; remember to remove it (removeDir) in afterAll. */

@@ -4,6 +4,7 @@ import type { Definition } from "../../src/definition/Definition.ts"
 import { CheckTarget } from "../../src/pipeline/CheckTarget.ts"
 import { Compare } from "../../src/pipeline/Compare.ts"
 import { Copy } from "../../src/pipeline/Copy.ts"
+import { Expand } from "../../src/pipeline/Expand.ts"
 import { Pipeline } from "../../src/pipeline/Pipeline.ts"
 import { Resolve } from "../../src/pipeline/Resolve.ts"
 import { Sign } from "../../src/pipeline/Sign.ts"
@@ -69,6 +70,7 @@ const fakeTransport = (overrides: {
         return b ? Effect.succeed(b) : Effect.die(new Error(`fake: no blob ${digest} for ${key(image)}`))
       }),
     referrers: () => Effect.succeed(Option.none()),
+    listTags: (image) => Effect.sync(() => [...manifests.keys()].filter((k) => k.startsWith(`${key({ ...image, reference: "x" }).slice(0, -2)}:`)).map((k) => k.slice(k.lastIndexOf(":") + 1))),
     putManifest: (image) => Effect.die(new Error(`fake: unexpected putManifest ${key(image)}`)),
     putBlob: (image) => Effect.die(new Error(`fake: unexpected putBlob ${key(image)}`)),
     copy: (source, target, manifest) =>
@@ -124,7 +126,7 @@ const pipelineLayer = (
   settings: Partial<SyncSettingsShape> = {},
   sign: Layer.Layer<Sign> = Sign.none
 ) => {
-  const steps = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Copy.layer).pipe(Layer.provide(Layer.succeed(Transport, transport)))
+  const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer).pipe(Layer.provide(Layer.succeed(Transport, transport)))
   return Pipeline.layer.pipe(Layer.provide(Layer.mergeAll(steps, Compare.layer, sign, SyncSettings.layer(settings))))
 }
 

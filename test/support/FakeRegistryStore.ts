@@ -103,6 +103,10 @@ export const fakeRegistries = (): FakeRegistries => {
           bytes
         })))
       ),
+    listTags: (image) =>
+      log(`listTags ${repoOf(image)}`).pipe(
+        Effect.as([...manifests.keys()].filter((k) => k.startsWith(`${repoOf(image)}:`)).map((k) => k.slice(repoOf(image).length + 1)))
+      ),
     openBlob: (image, digest, size) =>
       log(`getBlob ${repoOf(image)} ${digest}`).pipe(
         Effect.map(() => {

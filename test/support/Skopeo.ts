@@ -87,3 +87,9 @@ export const skopeoCopy = async (from: string, to: string, opts: SkopeoCopyOptio
     [...credSecrets(opts.srcCreds), ...credSecrets(opts.destCreds), opts.srcRegistryToken, opts.destRegistryToken]
   )
 }
+
+/** The tags of a repository as skopeo lists them (`skopeo list-tags`), sorted. */
+export const skopeoListTags = async (repository: string): Promise<Array<string>> => {
+  const out = await runSkopeo(["list-tags", "--tls-verify=false", dockerRef(repository)], [])
+  return ((JSON.parse(new TextDecoder().decode(out)) as { Tags?: Array<string> }).Tags ?? []).sort()
+}

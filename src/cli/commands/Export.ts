@@ -12,6 +12,7 @@ import { existsSync, statSync } from "node:fs"
 import { mkdir, rm } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
 import type { Definition, ImageEntry } from "../../definition/Definition.ts"
+import { Expand } from "../../pipeline/Expand.ts"
 import { LayoutExport } from "../../pipeline/Export.ts"
 import type { ExportedImage } from "../../pipeline/Export.ts"
 import { openWriter } from "../../layout/LayoutWriter.ts"
@@ -141,11 +142,25 @@ const prepareDestination = (path: string): Effect.Effect<Destination, InvalidInp
     return { dir: work, archive: Option.some(target), release }
   })
 
-/** Exports every entry (bounded concurrency); each error becomes that image's line, the others go on. */
+const failedRule = (entry: ImageEntry, error: string): ExportOutcome => ({ entry, error })
+
+/**
+ * Exports every entry (bounded concurrency), `tags` rules expanded first; each error becomes
+ * that image's line, the others go on.
+ */
 const exportAll = (definition: Definition, concurrency: number) =>
-  Effect.flatMap(LayoutExport, (exporter) =>
-    Effect.forEach(definition.images, (entry) =>
-      exporter.exportImage(entry, definition).pipe(
+  Effect.gen(function*() {
+    const exporter = yield* LayoutExport
+    const { slots } = yield* (yield* Expand).expand(definition)
+    return yield* Effect.forEach(slots, (slot) => {
+      if (slot._tag === "Known") {
+        // a rule that selected nothing (or whose tags could not be listed)
+        const rule = definition.images.find((e) => e.source === slot.result.source)!
+        const outcome = failedRule(rule, slot.result.error ?? "no tag selected")
+        return Effect.as(out(formatExport(outcome)), outcome)
+      }
+      const entry = slot.entry
+      return exporter.exportImage(entry, definition).pipe(
         Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`${entry.source}: ${w}`))),
         Effect.either,
         Effect.map((r): ExportOutcome => (Either.isRight(r) ? { entry, result: r.right } : { entry, error: r.left.message })),
@@ -155,7 +170,9 @@ const exportAll = (definition: Definition, concurrency: number) =>
         ),
         Effect.tap((o) => out(formatExport(o))),
         Effect.annotateLogs("image", entry.source)
-      ), { concurrency }))
+      )
+    }, { concurrency })
+  })
 
 /** Validates everything, then exports. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
 export const runExport = (flags: ExportFlags) =>

@@ -23,6 +23,7 @@ import { out } from "../Console.ts"
 import { invalid, ReportNotWritten, SyncIncomplete } from "../Errors.ts"
 import type { SyncFlags } from "../Flags.ts"
 import { makeView, renderLoop, resolveOutput } from "../output/Views.ts"
+import type { ProgressView } from "../output/Views.ts"
 import { writeReportFiles } from "../ReportFiles.ts"
 import { planTable } from "./PlanTable.ts"
 
@@ -68,11 +69,6 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     // stdout carries results: in plain mode the per-event lines and the table go to stderr, and
     // stdout keeps one line per image and the one-line summary. tty and json own stdout.
     const viewWrite = mode === "plain" ? (t: string) => void process.stderr.write(t) : (t: string) => void process.stdout.write(t)
-    const view = makeView(mode, viewWrite, { color, total: definition.images.length, width: process.stdout.columns ?? 100 })
-    const onEvent = (e: ProgressEvent) => {
-      if (mode === "plain" && e._tag === "ImageFinished") return
-      view.onEvent(e)
-    }
     const elapsed = () => Date.now() - startedAt.getTime()
     const writeReports = (results: ReadonlyArray<ImageResult>, unfinished?: number) =>
       writeReportFiles(
@@ -80,26 +76,40 @@ export const runSync = (flags: SyncFlags, plan = false) =>
         { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: elapsed(), shard, ...(unfinished !== undefined ? { unfinished } : {}) },
         { report: flags.report, junit: flags.junit, githubStepSummary: env.githubStepSummary }
       )
+    // Known once `tags` rules are expanded; until then the run has done nothing to show.
+    let view: ProgressView | undefined
+    let images: ReadonlyArray<{ readonly source: string; readonly target: string }> = definition.images.map((e) => ({ source: e.source, target: formatTarget(e.target) }))
     const finish = (results: ReadonlyArray<ImageResult>, note: string) =>
       Effect.gen(function*() {
-        view.finish(results, elapsed())
+        view?.finish(results, elapsed())
         if (mode === "plain") yield* out(`${formatSummary(results)}${note}`)
         if (plan) yield* out(planTable(results))
       })
-    const run = Effect.flatMap(Pipeline, (p) =>
-      p.syncAll(
-        definition,
+    const run = Effect.gen(function*() {
+      const pipeline = yield* Pipeline
+      const expanded = yield* pipeline.expand(definition)
+      images = expanded.slots.map((s) => (s._tag === "Entry" ? { source: s.entry.source, target: formatTarget(s.entry.target) } : s.result))
+      const shown = makeView(mode, viewWrite, { color, total: expanded.slots.length, width: process.stdout.columns ?? 100 })
+      view = shown
+      const onEvent = (e: ProgressEvent) => {
+        if (mode === "plain" && e._tag === "ImageFinished") return
+        shown.onEvent(e)
+      }
+      const sync = pipeline.syncExpanded(
+        expanded,
         (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(mode === "plain" ? out(formatResult(r)) : Effect.void)),
         onEvent
-      ))
-    const results = yield* Effect.raceFirst(run, renderLoop(view, mode === "tty" ? 100 : 10_000)).pipe(
+      )
+      return yield* Effect.raceFirst(sync, renderLoop(shown, mode === "tty" ? 100 : 10_000))
+    })
+    const results = yield* run.pipe(
       Effect.provide(live),
       // On SIGINT/SIGTERM: in-flight copies stop (their tags were never written), what finished is reported.
       Effect.onInterrupt(() =>
         Effect.gen(function*() {
-          const order = new Map(definition.images.map((e, i) => [`${e.source} ${formatTarget(e.target)}`, i]))
+          const order = new Map(images.map((e, i) => [`${e.source} ${e.target}`, i]))
           const done = [...finished].sort((a, b) => (order.get(`${a.source} ${a.target}`) ?? 0) - (order.get(`${b.source} ${b.target}`) ?? 0))
-          const unfinished = definition.images.length - done.length
+          const unfinished = images.length - done.length
           yield* finish(done, ` (interrupted: ${unfinished} not finished)`)
           yield* writeReports(done, unfinished)
         })

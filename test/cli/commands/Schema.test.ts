@@ -1,7 +1,7 @@
 /**
  * The JSON Schema printed by `image-syncer schema`, checked with a small JSON Schema validator
  * written here for the subset the schema uses (type, properties, required, additionalProperties,
- * items, minItems, pattern, enum, const, anyOf, local $ref). Unknown keywords make the validator
+ * items, minItems, minimum, pattern, enum, const, anyOf, local $ref). Unknown keywords make the validator
  * throw, so the schema cannot silently grow beyond what is checked.
  */
 import { describe, expect, test } from "bun:test"
@@ -30,6 +30,7 @@ const CHECKED = new Set([
   "additionalProperties",
   "items",
   "minItems",
+  "minimum",
   "pattern",
   "enum",
   "const",
@@ -67,6 +68,9 @@ const validate = (root: Record<string, unknown>, value: unknown): Array<string> 
     if ("const" in schema && !Bun.deepEquals(schema["const"], v)) errors.push(`${path}: must be ${JSON.stringify(schema["const"])}`)
     if (Array.isArray(schema["anyOf"]) && !schema["anyOf"].some((s) => check(s as JsonSchema, v, path).length === 0)) {
       errors.push(`${path}: matches none of anyOf`)
+    }
+    if (typeof v === "number" && typeof schema["minimum"] === "number" && v < schema["minimum"]) {
+      errors.push(`${path}: below ${schema["minimum"]}`)
     }
     if (typeof v === "string" && typeof schema["pattern"] === "string" && !new RegExp(schema["pattern"], "u").test(v)) {
       errors.push(`${path}: does not match ${schema["pattern"]}`)
@@ -128,10 +132,18 @@ describe("definitionJsonSchema", () => {
     expect(open).toEqual([])
   })
 
-  test("accepts the seed example, the design example and examples/images.yaml", async () => {
-    for (const file of ["test/fixtures/definitions/seed.yaml", "test/fixtures/definitions/design.yaml", "examples/images.yaml"]) {
+  test("accepts the seed example, the design example, examples/images.yaml and examples/tag-rules.yaml", async () => {
+    for (const file of ["test/fixtures/definitions/seed.yaml", "test/fixtures/definitions/design.yaml", "examples/images.yaml", "examples/tag-rules.yaml"]) {
       expect({ file, errors: validate(schema, await load(file)) }).toEqual({ file, errors: [] })
+      expect({ file, parsed: Either.isRight(parseDefinition(file, await readFile(join(ROOT, file), "utf8"))) }).toEqual({ file, parsed: true })
     }
+  })
+
+  test("a tags rule: latest below 1 and unknown rule keys are rejected, as the parser does", async () => {
+    const file = { targetRepoPrefix: "r.example/m/", images: [{ source: "bitnami/postgres-exporter", tags: { semver: "^1", latest: 0 } }] }
+    expect(validate(schema, file)).toEqual(["$.images[0].tags.latest: below 1"])
+    const unknown = { ...file, images: [{ source: "busybox", tags: { semvr: "^1" } }] }
+    expect(validate(schema, unknown)).toEqual(["$.images[0].tags: unknown property \"semvr\""])
   })
 
   test("rejects a file with amd64only (the misspelt key), as the parser does", async () => {

@@ -1,0 +1,116 @@
+/**
+ * Tag selection: an entry with a `tags` rule names a repository; its tags are listed through
+ * the Transport (every page), the rule picks some (src/definition/TagRule.ts), and each picked
+ * tag becomes an entry of its own — source `repository:tag`, target tag = source tag — with the
+ * usual rules. A rule that picks nothing is a failed result (`NoTagsMatched`): a typo never
+ * passes silently. A picked tag that an explicit entry already names is left to that entry.
+ */
+import { Context, Data, Effect, Layer } from "effect"
+import type { Definition, ImageEntry } from "../definition/Definition.ts"
+import { sourceLocation } from "../definition/Locate.ts"
+import { describeRule, leftOutSuffixed, selectTags } from "../definition/TagRule.ts"
+import type { ImageResult } from "../model/Result.ts"
+import { formatTarget } from "../model/Target.ts"
+import { Transport } from "../transport/Transport.ts"
+
+/** A tags rule that selects no tag of its repository. */
+export class NoTagsMatched extends Data.TaggedError("NoTagsMatched")<{
+  readonly source: string
+  readonly rule: string
+  readonly listed: number
+  /** tags of the range's releases that it left out for their suffix (pre-releases to semver) */
+  readonly suffixed: ReadonlyArray<string>
+}> {
+  override get message() {
+    const base = `no tag of ${this.source} matches the rule (${this.rule}); the repository has ${this.listed} tag${this.listed === 1 ? "" : "s"}`
+    const n = this.suffixed.length
+    if (n === 0) return base
+    return `${base}; ${n} of them (such as "${this.suffixed[0]}") carry a suffix, which semver counts as a pre-release and the range leaves out: add a "match" for the suffix you want (the range then applies to the release each tag names)`
+  }
+}
+
+/** One image of a run: an entry to sync, or an outcome already known (a rule that selected nothing). */
+export type Slot = { readonly _tag: "Entry"; readonly entry: ImageEntry } | { readonly _tag: "Known"; readonly result: ImageResult }
+
+/** A run's images in definition order, every tags rule replaced by the tags it selects. */
+export interface Expanded {
+  /** the definition with concrete entries only */
+  readonly definition: Definition
+  /** what the run goes through, in definition order */
+  readonly slots: ReadonlyArray<Slot>
+}
+
+/** The entry of one selected tag. */
+const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
+  ...rule,
+  source: `${rule.source}:${tag}`,
+  reference: { ...rule.reference, tag, digest: undefined },
+  target: { ...rule.target, tag },
+  tags: undefined
+})
+
+/** The target a rule entry writes to, without a tag (for its failed result). */
+const repositoryOf = (rule: ImageEntry) => `${rule.target.registry}/${rule.target.repository}`
+
+/** A failed result of a rule entry. */
+const failedRule = (rule: ImageEntry, e: { readonly _tag: string; readonly message: string }): ImageResult => ({
+  source: rule.source,
+  target: repositoryOf(rule),
+  digest: undefined,
+  status: "failed",
+  error: e.message,
+  errorType: e._tag,
+  warnings: [],
+  signed: false,
+  signatureDigest: undefined,
+  wouldSign: false,
+  carried: [],
+  bytesCopied: 0,
+  durationMs: 0
+})
+
+/** The Expand service. */
+export class Expand extends Context.Tag("syncer/Expand")<Expand, {
+  /** Every `tags` rule replaced by the entries of the tags it selects (a definition without rules comes back as it was). */
+  readonly expand: (definition: Definition) => Effect.Effect<Expanded>
+}>() {
+  /** The live step: tags listed through the Transport, a few repositories at a time. */
+  static layer = Layer.effect(
+    Expand,
+    Effect.map(Transport, (transport) => ({
+      expand: (definition: Definition) =>
+        Effect.gen(function*() {
+          if (definition.images.every((e) => e.tags === undefined)) {
+            return { definition, slots: definition.images.map((entry): Slot => ({ _tag: "Entry", entry })) }
+          }
+          const explicit = new Set(definition.images.filter((e) => e.tags === undefined).map((e) => formatTarget(e.target)))
+          const expanded = yield* Effect.forEach(definition.images, (entry) => {
+            const rule = entry.tags
+            if (rule === undefined) return Effect.succeed([{ _tag: "Entry", entry } as Slot])
+            return transport.listTags(sourceLocation(entry, definition)).pipe(
+              Effect.flatMap((listed) => {
+                const selected = selectTags(rule, listed)
+                if (selected.length === 0) {
+                  return Effect.fail(new NoTagsMatched({ source: entry.source, rule: describeRule(rule.spec), listed: listed.length, suffixed: leftOutSuffixed(rule, listed) }))
+                }
+                const entries = selected.map((tag) => entryFor(entry, tag))
+                const kept = entries.filter((e) => !explicit.has(formatTarget(e.target)))
+                return Effect.as(
+                  Effect.forEach(entries.filter((e) => !kept.includes(e)), (e) =>
+                    Effect.logWarning(`${entry.source}: tag ${e.target.tag} is also an entry of its own; synced once, as that entry`)),
+                  kept.map((e): Slot => ({ _tag: "Entry", entry: e }))
+                )
+              }),
+              Effect.catchAll((e) => Effect.succeed([{ _tag: "Known", result: failedRule(entry, e) } as Slot])),
+              Effect.annotateLogs("image", entry.source)
+            )
+          }, { concurrency: 4 })
+          const slots = expanded.flat()
+          return {
+            definition: { ...definition, images: slots.flatMap((s) => (s._tag === "Entry" ? [s.entry] : [])) },
+            slots
+          }
+        })
+    }))
+  )
+}
