@@ -28,5 +28,20 @@ export interface ImageResult {
   readonly durationMs: number
 }
 
+/** A result: `fields` over the defaults of an image nothing was done for (no error, nothing signed or copied, no time). */
+export const imageResult = (fields: Pick<ImageResult, "source" | "target" | "status"> & Partial<ImageResult>): ImageResult => ({
+  digest: undefined,
+  error: undefined,
+  errorType: undefined,
+  warnings: [],
+  signed: false,
+  signatureDigest: undefined,
+  wouldSign: false,
+  carried: [],
+  bytesCopied: 0,
+  durationMs: 0,
+  ...fields
+})
+
 /** The statuses in the order outputs list them. */
 export const STATUSES: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "conflict", "failed"]

@@ -9,6 +9,7 @@ import { Context, Data, Effect, Layer } from "effect"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
 import { sourceLocation } from "../definition/Locate.ts"
 import { describeRule, leftOutSuffixed, selectTags } from "../definition/TagRule.ts"
+import { imageResult } from "../model/Result.ts"
 import type { ImageResult } from "../model/Result.ts"
 import { formatTarget } from "../model/Target.ts"
 import { Transport } from "../transport/Transport.ts"
@@ -53,21 +54,8 @@ const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
 const repositoryOf = (rule: ImageEntry) => `${rule.target.registry}/${rule.target.repository}`
 
 /** A failed result of a rule entry. */
-const failedRule = (rule: ImageEntry, e: { readonly _tag: string; readonly message: string }): ImageResult => ({
-  source: rule.source,
-  target: repositoryOf(rule),
-  digest: undefined,
-  status: "failed",
-  error: e.message,
-  errorType: e._tag,
-  warnings: [],
-  signed: false,
-  signatureDigest: undefined,
-  wouldSign: false,
-  carried: [],
-  bytesCopied: 0,
-  durationMs: 0
-})
+const failedRule = (rule: ImageEntry, e: { readonly _tag: string; readonly message: string }): ImageResult =>
+  imageResult({ source: rule.source, target: repositoryOf(rule), status: "failed", error: e.message, errorType: e._tag })
 
 /** The Expand service. */
 export class Expand extends Context.Tag("syncer/Expand")<Expand, {

@@ -13,6 +13,7 @@ import { describeLocation } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import * as Progress from "../model/Progress.ts"
 import type { ImageEvent, ProgressEvent } from "../model/Progress.ts"
+import { imageResult } from "../model/Result.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
 import { formatTarget } from "../model/Target.ts"
 import { CheckTarget } from "./CheckTarget.ts"
@@ -69,23 +70,9 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         const result = (
           status: ImageStatus,
           extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied" | "wouldSign" | "carried" | "sizeBytes">> = {}
-        ): ImageResult => ({
-          source: entry.source,
-          target,
-          digest,
-          status,
-          error: extra.error,
-          errorType: extra.errorType,
-          warnings,
-          signed: extra.signed ?? false,
-          signatureDigest: extra.signatureDigest,
-          wouldSign: extra.wouldSign ?? false,
-          carried: extra.carried ?? [],
-          bytesCopied: extra.bytesCopied ?? 0,
-          ...(extra.sizeBytes !== undefined ? { sizeBytes: extra.sizeBytes } : {}),
-          // stamped when the image is done (below), from the Clock
-          durationMs: 0
-        })
+        ): ImageResult =>
+          // durationMs is stamped when the image is done (below), from the Clock
+          imageResult({ source: entry.source, target, digest, status, warnings, ...extra })
 
         const finalResult = (r: ImageResult): Processed => ({ result: r, written: undefined })
         const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>

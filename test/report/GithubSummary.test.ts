@@ -4,26 +4,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { appendGithubSummary, escapeCell, githubSummary, shortDigest } from "../../src/report/GithubSummary.ts"
+import { imageResult } from "../../src/model/Result.ts"
 import type { ImageResult, ImageStatus } from "../../src/model/Result.ts"
 
 const DIGEST = `sha256:${"0123456789ab".repeat(5)}cdef`
 
-const result = (source: string, status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult => ({
-  source,
-  target: `eu.gcr.io/external/library/${source}`,
-  digest: DIGEST,
-  status,
-  error: undefined,
-  errorType: undefined,
-  warnings: [],
-  signed: false,
-  signatureDigest: undefined,
-  wouldSign: false,
-  carried: [],
-  bytesCopied: 0,
-  durationMs: 10,
-  ...extra
-})
+const result = (source: string, status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult =>
+  imageResult({ source, target: `eu.gcr.io/external/library/${source}`, digest: DIGEST, status, durationMs: 10, ...extra })
 
 const results = [
   result("busybox:1.36", "synced", { bytesCopied: 2 * 1024 * 1024 }),

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test"
 import { escapeXmlAttribute, escapeXmlText, junitXml, testCaseName } from "../../src/report/JUnit.ts"
+import { imageResult } from "../../src/model/Result.ts"
 import type { ImageResult, ImageStatus } from "../../src/model/Result.ts"
 
 // == a small strict XML parser
@@ -155,22 +156,8 @@ const checkJUnit = (root: XmlElement): ReadonlyArray<XmlElement> => {
 
 const DIGEST = `sha256:${"a".repeat(64)}`
 
-const result = (source: string, status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult => ({
-  source,
-  target: `eu.gcr.io/external/library/${source}`,
-  digest: DIGEST,
-  status,
-  error: undefined,
-  errorType: undefined,
-  warnings: [],
-  signed: false,
-  signatureDigest: undefined,
-  wouldSign: false,
-  carried: [],
-  bytesCopied: 0,
-  durationMs: 1234,
-  ...extra
-})
+const result = (source: string, status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult =>
+  imageResult({ source, target: `eu.gcr.io/external/library/${source}`, digest: DIGEST, status, durationMs: 1234, ...extra })
 
 const results: ReadonlyArray<ImageResult> = [
   result("busybox:1.36", "synced", { bytesCopied: 4096, signed: true }),

@@ -1,25 +1,12 @@
 import { describe, expect, test } from "bun:test"
 import { countByStatus, exitCodeOf, formatResult, formatSummary, reportOf } from "../../src/report/Output.ts"
+import { imageResult } from "../../src/model/Result.ts"
 import type { ImageResult, ImageStatus } from "../../src/model/Result.ts"
 
 const DIGEST = `sha256:${"a".repeat(64)}`
 
-const result = (status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult => ({
-  source: "busybox:1.36",
-  target: "eu.gcr.io/kyma-project/external/library/busybox:1.36",
-  digest: DIGEST,
-  status,
-  error: undefined,
-  errorType: undefined,
-  warnings: [],
-  signed: false,
-  signatureDigest: undefined,
-  wouldSign: false,
-  carried: [],
-  bytesCopied: 0,
-  durationMs: 12,
-  ...extra
-})
+const result = (status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult =>
+  imageResult({ source: "busybox:1.36", target: "eu.gcr.io/kyma-project/external/library/busybox:1.36", digest: DIGEST, status, durationMs: 12, ...extra })
 
 describe("formatResult", () => {
   test("status padded to 8, source -> target, digest", () => {

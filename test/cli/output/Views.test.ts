@@ -9,27 +9,14 @@ import { makeView, renderLoop, resolveOutput } from "../../../src/cli/output/Vie
 import type { OutputMode } from "../../../src/cli/output/Views.ts"
 import type { ProgressEvent } from "../../../src/model/Progress.ts"
 import { runInPty } from "../../support/Pty.ts"
+import { imageResult } from "../../../src/model/Result.ts"
 import type { ImageResult, ImageStatus } from "../../../src/model/Result.ts"
 
 const DIGEST = `sha256:${"a".repeat(64)}`
 const BLOB = `sha256:${"b".repeat(64)}`
 
-const result = (source: string, status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult => ({
-  source,
-  target: `eu.gcr.io/external/library/${source}`,
-  digest: DIGEST,
-  status,
-  error: undefined,
-  errorType: undefined,
-  warnings: [],
-  signed: false,
-  signatureDigest: undefined,
-  wouldSign: false,
-  carried: [],
-  bytesCopied: 0,
-  durationMs: 1500,
-  ...extra
-})
+const result = (source: string, status: ImageStatus, extra: Partial<ImageResult> = {}): ImageResult =>
+  imageResult({ source, target: `eu.gcr.io/external/library/${source}`, digest: DIGEST, status, durationMs: 1500, ...extra })
 
 const conflict = result("nginx:1.25", "conflict", {
   error: "target already holds sha256:ccc | tags are immutable",
