@@ -107,7 +107,7 @@ export type { BlobBody, ImageStore, ResumeBudget } from "./model/ImageStore.ts"
 
 /** Digests, platforms and the platform rule, signature tag names. */
 export { isSha256Digest, sha256Digest } from "./model/Digest.ts"
-export { configPlatform, formatPlatform, singlePlatformProblem, sourceShape } from "./model/Platform.ts"
+export { configPlatform, formatPlatform, parsePlatform, platformMatches, readConfigPlatform, singlePlatformProblem, sourceShape } from "./model/Platform.ts"
 export type { Platform } from "./model/Platform.ts"
 export { COSIGN_SUFFIXES, referrersTag, signatureTag } from "./model/Signatures.ts"
 

@@ -11,7 +11,7 @@ import * as Oci from "../../plugins/transports/oci.ts"
 import { TransportFailure } from "../../src/model/Errors.ts"
 import { describeLocation } from "../../src/model/Location.ts"
 import type { ImageLocation } from "../../src/model/Location.ts"
-import type { ManifestDescriptor } from "../../src/model/Manifest.ts"
+import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
 import { Transport } from "../../src/transport/Transport.ts"
 import type { CopyResult } from "../../src/transport/Transport.ts"
 
@@ -43,8 +43,9 @@ export const make = Effect.gen(function*() {
   const oci = yield* Oci.make()
   const logPath = process.env["CUSTOM_TRANSPORT_LOG"]
 
-  const copy = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor) =>
-    oci.copy(source, target, manifest).pipe(
+  // `root` (a platform subset of an index) is passed through: the oci copy writes it.
+  const copy = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor, root?: RawManifest) =>
+    oci.copy(source, target, manifest, root).pipe(
       Effect.tap((result: CopyResult) =>
         logPath === undefined || logPath === ""
           ? Effect.void

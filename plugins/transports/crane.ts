@@ -30,7 +30,7 @@ import { manifestMediaType } from "../../src/model/Manifest.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
-import { Transport } from "../../src/transport/Transport.ts"
+import { ownIndexRefused, Transport } from "../../src/transport/Transport.ts"
 import { basicToken } from "../../src/oci/http/Basic.ts"
 
 const encoder = new TextEncoder()
@@ -212,7 +212,8 @@ export const make = (binary = "crane") =>
         return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
       })
 
-    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor) =>
+    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor, root?: RawManifest) =>
+      root !== undefined ? Effect.fail(ownIndexRefused("crane", target)) :
       Effect.gen(function*() {
         // Last look: crane copy overwrites a tag unconditionally, and another syncer may have written it meanwhile.
         const found = (image: ImageLocation) =>

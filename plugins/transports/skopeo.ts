@@ -21,7 +21,7 @@ import { manifestMediaType } from "../../src/model/Manifest.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
-import { Transport } from "../../src/transport/Transport.ts"
+import { ownIndexRefused, Transport } from "../../src/transport/Transport.ts"
 import { basicToken } from "../../src/oci/http/Basic.ts"
 
 const encoder = new TextEncoder()
@@ -112,7 +112,8 @@ export const make = (binary = "skopeo") =>
         Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
       )
 
-    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor) =>
+    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor, root?: RawManifest) =>
+      root !== undefined ? Effect.fail(ownIndexRefused("skopeo", target)) :
       withAuthDir((dir) =>
         Effect.gen(function*() {
           const srcAuth = yield* authFile(dir, "source", source.endpoint)

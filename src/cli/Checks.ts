@@ -6,6 +6,7 @@ import { Effect, Either, Option, Redacted } from "effect"
 import { existsSync, realpathSync, statSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { isKmsReference } from "../composition/SignerLoader.ts"
+import type { Definition } from "../definition/Definition.ts"
 import { parseShard } from "../definition/Shard.ts"
 import type { Shard } from "../definition/Shard.ts"
 import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
@@ -53,6 +54,25 @@ export const checkFrom = (flags: Pick<SyncFlags, "from" | "transport">): Effect.
   Option.isSome(flags.from) && flags.transport !== "oci"
     ? Effect.fail(new InvalidInput({ message: "--from reads sources from a layout; it cannot be combined with --transport" }))
     : Effect.void
+
+/**
+ * `platforms` on an index needs a transport that writes an index of its own (oci, `--from`):
+ * skopeo and crane copy an index whole, so with them the entry is refused before any request.
+ */
+export const checkPlatformSubsets = (
+  definition: Pick<Definition, "file" | "images">,
+  transport: { readonly name: string; readonly ownIndexes: boolean }
+): Effect.Effect<void, InvalidInput> => {
+  if (transport.ownIndexes) return Effect.void
+  const subsets = definition.images.filter((e) => e.platforms !== undefined)
+  if (subsets.length === 0) return Effect.void
+  const listed = subsets.slice(0, 3).map((e) => `${definition.file}:${e.line}:${e.column}: images[${e.index}] (${e.source})`)
+  const more = subsets.length > 3 ? ` and ${subsets.length - 3} more` : ""
+  return Effect.fail(new InvalidInput({
+    message: `transport ${transport.name} copies an index whole and cannot write a platform subset; ` +
+      `\`platforms\` is set for ${listed.join(", ")}${more}: use --transport oci, or remove \`platforms\``
+  }))
+}
 
 /** A path as the file system names it (symlinks followed when it exists), to compare paths. */
 const canonical = (path: string): string => {

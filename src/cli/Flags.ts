@@ -1,7 +1,9 @@
 /** The command-line flags, each with its environment variable (read through Config), shared by the commands. */
 import { Options } from "@effect/cli"
 import type { Option, Redacted } from "effect"
-import { Config } from "effect"
+import { Config, Effect } from "effect"
+import { invalid } from "./Errors.ts"
+import type { InvalidInput } from "./Errors.ts"
 import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
 import { Env } from "./Config.ts"
 import { outputFlags } from "./output/Views.ts"
@@ -33,13 +35,28 @@ export const accessToken = Options.redacted("access-token").pipe(
   Options.withFallbackConfig(Config.redacted(Env.accessToken)),
   Options.optional
 )
-/** `-r, --target-repo-prefix PREFIX`. */
-export const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
-  Options.withAlias("r"),
-  Options.withDescription(withEnv("overrides the file's targetRepoPrefix", Env.targetRepoPrefix)),
-  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
-  Options.optional
-)
+/** `-r, --target-repo-prefix PREFIX` (repeatable): `what` says what the prefixes are for. */
+export const targetRepoPrefixFor = (what: string) =>
+  Options.text("target-repo-prefix").pipe(
+    Options.withAlias("r"),
+    Options.withDescription(withEnv(`${what}; repeat it for several targets (the variable: comma-separated)`, Env.targetRepoPrefix)),
+    Options.repeated
+  )
+/** `-r, --target-repo-prefix PREFIX` of a sync. */
+export const targetRepoPrefix = targetRepoPrefixFor("overrides the file's targetRepoPrefix")
+
+/**
+ * The target prefixes the command line gives: every `-r`, else SYNCER_TARGET_REPO_PREFIX split
+ * at commas; none: the file's. (@effect/cli does not fall back to a variable for a repeated flag.)
+ */
+export const targetPrefixes = (flag: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<string>, InvalidInput> =>
+  flag.length > 0
+    ? Effect.succeed(flag)
+    : Config.string(Env.targetRepoPrefix).pipe(
+      Config.withDefault(""),
+      Effect.map((v) => v.split(",").map((p) => p.trim()).filter((p) => p !== "")),
+      Effect.mapError(invalid)
+    )
 /** `--dry-run`: resolve, check and compare; write nothing. */
 export const dryRun = Options.boolean("dry-run").pipe(
   Options.withDescription(withEnv("resolve, check and compare; write nothing anywhere", Env.dryRun)),
@@ -117,7 +134,7 @@ export interface SyncFlags {
   readonly imagesFile: string
   readonly targetRepoAuthKey: Option.Option<string>
   readonly accessToken: Option.Option<Redacted.Redacted<string>>
-  readonly targetRepoPrefix: Option.Option<string>
+  readonly targetRepoPrefix: ReadonlyArray<string>
   readonly dryRun: boolean
   readonly debug: boolean
   readonly report: Option.Option<string>

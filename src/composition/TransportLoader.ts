@@ -65,6 +65,14 @@ export const loadTransport = (nameOrPath: string): Effect.Effect<TransportLayer,
     return candidate as TransportLayer
   })
 
+/** What a checked transport can do, as far as the run must know before it starts. */
+export interface TransportFeatures {
+  /** the Transport's own name */
+  readonly name: string
+  /** it writes an index of its own (a platform subset); see `Transport.ownIndexes` */
+  readonly ownIndexes: boolean
+}
+
 /**
  * Builds a transport layer once (no request is made: building only wires services) and checks
  * it really provides a Transport, so a broken module is an invalid invocation, not a crash.
@@ -72,7 +80,7 @@ export const loadTransport = (nameOrPath: string): Effect.Effect<TransportLayer,
 export const checkTransport = <R>(
   nameOrPath: string,
   layer: Layer.Layer<Transport, unknown, R>
-): Effect.Effect<void, TransportUnusable, R> =>
+): Effect.Effect<TransportFeatures, TransportUnusable, R> =>
   Effect.scoped(Layer.build(layer)).pipe(
     Effect.sandbox,
     Effect.mapError((cause) =>
@@ -88,7 +96,7 @@ export const checkTransport = <R>(
         : [...TRANSPORT_METHODS]
       const ok = Option.isSome(t) && typeof t.value.name === "string" && missing.length === 0
       return ok
-        ? Effect.void
+        ? Effect.succeed({ name: t.value.name, ownIndexes: t.value.ownIndexes === true })
         : Effect.fail(new TransportUnusable({
           transport: nameOrPath,
           reason: Option.isSome(t) && missing.length > 0
@@ -106,6 +114,11 @@ export interface TransportChoice {
   readonly transport: string
 }
 
+/** A run's transport: its layer and what it can do. */
+export interface ChosenTransport extends TransportFeatures {
+  readonly layer: TransportLayer
+}
+
 /**
  * The transport of a run: the layout transport of `--from` (which reads sources; the CLI
  * refuses it together with `--transport`), else the one `--transport` names,
@@ -115,10 +128,10 @@ export interface TransportChoice {
 export const chooseTransport = <R>(
   choice: TransportChoice,
   context: Layer.Layer<TransportContext, never, R>
-): Effect.Effect<TransportLayer, TransportUnusable | LayoutUnusable, R> =>
+): Effect.Effect<ChosenTransport, TransportUnusable | LayoutUnusable, R> =>
   Effect.gen(function*() {
-    if (Option.isSome(choice.from)) return yield* Layout.layerFrom(choice.from.value)
+    // Not built here: building and releasing it would remove the directory a .tar was extracted to.
+    if (Option.isSome(choice.from)) return { layer: yield* Layout.layerFrom(choice.from.value), name: "layout", ownIndexes: true }
     const layer = yield* loadTransport(choice.transport)
-    yield* checkTransport(choice.transport, layer).pipe(Effect.provide(context))
-    return layer
+    return { layer, ...yield* checkTransport(choice.transport, layer).pipe(Effect.provide(context)) }
   })

@@ -1,6 +1,7 @@
 /** The definition file (images.yaml) as the rest of the program sees it: validated entries and registry options. */
 import type { RegistryOptions } from "../model/Location.ts"
 import type { ImageReference } from "../model/Reference.ts"
+import type { Platform } from "../model/Platform.ts"
 import type { TargetReference } from "../model/Target.ts"
 import type { TagRule } from "./TagRule.ts"
 
@@ -15,8 +16,12 @@ export interface ImageEntry {
   readonly tag: string | undefined
   readonly amd64Only: boolean
   readonly reference: ImageReference
-  /** for a `tags` rule entry: the target repository, with the placeholder tag "latest" until the rule is expanded */
+  /** the first of `targets` (for a `tags` rule entry: with the placeholder tag "latest" until the rule is expanded) */
   readonly target: TargetReference
+  /** where the image goes: one target per prefix, in the order of the prefixes */
+  readonly targets: ReadonlyArray<TargetReference>
+  /** only these platforms: an index's listed children (in an index of their own), or a single-platform image of one of them */
+  readonly platforms: ReadonlyArray<Platform> | undefined
   /** the entry's `tags` rule: the entry names a repository, each tag the rule selects is an image */
   readonly tags: TagRule | undefined
 }
@@ -25,7 +30,10 @@ export interface ImageEntry {
 /** A validated definition file. */
 export interface Definition {
   readonly file: string
+  /** the first of `targetRepoPrefixes` */
   readonly targetRepoPrefix: string
+  /** every target prefix; each image is synced to each */
+  readonly targetRepoPrefixes: ReadonlyArray<string>
   readonly registries: ReadonlyMap<string, RegistryOptions>
   readonly images: ReadonlyArray<ImageEntry>
 }

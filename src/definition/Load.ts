@@ -40,6 +40,6 @@ export const readDefinitionText = (file: string): Effect.Effect<{ readonly text:
 /** Read a file (missing/unreadable/directory → DefinitionError with line 0 and a clear message like `cannot read images file "x.yaml": no such file`) then parseDefinition. */
 export const loadDefinition = (
   file: string,
-  options?: { readonly targetRepoPrefix?: string | undefined }
+  options?: { readonly targetRepoPrefix?: string | ReadonlyArray<string> | undefined }
 ): Effect.Effect<Definition, DefinitionError> =>
   readDefinitionText(file).pipe(Effect.flatMap(({ text }) => parseDefinition(file, text, options)))

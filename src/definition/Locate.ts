@@ -22,3 +22,7 @@ export const locate = (entry: ImageEntry, definition: Pick<Definition, "registri
   source: sourceLocation(entry, definition),
   target: targetLocation(entry, definition)
 })
+
+/** The entry once per target, in prefix order: each copy has that target as its `target`. */
+export const perTarget = (entry: ImageEntry): ReadonlyArray<ImageEntry> =>
+  entry.targets.length === 1 ? [entry] : entry.targets.map((target) => ({ ...entry, target }))

@@ -21,7 +21,10 @@ const typeMessage = (ctx: Located, path: Path, fallback: string): string => {
   const value = valueAt(ctx.root, path)
   const got = `(got ${describeValue(ctx, path, value)})`
   const last = path[path.length - 1]
-  if (path.length === 1 && last === "targetRepoPrefix") return `targetRepoPrefix must be a string ${got}`
+  if (path.length === 1 && last === "targetRepoPrefix") return `targetRepoPrefix must be a string or a list of strings ${got}`
+  if (path.length === 2 && path[0] === "targetRepoPrefix") return `each targetRepoPrefix must be a string like "eu.gcr.io/my-project/external/" ${got}`
+  if (last === "platforms") return `platforms must be a list like ["linux/amd64", "linux/arm64"] ${got}`
+  if (path[path.length - 2] === "platforms") return `each platform must be a string like "linux/amd64" ${got}`
   if (path.length === 1 && last === "images") {
     return value === null
       ? "images has no entries; list at least one image (- source: \"busybox:1.36\")"

@@ -7,6 +7,8 @@ import { Either } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml"
 import { DOCKER_HUB, hasExplicitTag, isDockerHub, isValidRegistryHost, isValidTag, parseReference } from "../model/Reference.ts"
 import type { ImageReference } from "../model/Reference.ts"
+import { parsePlatform, platformMatches } from "../model/Platform.ts"
+import type { Platform } from "../model/Platform.ts"
 import { formatTarget, parseTargetPrefix, targetFor } from "../model/Target.ts"
 import type { TargetReference } from "../model/Target.ts"
 import type { Definition, ImageEntry, RegistryOptions } from "./Definition.ts"
@@ -26,8 +28,43 @@ const lineOf = (ctx: Located, path: Path): number => positionOf(ctx, path, true)
 /** What the checks work out for an entry. */
 interface Computed {
   readonly reference: ImageReference
-  readonly target: TargetReference
+  /** one per target prefix, in the order of the prefixes */
+  readonly targets: ReadonlyArray<TargetReference>
   readonly tags: TagRule | undefined
+  readonly platforms: ReadonlyArray<Platform> | undefined
+}
+
+/**
+ * A `platforms` list, checked: at least one, each os/architecture[/variant], none twice.
+ * Undefined (with the problems noted) when it cannot be used.
+ */
+const platformsAt = (ctx: Located, path: Path, value: unknown, problems: Array<DefinitionProblem>): ReadonlyArray<Platform> | undefined => {
+  if (!Array.isArray(value)) return undefined // the schema says what is wrong with it
+  if (value.length === 0) {
+    problems.push(problemAt(ctx, path, "platforms is an empty list; list at least one, e.g. [\"linux/amd64\", \"linux/arm64\"] (or leave it out for every platform)"))
+    return undefined
+  }
+  const before = problems.length
+  const platforms: Array<Platform> = []
+  const written: Array<string> = []
+  value.forEach((item, i) => {
+    if (typeof item !== "string") return
+    const parsed = parsePlatform(item)
+    if (Either.isLeft(parsed)) {
+      problems.push(problemAt(ctx, [...path, i], parsed.left))
+      return
+    }
+    // "linux/arm64" and "linux/arm64/v8" name the same children: one of them is one too many.
+    const earlier = platforms.findIndex((p) => platformMatches(p, parsed.right) || platformMatches(parsed.right, p))
+    if (earlier >= 0) {
+      const first = written[earlier]!
+      problems.push(problemAt(ctx, [...path, i], first === item ? `platform "${item}" is listed twice` : `platform "${item}" is listed twice ("${first}" covers it)`))
+      return
+    }
+    platforms.push(parsed.right)
+    written.push(item)
+  })
+  return problems.length === before ? platforms : undefined
 }
 
 const optionalString = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
@@ -68,7 +105,7 @@ const ruleOf = (
 }
 
 // Checks that need more than types: hosts, references, tags, targets, duplicates.
-const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOverride: boolean): {
+const semanticProblems = (ctx: Located, prefixes: ReadonlyArray<string> | undefined, prefixFromOverride: boolean): {
   readonly problems: Array<DefinitionProblem>
   readonly computed: Map<number, Computed>
 } => {
@@ -76,19 +113,41 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
   const computed = new Map<number, Computed>()
   const root = ctx.root
 
+  // Every prefix valid and none twice; a list in the file names its items' positions.
+  const fileList = Array.isArray(valueAt(root, ["targetRepoPrefix"]))
+  const prefixPath = (i: number): Path => (fileList ? ["targetRepoPrefix", i] : ["targetRepoPrefix"])
   let prefixOk = false
-  if (prefix !== undefined) {
-    const parsed = parseTargetPrefix(prefix)
-    if (Either.isLeft(parsed)) {
-      problems.push(
-        prefixFromOverride
-          ? { line: 0, column: 0, entry: undefined, message: `${parsed.left.message} (given as an override of the file's targetRepoPrefix)` }
-          : problemAt(ctx, ["targetRepoPrefix"], parsed.left.message)
-      )
-    } else {
-      prefixOk = true
+  if (prefixes !== undefined) {
+    const before = problems.length
+    const seen = new Map<string, number>()
+    if (prefixes.length === 0 && !prefixFromOverride) {
+      problems.push(problemAt(ctx, ["targetRepoPrefix"], "targetRepoPrefix is an empty list; give at least one prefix"))
     }
+    prefixes.forEach((prefix, i) => {
+      const parsed = parseTargetPrefix(prefix)
+      if (Either.isLeft(parsed)) {
+        problems.push(
+          prefixFromOverride
+            ? { line: 0, column: 0, entry: undefined, message: `${parsed.left.message} (given as an override of the file's targetRepoPrefix)` }
+            : problemAt(ctx, prefixPath(i), parsed.left.message)
+        )
+        return
+      }
+      const normal = `${parsed.right.registry}/${parsed.right.repositoryPrefix}`
+      const earlier = seen.get(normal)
+      if (earlier !== undefined) {
+        const first = prefixes[earlier]!
+        const message = first === prefix
+          ? `target prefix "${prefix}" is given twice`
+          : `target prefix "${prefix}" is given twice ("${first}" names the same repositories)`
+        problems.push(prefixFromOverride ? { line: 0, column: 0, entry: undefined, message: `${message} on the command line` } : problemAt(ctx, prefixPath(i), message))
+        return
+      }
+      seen.set(normal, i)
+    })
+    prefixOk = problems.length === before && prefixes.length > 0
   }
+  const filePlatforms = valueAt(root, ["platforms"]) === undefined ? undefined : platformsAt(ctx, ["platforms"], valueAt(root, ["platforms"]), problems)
 
   const registries = valueAt(root, ["registries"])
   if (isRecord(registries)) {
@@ -152,23 +211,47 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
         return
       }
       const reference = parsed.right
+      let platforms: ReadonlyArray<Platform> | undefined
+      if (entry.platforms !== undefined) {
+        const before = problems.length
+        if (entry.amd64Only !== undefined) {
+          problems.push(problemAt(ctx, ["images", index, "platforms"], "platforms cannot be combined with amd64Only: list \"linux/amd64\" in platforms instead", true))
+        }
+        platforms = platformsAt(ctx, ["images", index, "platforms"], entry.platforms, problems)
+        if (problems.length > before) return
+      } else if (entry.amd64Only === undefined) {
+        // The file's default, for entries that say nothing about platforms.
+        platforms = filePlatforms
+      }
+      /** The entry's target under every prefix (`tag` undefined: the source's). */
+      const targetsFor = (targetTag: string | undefined): ReadonlyArray<TargetReference> | undefined => {
+        const all: Array<TargetReference> = []
+        for (const prefix of prefixes ?? []) {
+          const target = targetFor(prefix, reference, targetTag)
+          if (Either.isLeft(target)) {
+            problems.push(problemAt(ctx, ["images", index, "source"], target.left.message))
+            return undefined
+          }
+          all.push(target.right)
+        }
+        return all
+      }
       if (entry.tags !== undefined) {
         const rule = ruleOf(ctx, index, entry, reference, tag, problems)
-        if (rule === undefined || !prefixOk || prefix === undefined) return
-        // The target repository; each selected tag becomes the target tag ("latest" holds the place).
-        const target = targetFor(prefix, reference, undefined)
-        if (Either.isLeft(target)) {
-          problems.push(problemAt(ctx, ["images", index, "source"], target.left.message))
-          return
+        if (rule === undefined || !prefixOk) return
+        // The target repositories; each selected tag becomes the target tag ("latest" holds the place).
+        const targets = targetsFor(undefined)
+        if (targets === undefined) return
+        for (const target of targets) {
+          const repository = `${target.registry}/${target.repository}`
+          const earlier = ruleTargets.get(repository)
+          if (earlier !== undefined) {
+            problems.push(problemAt(ctx, ["images", index, "tags"], `another tags rule (images[${earlier}], line ${lineOf(ctx, ["images", earlier])}) already selects tags of ${repository}; merge the two rules`, true))
+            return
+          }
         }
-        const repository = `${target.right.registry}/${target.right.repository}`
-        const earlier = ruleTargets.get(repository)
-        if (earlier !== undefined) {
-          problems.push(problemAt(ctx, ["images", index, "tags"], `another tags rule (images[${earlier}], line ${lineOf(ctx, ["images", earlier])}) already selects tags of ${repository}; merge the two rules`, true))
-          return
-        }
-        ruleTargets.set(repository, index)
-        computed.set(index, { reference, target: target.right, tags: rule })
+        for (const target of targets) ruleTargets.set(`${target.registry}/${target.repository}`, index)
+        computed.set(index, { reference, targets, tags: rule, platforms })
         return
       }
       if (reference.tag === undefined && tag === undefined) {
@@ -181,15 +264,13 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
         )
         return
       }
-      if (!tagOk || !prefixOk || prefix === undefined) return
-      const target = targetFor(prefix, reference, tag as string | undefined)
-      if (Either.isLeft(target)) {
-        problems.push(problemAt(ctx, ["images", index, "source"], target.left.message))
-        return
-      }
-      const name = formatTarget(target.right)
-      const earlier = targets.get(name)
-      if (earlier !== undefined) {
+      if (!tagOk || !prefixOk) return
+      const entryTargets = targetsFor(tag as string | undefined)
+      if (entryTargets === undefined) return
+      for (const target of entryTargets) {
+        const name = formatTarget(target)
+        const earlier = targets.get(name)
+        if (earlier === undefined) continue
         const earlierSource = valueAt(root, ["images", earlier, "source"])
         problems.push(
           problemAt(
@@ -200,8 +281,8 @@ const semanticProblems = (ctx: Located, prefix: string | undefined, prefixFromOv
         )
         return
       }
-      targets.set(name, index)
-      computed.set(index, { reference, target: target.right, tags: undefined })
+      for (const target of entryTargets) targets.set(formatTarget(target), index)
+      computed.set(index, { reference, targets: entryTargets, tags: undefined, platforms })
     })
   }
   return { problems, computed }
@@ -220,12 +301,14 @@ const sortProblems = (problems: ReadonlyArray<DefinitionProblem>): Array<Definit
 export const parseDefinition = (
   file: string,
   text: string,
-  options?: { readonly targetRepoPrefix?: string | undefined }
+  options?: { readonly targetRepoPrefix?: string | ReadonlyArray<string> | undefined }
 ): Either.Either<Definition, DefinitionError> => {
   const fail = (problems: ReadonlyArray<DefinitionProblem>) =>
     Either.left(new DefinitionError({ file, problems: sortProblems(problems) }))
   // An empty override (e.g. an unset-but-exported env variable) means "no override".
-  const override = options?.targetRepoPrefix === undefined || options.targetRepoPrefix === "" ? undefined : options.targetRepoPrefix
+  const given = options?.targetRepoPrefix
+  const overrides = (typeof given === "string" ? [given] : given ?? []).filter((p) => p !== "")
+  const override = overrides.length === 0 ? undefined : overrides
 
   const lineCounter = new LineCounter()
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false })
@@ -274,18 +357,23 @@ export const parseDefinition = (
 
   // The override stands in for a missing targetRepoPrefix, so the file may omit it.
   const input = override !== undefined && isRecord(root) && !("targetRepoPrefix" in root)
-    ? { ...root, targetRepoPrefix: override }
+    ? { ...root, targetRepoPrefix: override[0] }
     : root
   const decoded = decodeFile(input)
   if (Either.isLeft(decoded)) problems.push(...schemaProblems(ctx, decoded.left.issue))
 
   const filePrefix = valueAt(root, ["targetRepoPrefix"])
-  const prefix = override ?? (typeof filePrefix === "string" ? filePrefix : undefined)
-  const semantic = semanticProblems(ctx, prefix, override !== undefined)
+  const filePrefixes = typeof filePrefix === "string"
+    ? [filePrefix]
+    : Array.isArray(filePrefix) && filePrefix.every((p) => typeof p === "string")
+    ? (filePrefix as Array<string>)
+    : undefined
+  const prefixes = override ?? filePrefixes
+  const semantic = semanticProblems(ctx, prefixes, override !== undefined)
   problems.push(...semantic.problems)
 
   if (problems.length > 0) return fail(problems)
-  if (Either.isLeft(decoded) || prefix === undefined) {
+  if (Either.isLeft(decoded) || prefixes === undefined || prefixes.length === 0) {
     // Unreachable in practice: every schema issue above becomes a problem.
     return fail([{ line: 1, column: 1, entry: undefined, message: "the file does not match the definition schema" }])
   }
@@ -305,10 +393,12 @@ export const parseDefinition = (
       source: entry.source,
       tag: entry.tag,
       amd64Only: entry.amd64Only ?? false,
+      platforms: done.platforms,
       reference: done.reference,
-      target: done.target,
+      target: done.targets[0]!,
+      targets: done.targets,
       tags: done.tags
     })
   }
-  return Either.right({ file, targetRepoPrefix: prefix, registries, images })
+  return Either.right({ file, targetRepoPrefix: prefixes[0]!, targetRepoPrefixes: prefixes, registries, images })
 }

@@ -44,6 +44,8 @@ const TagRuleSchema = Schema.Struct({
   description: "Which tags of the source repository to sync (at least one of semver and match); each is synced to the same tag in the target."
 })
 
+const PlatformsSchema = Schema.Array(Schema.String.annotations({ description: "os/architecture[/variant], e.g. \"linux/amd64\", \"linux/arm64\", \"linux/arm/v7\"." }))
+
 const ImageEntrySchema = Schema.Struct({
   source: Schema.String.annotations({
     description: "Source image reference (Docker rules): \"busybox\", \"gcr.io/distroless/static:nonroot\", \"name@sha256:…\"."
@@ -58,15 +60,27 @@ const ImageEntrySchema = Schema.Struct({
       description: "The source is a single-platform linux/amd64 image rather than a multi-platform index."
     })
   ),
-  tags: Schema.optional(TagRuleSchema)
+  tags: Schema.optional(TagRuleSchema),
+  platforms: Schema.optional(
+    PlatformsSchema.annotations({
+      description:
+        "Only these platforms: of a multi-platform index, the listed children in an index of their own (annotated with the source index digest); a single-platform image only when its config is one of them. Not with amd64Only."
+    })
+  )
 }).annotations({ identifier: "ImageEntry", description: "One image to sync, or with `tags` a repository whose selected tags are each an image." })
 
 /** The effect/Schema of the file (also used later to generate a JSON Schema — so keep it a plain Schema.Struct with annotations/descriptions, no transforms that break JSONSchema.make). */
 export const DefinitionFileSchema = Schema.Struct({
-  targetRepoPrefix: Schema.String.annotations({
+  targetRepoPrefix: Schema.Union(
+    Schema.String,
+    Schema.Array(Schema.String)
+  ).annotations({
     description:
-      "Where images go: registry host plus repository prefix, ending with \"/\" (e.g. \"eu.gcr.io/kyma-project/external/\"). Required unless given on the command line."
+      "Where images go: registry host plus repository prefix, ending with \"/\" (e.g. \"eu.gcr.io/kyma-project/external/\"), or a list of them (every image goes to each). Required unless given on the command line."
   }),
+  platforms: Schema.optional(
+    PlatformsSchema.annotations({ description: "The default `platforms` of entries that set neither platforms nor amd64Only." })
+  ),
   registries: Schema.optional(
     Schema.Record({ key: Schema.String, value: RegistryOptionsSchema }).annotations({
       description: "Per-registry options, keyed by host[:port] (docker.io for Docker Hub)."
@@ -86,7 +100,7 @@ export type DefinitionFile = typeof DefinitionFileSchema.Type
 export const decodeFile = Schema.decodeUnknownEither(DefinitionFileSchema, { onExcessProperty: "error", errors: "all" })
 
 /** The keys allowed at each level (for did-you-mean). */
-export const rootKeys = ["targetRepoPrefix", "registries", "images"] as const
-export const entryKeys = ["source", "tag", "amd64Only", "tags"] as const
+export const rootKeys = ["targetRepoPrefix", "platforms", "registries", "images"] as const
+export const entryKeys = ["source", "tag", "amd64Only", "tags", "platforms"] as const
 export const tagRuleKeys = ["semver", "match", "exclude", "latest", "prerelease"] as const
 export const registryKeys = ["mirror", "insecure"] as const

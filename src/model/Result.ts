@@ -9,8 +9,10 @@ export interface ImageResult {
   readonly source: string
   /** "registry/repository:tag" */
   readonly target: string
-  /** the source digest (what the target tag holds or will hold), when known */
+  /** what the target tag holds or will hold (the source digest, or that of a platform subset), when known */
   readonly digest: string | undefined
+  /** the source's digest, only when it differs from `digest` (a platform subset) */
+  readonly sourceDigest?: string
   readonly status: ImageStatus
   readonly error: string | undefined
   /** the error's tag, for programs: "TagConflict", "SourceNotFound", … */

@@ -16,7 +16,7 @@ export class Copy extends Context.Tag("syncer/Copy")<Copy, {
   static layer = Layer.effect(
     Copy,
     Effect.map(Transport, (transport) => ({
-      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest)
+      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest, image.root)
     }))
   )
 }

@@ -30,8 +30,13 @@ export class NoTagsMatched extends Data.TaggedError("NoTagsMatched")<{
   }
 }
 
-/** One image of a run: an entry to sync, or an outcome already known (a rule that selected nothing). */
-export type Slot = { readonly _tag: "Entry"; readonly entry: ImageEntry } | { readonly _tag: "Known"; readonly result: ImageResult }
+/**
+ * One entry of a run: an entry to sync (to each of its targets), or outcomes already known (a
+ * rule that selected nothing: one failed result per target).
+ */
+export type Slot =
+  | { readonly _tag: "Entry"; readonly entry: ImageEntry }
+  | { readonly _tag: "Known"; readonly results: ReadonlyArray<ImageResult> }
 
 /** A run's images in definition order, every tags rule replaced by the tags it selects. */
 export interface Expanded {
@@ -39,7 +44,16 @@ export interface Expanded {
   readonly definition: Definition
   /** what the run goes through, in definition order */
   readonly slots: ReadonlyArray<Slot>
+  /** every image of the run — one per entry and target, in the order results come in — as source and target */
+  readonly images: ReadonlyArray<{ readonly source: string; readonly target: string }>
 }
+
+/** The images of slots: each entry once per target. */
+const imagesOf = (slots: ReadonlyArray<Slot>): Expanded["images"] =>
+  slots.flatMap((s) =>
+    s._tag === "Known"
+      ? s.results.map((r) => ({ source: r.source, target: r.target }))
+      : s.entry.targets.map((t) => ({ source: s.entry.source, target: formatTarget(t) })))
 
 /** The entry of one selected tag. */
 const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
@@ -47,15 +61,14 @@ const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
   source: `${rule.source}:${tag}`,
   reference: { ...rule.reference, tag, digest: undefined },
   target: { ...rule.target, tag },
+  targets: rule.targets.map((t) => ({ ...t, tag })),
   tags: undefined
 })
 
-/** The target a rule entry writes to, without a tag (for its failed result). */
-const repositoryOf = (rule: ImageEntry) => `${rule.target.registry}/${rule.target.repository}`
-
-/** A failed result of a rule entry. */
-const failedRule = (rule: ImageEntry, e: { readonly _tag: string; readonly message: string }): ImageResult =>
-  imageResult({ source: rule.source, target: repositoryOf(rule), status: "failed", error: e.message, errorType: e._tag })
+/** The failed results of a rule entry, one per target repository (no tag: none was selected). */
+const failedRule = (rule: ImageEntry, e: { readonly _tag: string; readonly message: string }): ReadonlyArray<ImageResult> =>
+  rule.targets.map((t) =>
+    imageResult({ source: rule.source, target: `${t.registry}/${t.repository}`, status: "failed", error: e.message, errorType: e._tag }))
 
 /** The Expand service. */
 export class Expand extends Context.Tag("syncer/Expand")<Expand, {
@@ -69,7 +82,8 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
       expand: (definition: Definition) =>
         Effect.gen(function*() {
           if (definition.images.every((e) => e.tags === undefined)) {
-            return { definition, slots: definition.images.map((entry): Slot => ({ _tag: "Entry", entry })) }
+            const slots = definition.images.map((entry): Slot => ({ _tag: "Entry", entry }))
+            return { definition, slots, images: imagesOf(slots) }
           }
           const explicit = new Set(definition.images.filter((e) => e.tags === undefined).map((e) => formatTarget(e.target)))
           const expanded = yield* Effect.forEach(definition.images, (entry) => {
@@ -89,14 +103,15 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
                   kept.map((e): Slot => ({ _tag: "Entry", entry: e }))
                 )
               }),
-              Effect.catchAll((e) => Effect.succeed([{ _tag: "Known", result: failedRule(entry, e) } as Slot])),
+              Effect.catchAll((e) => Effect.succeed([{ _tag: "Known", results: failedRule(entry, e) } as Slot])),
               Effect.annotateLogs("image", entry.source)
             )
           }, { concurrency: 4 })
           const slots = expanded.flat()
           return {
             definition: { ...definition, images: slots.flatMap((s) => (s._tag === "Entry" ? [s.entry] : [])) },
-            slots
+            slots,
+            images: imagesOf(slots)
           }
         })
     }))

@@ -15,6 +15,7 @@ import { withReference } from "../model/Location.ts"
 import type { Endpoint, ImageLocation } from "../model/Location.ts"
 import type { ManifestDescriptor } from "../model/Manifest.ts"
 import { singlePlatformProblem, sourceShape } from "../model/Platform.ts"
+import type { Platform } from "../model/Platform.ts"
 import { refNameOfLocation } from "../layout/LayoutStore.ts"
 import { SOURCE_ANNOTATION } from "../layout/OciLayout.ts"
 import { Transport } from "../transport/Transport.ts"
@@ -132,7 +133,7 @@ const make = (transport: TransportShape) => {
         // The layout may hold the manifest and its config from an earlier export: read them there first.
         const stored = yield* platformOf(transport, withReference(target, manifest.digest), manifest.digest).pipe(
           Effect.map(Option.some),
-          Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none<string>()))
+          Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none<Platform>()))
         )
         const platform = Option.isSome(stored) ? stored.value : yield* platformOf(transport, source, manifest.digest)
         const problem = singlePlatformProblem(entry, platform)

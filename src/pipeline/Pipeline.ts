@@ -7,14 +7,16 @@
  */
 import { Cause, Clock, Context, Effect, Either, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
-import { locate } from "../definition/Locate.ts"
+import { locate, perTarget } from "../definition/Locate.ts"
 import { TagTaken } from "../model/Errors.ts"
+import type { TransportError } from "../model/Errors.ts"
 import { describeLocation } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import * as Progress from "../model/Progress.ts"
 import type { ImageEvent, ProgressEvent } from "../model/Progress.ts"
 import { imageResult } from "../model/Result.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
+import { shareOnce } from "../model/shareOnce.ts"
 import { formatTarget } from "../model/Target.ts"
 import { CheckTarget } from "./CheckTarget.ts"
 import { Compare } from "./Compare.ts"
@@ -22,8 +24,16 @@ import { Copy } from "./Copy.ts"
 import { Expand } from "./Expand.ts"
 import type { Expanded, Slot } from "./Expand.ts"
 import { Resolve } from "./Resolve.ts"
+import type { ResolvedImage, ResolveError } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
+
+/** What every target of one entry shares: the source resolved once, its platform checked once, its size measured once. */
+interface SourceWork {
+  readonly resolve: Effect.Effect<ResolvedImage, ResolveError>
+  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<void, ResolveError>
+  readonly size: (image: ResolvedImage) => Effect.Effect<number, TransportError>
+}
 
 /** One image's result before the end-of-run check, and the tag it wrote, if any. */
 interface Processed {
@@ -62,17 +72,39 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const settings = yield* SyncSettings
       const expand = yield* Expand
 
-      /** One image through the five steps; a synced result also names the tag it wrote, to confirm. */
-      const processImage = (entry: ImageEntry, definition: Definition): Effect.Effect<Processed> => {
+      /** The work on the source that every target of an entry shares: done once, for the first target that needs it. */
+      const sourceWork = (entry: ImageEntry, definition: Definition): SourceWork => {
+        // One target (the usual case) shares with nobody: no fiber of its own per image.
+        if (entry.targets.length === 1) return { resolve: resolve.resolve(entry, definition), checkPlatform: resolve.checkPlatform, size: resolve.size }
+        let platformChecked: Effect.Effect<void, ResolveError> | undefined
+        let measured: Effect.Effect<number, TransportError> | undefined
+        return {
+          resolve: shareOnce(resolve.resolve(entry, definition)),
+          checkPlatform: (image) => (platformChecked ??= shareOnce(resolve.checkPlatform(image))),
+          size: (image) => (measured ??= shareOnce(resolve.size(image)))
+        }
+      }
+
+      /** One image to one target through the five steps; a synced result also names the tag it wrote, to confirm. */
+      const processImage = (entry: ImageEntry, definition: Definition, shared: SourceWork = sourceWork(entry, definition)): Effect.Effect<Processed> => {
         const target = formatTarget(entry.target)
         let digest: string | undefined
+        let sourceDigest: string | undefined
         let warnings: ReadonlyArray<string> = []
         const result = (
           status: ImageStatus,
           extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied" | "wouldSign" | "carried" | "sizeBytes">> = {}
         ): ImageResult =>
           // durationMs is stamped when the image is done (below), from the Clock
-          imageResult({ source: entry.source, target, digest, status, warnings, ...extra })
+          imageResult({
+            source: entry.source,
+            target,
+            digest,
+            ...(sourceDigest !== undefined && sourceDigest !== digest ? { sourceDigest } : {}),
+            status,
+            warnings,
+            ...extra
+          })
 
         const finalResult = (r: ImageResult): Processed => ({ result: r, written: undefined })
         const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
@@ -93,11 +125,14 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           }
           // Otherwise the target tag does not depend on the source: both HEADs go out at once. The
           // source's error wins (it is the one to fix first), so the check's waits until Resolve is through.
-          const [image, checked] = yield* Effect.all([
-            resolve.resolve(entry, definition),
+          const [resolved, checked] = yield* Effect.all([
+            shared.resolve,
             early === undefined ? Effect.either(checkTarget.check(located)) : Effect.succeed(Either.right(early))
           ], { concurrency: 2 })
+          // Resolved once for the entry; this target's location and name.
+          const image: ResolvedImage = { ...resolved, entry, target: located.target }
           digest = image.manifest.digest
+          sourceDigest = image.sourceDigest
           warnings = image.warnings
           for (const w of image.warnings) yield* Effect.logWarning(`${entry.source}: ${w}`)
           const existing = yield* checked
@@ -108,10 +143,10 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
             return finalResult(result("present", yield* sign.sign(image, false)))
           }
-          yield* resolve.checkPlatform(image)
+          yield* shared.checkPlatform(image)
           if (settings.dryRun) {
             const signed = yield* sign.sign(image, false)
-            const sizeBytes = settings.measure ? yield* resolve.size(image) : undefined
+            const sizeBytes = settings.measure ? yield* shared.size(image) : undefined
             return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) }))
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
@@ -180,23 +215,37 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           )
         // Written tags wait for the check at the end; their results are final only after it.
         const toConfirm: Array<{ readonly index: number; readonly written: ImageLocation; readonly result: ImageResult }> = []
-        const one = (slot: Slot, index: number) => {
+        // Every (entry, target) pair is one image of the run, numbered in definition order, targets in prefix order.
+        const firsts: Array<number> = []
+        let count = 0
+        for (const slot of slots) {
+          firsts.push(count)
+          count += slot._tag === "Known" ? slot.results.length : slot.entry.targets.length
+        }
+        const results: Array<ImageResult | undefined> = new Array(count)
+        const one = (slot: Slot, n: number) => {
+          const first = firsts[n]!
           if (slot._tag === "Known") {
-            const known = slot.result
-            return Effect.sync(() => onEvent?.({ _tag: "ImageStarted", image: index, source: known.source, target: known.target })).pipe(
-              Effect.zipRight(emit(index, known)),
-              Effect.as(known)
-            )
+            return Effect.forEach(slot.results, (known, k) =>
+              Effect.sync(() => {
+                results[first + k] = known
+                onEvent?.({ _tag: "ImageStarted", image: first + k, source: known.source, target: known.target })
+              }).pipe(Effect.zipRight(emit(first + k, known))), { discard: true })
           }
           const entry = slot.entry
-          const run = Effect.gen(function*() {
-            if (onEvent) onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(entry.target) })
-            const { result, written } = yield* processImage(entry, definition)
-            if (written) toConfirm.push({ index, written, result })
-            else yield* emit(index, result)
-            return result
-          })
-          return onEvent ? Effect.locally(run, Progress.currentReporter, (event: ImageEvent) => onEvent({ ...event, image: index })) : run
+          const shared = sourceWork(entry, definition)
+          // One target after the other: a later target copies what the first one already holds.
+          return Effect.forEach(perTarget(entry), (forTarget, k) => {
+            const index = first + k
+            const run = Effect.gen(function*() {
+              if (onEvent) onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(forTarget.target) })
+              const { result, written } = yield* processImage(forTarget, definition, shared)
+              results[index] = result
+              if (written) toConfirm.push({ index, written, result })
+              else yield* emit(index, result)
+            })
+            return onEvent ? Effect.locally(run, Progress.currentReporter, (event: ImageEvent) => onEvent({ ...event, image: index })) : run
+          }, { discard: true })
         }
         const confirmAll = Effect.forEach(
           toConfirm.sort((a, b) => a.index - b.index),
@@ -204,9 +253,9 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           { concurrency }
         )
         return Effect.gen(function*() {
-          const results = [...yield* Effect.forEach(slots, one, { concurrency })]
+          yield* Effect.forEach(slots, one, { concurrency, discard: true })
           for (const [i, r] of (yield* confirmAll).entries()) results[toConfirm[i]!.index] = r
-          return results
+          return results.filter((r): r is ImageResult => r !== undefined)
         }).pipe(
           // Interrupted before the end: what was written is reported as it stands, unconfirmed.
           Effect.onInterrupt(() =>

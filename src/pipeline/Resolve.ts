@@ -1,19 +1,23 @@
 /**
  * Step 1, Resolve: where the source is read from, where it goes, and what it is (digest and
  * media type by HEAD). A pinned digest must be what the registry serves. What may be copied
- * is the platform rule of src/model/Platform.ts: an index whole, a single-platform manifest
- * only with `amd64Only: true` and a linux/amd64 config.
+ * is the platform rule of src/model/Platform.ts: an index whole, or with `platforms` the
+ * subset of its children in an index of our own (src/model/PlatformSubset.ts; the source
+ * index is read for that); a single-platform manifest only with `amd64Only: true` and a
+ * linux/amd64 config, or with `platforms` naming its config's platform.
  */
 import { Context, Effect, Either, Layer, Option } from "effect"
 import { locate } from "../definition/Locate.ts"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
-import { DigestMismatch, SourceNotFound, TransportFailure } from "../model/Errors.ts"
-import type { PlatformMismatch, TransportError } from "../model/Errors.ts"
+import { DigestMismatch, PlatformMismatch, SourceNotFound, TransportFailure } from "../model/Errors.ts"
+import type { TransportError } from "../model/Errors.ts"
 import { withReference } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import { blobsOf, readManifest, walkTree } from "../model/Manifest.ts"
-import type { ManifestDescriptor } from "../model/Manifest.ts"
-import { configPlatform, singlePlatformProblem, sourceShape } from "../model/Platform.ts"
+import type { ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
+import { formatPlatform, readConfigPlatform, singlePlatformProblem, sourceShape } from "../model/Platform.ts"
+import { subsetIndex } from "../model/PlatformSubset.ts"
+import { signatureTag } from "../model/Signatures.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { TransportShape } from "../transport/Transport.ts"
 
@@ -22,7 +26,12 @@ export interface ResolvedImage {
   readonly entry: ImageEntry
   readonly source: ImageLocation
   readonly target: ImageLocation
+  /** what the target tag holds or will hold */
   readonly manifest: ManifestDescriptor
+  /** the index to write in place of the source's (a platform subset); undefined: the source's own */
+  readonly root?: RawManifest | undefined
+  /** the source's digest (another than manifest's for a platform subset) */
+  readonly sourceDigest: string
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -35,7 +44,7 @@ export const platformOf = (transport: TransportShape, image: ImageLocation, dige
     const at = withReference(image, digest)
     const parsed = yield* readManifest(yield* transport.manifest(at), transport.name)
     if (!parsed.config) return yield* new TransportFailure({ transport: transport.name, detail: `${digest} has no config` })
-    return configPlatform(yield* transport.blob(at, parsed.config.digest))
+    return readConfigPlatform(yield* transport.blob(at, parsed.config.digest))
   })
 
 /** The Resolve service. */
@@ -74,14 +83,37 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
             return yield* new DigestMismatch({ what: entry.source, expected: entry.reference.digest, actual: manifest.digest })
           }
           const shape = yield* Either.match(sourceShape(entry, manifest.mediaType), { onLeft: Effect.fail, onRight: Effect.succeed })
-          if (shape.kind === "single" && !entry.amd64Only) {
+          if (shape.kind === "single" && !entry.amd64Only && entry.platforms === undefined) {
             // Fails either way; the config makes the message say what the image is. A config that
             // cannot be read is that error (a digest mismatch, a missing blob), not an unknown platform.
             const platform = yield* platformOf(transport, source, manifest.digest)
             const problem = singlePlatformProblem(entry, platform)
             if (problem) return yield* problem
           }
-          return { entry, source, target, manifest, warnings: shape.kind === "index" ? shape.warnings : [] }
+          const resolved: ResolvedImage = { entry, source, target, manifest, sourceDigest: manifest.digest, warnings: shape.kind === "index" ? shape.warnings : [] }
+          return shape.kind === "index" && entry.platforms !== undefined ? yield* subset(resolved, entry.platforms) : resolved
+        })
+
+      /** The platform subset of a resolved index: its own index (unless every child is listed), the source's signatures not carried. */
+      const subset = (image: ResolvedImage, platforms: NonNullable<ImageEntry["platforms"]>) =>
+        Effect.gen(function*() {
+          const raw = yield* transport.manifest(withReference(image.source, image.manifest.digest))
+          const cut = subsetIndex(raw, platforms)
+          if (Either.isLeft(cut)) {
+            const { missing, offered } = cut.left
+            return yield* new PlatformMismatch({
+              source: image.entry.source,
+              detail: `the index has no ${missing.join(", ")} (platforms lists ${platforms.map(formatPlatform).join(", ")}; the index offers ${offered.join(", ") || "nothing"})`
+            })
+          }
+          if (!cut.right.filtered) return image
+          const index = cut.right.index
+          // Signatures made over the source index do not verify for ours: they stay behind, and the image says so.
+          const signed = Option.isSome(yield* transport.inspect(withReference(image.source, signatureTag(image.manifest.digest))))
+          const warnings = signed
+            ? [...image.warnings, `the source index's signatures (over ${image.manifest.digest}) are not carried: they do not verify for the platform subset ${index.digest}`]
+            : image.warnings
+          return { ...image, manifest: { digest: index.digest, mediaType: index.mediaType, size: index.size }, root: index, warnings }
         })
 
       const checkPlatform = (image: ResolvedImage) =>
@@ -95,7 +127,7 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
         Effect.gen(function*() {
           const seen = new Set<string>()
           let total = 0
-          const root = yield* transport.manifest(withReference(image.source, image.manifest.digest))
+          const root = image.root ?? (yield* transport.manifest(withReference(image.source, image.manifest.digest)))
           yield* walkTree(root, {
             child: (d) => transport.manifest(withReference(image.source, d.digest)),
             manifest: (raw, parsed) =>
@@ -117,7 +149,7 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
         manifest: ManifestDescriptor
       ): ResolvedImage => {
         const shape = Either.getOrUndefined(sourceShape(entry, manifest.mediaType))
-        return { entry, ...located, manifest, warnings: shape?.kind === "index" ? shape.warnings : [] }
+        return { entry, ...located, manifest, sourceDigest: manifest.digest, warnings: shape?.kind === "index" ? shape.warnings : [] }
       }
 
       return {

@@ -87,7 +87,8 @@ const make = (transport: TransportShape, dryRun: boolean, signer: Option.Option<
 
   return (image: ResolvedImage, copied: boolean): Effect.Effect<SignOutcome, SigningFailed> =>
     Effect.gen(function*() {
-      const carried = copied && !dryRun
+      // A platform subset is an index of our own: the source's signatures are not over it.
+      const carried = copied && !dryRun && image.root === undefined
         ? (yield* carryUpstream(transport, image.source, image.target, image.manifest.digest).pipe(
           Effect.mapError(failed("carrying upstream signatures"))
         )).map(carriedLabel)

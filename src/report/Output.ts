@@ -39,6 +39,7 @@ export const reportOf = (
     source: r.source,
     target: r.target,
     digest: r.digest ?? null,
+    ...(r.sourceDigest !== undefined && r.sourceDigest !== r.digest ? { sourceDigest: r.sourceDigest } : {}),
     status: r.status,
     ...(r.error ? { error: r.error, errorType: r.errorType } : {}),
     ...(r.warnings.length ? { warnings: r.warnings } : {}),

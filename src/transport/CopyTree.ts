@@ -3,7 +3,10 @@
  * mounted from another repository of the target when this run already put them there, else
  * streamed from source to target and verified on the way), then index children by digest,
  * then the tag after a last look — so a tag never points at incomplete content. A blob many
- * images share is copied once per target registry and run.
+ * images share is copied once per target registry and run. With several target registries,
+ * what one target already holds from this run is read there, not from the source again: each
+ * source manifest and blob is read once per run (a later target copies from the first that
+ * has it complete).
  */
 import { Effect } from "effect"
 import type { TransportError } from "../model/Errors.ts"
@@ -72,6 +75,35 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
   const blobHomes = new Map<string, Effect.Effect<string, TransportError>>()
   // target host + repository + digest → the one effect making that blob present there (siblings wait)
   const inFlight = new Map<string, Effect.Effect<void, TransportError>>()
+  // digest → the first copy of a blob out of the source, ending with where it landed
+  const sourceReads = new Map<string, Effect.Effect<ImageLocation, TransportError>>()
+  // digest → a target location (by digest) holding that manifest
+  const manifestHomes = new Map<string, ImageLocation>()
+
+  const noteHome = (at: ImageLocation, digest: string) => {
+    if (!manifestHomes.has(digest)) manifestHomes.set(digest, withReference(at, digest))
+  }
+
+  /** A manifest by digest: from a target that holds it since this run, else (or if that fails) from the source. */
+  const readManifest = (from: ImageLocation, digest: string): Effect.Effect<RawManifest, TransportError> => {
+    const fromSource = source.getManifest(withReference(from, digest))
+    const home = manifestHomes.get(digest)
+    return home === undefined ? fromSource : target.getManifest(home).pipe(Effect.orElse(() => fromSource))
+  }
+
+  /** A blob another target registry got from the source in this run, copied from there; false when there is none (or it failed). */
+  const copyFromOtherTarget = (to: ImageLocation, blob: Descriptor, stats: Stats) =>
+    Effect.gen(function*() {
+      const landed = sourceReads.get(blob.digest)
+      if (landed === undefined) return false
+      const at = yield* Effect.option(landed)
+      if (at._tag === "None" || at.value.endpoint.host === to.endpoint.host) return false
+      const bytes = yield* Effect.option(copyOneBlob(target, target, at.value, to, blob))
+      if (bytes._tag === "None") return false
+      stats.blobsCopied++
+      stats.bytesCopied += bytes.value
+      return true
+    })
 
   const transfer = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
     Effect.gen(function*() {
@@ -105,9 +137,11 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
           }
         }
       }
+      if (yield* copyFromOtherTarget(to, blob, stats)) return
       // Created and registered without yielding, so a concurrent copy of the same blob waits for this one.
       const memo = shareOnce(transfer(from, to, blob, stats))
       if (!home && !blobHomes.has(key)) blobHomes.set(key, memo)
+      if (!sourceReads.has(blob.digest)) sourceReads.set(blob.digest, Effect.as(memo, to))
       yield* memo.pipe(Effect.tapError(() => Effect.sync(() => blobHomes.get(key) === memo && blobHomes.delete(key))))
     })
 
@@ -121,18 +155,26 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
     return memo.pipe(Effect.ensuring(Effect.sync(() => inFlight.get(key) === memo && inFlight.delete(key))))
   }
 
-  /** The tree of `manifest` from `from` to `to`, the tag (to.reference) last. */
-  const copy = (from: ImageLocation, to: ImageLocation, manifest: ManifestDescriptor): Effect.Effect<CopyResult, TransportError> =>
+  /** The tree of `manifest` from `from` to `to`, the tag (to.reference) last; `given`: the root to write instead of the source's. */
+  const copy = (
+    from: ImageLocation,
+    to: ImageLocation,
+    manifest: ManifestDescriptor,
+    given?: RawManifest
+  ): Effect.Effect<CopyResult, TransportError> =>
     Effect.gen(function*() {
       const stats: Stats = { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
-      const root = yield* source.getManifest(withReference(from, manifest.digest))
+      const root = given ?? (yield* readManifest(from, manifest.digest))
       // Blobs of every image manifest first (all at once, bounded); the manifests wait for the end.
       const toPut: Array<{ readonly raw: RawManifest; readonly depth: number }> = []
       yield* walkTree(root, {
         // A child that is already there (shared between tags) needs nothing.
         child: (d) =>
-          Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) =>
-            there._tag === "Some" ? Effect.succeed(undefined) : source.getManifest(withReference(from, d.digest))),
+          Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) => {
+            if (there._tag === "None") return readManifest(from, d.digest)
+            noteHome(to, d.digest)
+            return Effect.succeed(undefined)
+          }),
         manifest: (raw, parsed, depth) =>
           Effect.forEach(blobsOf(parsed), (blob) => copyBlob(from, to, blob, stats), {
             concurrency: settings.blobConcurrency,
@@ -143,7 +185,12 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
       const depths = [...new Set(toPut.map((m) => m.depth))].sort((a, b) => b - a)
       for (const depth of depths) {
         yield* Effect.forEach(toPut.filter((m) => m.depth === depth), ({ raw }) =>
-          target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType).pipe(Effect.tap(() => Effect.sync(() => stats.manifestsPut++))), {
+          target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType).pipe(
+            Effect.tap(() => Effect.sync(() => {
+              stats.manifestsPut++
+              noteHome(to, raw.digest)
+            }))
+          ), {
           concurrency: settings.blobConcurrency,
           discard: true
         })
@@ -153,6 +200,7 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
         yield* target.putManifest(to, root.bytes, root.mediaType)
         stats.manifestsPut++
       }
+      noteHome(to, root.digest)
       return stats
     })
 

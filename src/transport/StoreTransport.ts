@@ -33,6 +33,7 @@ export const storeTransport = (
     listTags: (image) => at(image).listTags(image),
     putManifest: (image, bytes, mediaType) => at(image).putManifest(image, bytes, mediaType),
     putBlob: (image, digest, bytes) => at(image).putBlob(image, digest, bytes),
-    copy: makeCopy(stores.source, stores.target, { blobConcurrency: settings.blobConcurrency, name })
+    copy: makeCopy(stores.source, stores.target, { blobConcurrency: settings.blobConcurrency, name }),
+    ownIndexes: true
   }
 }

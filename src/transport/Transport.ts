@@ -9,7 +9,9 @@ import type { Effect, Layer, Option } from "effect"
 import type { Exec } from "../process/Exec.ts"
 import type { Credentials } from "../oci/Credentials.ts"
 import type { RegistryClient } from "../oci/RegistryClient.ts"
+import { TransportFailure } from "../model/Errors.ts"
 import type { TransportError } from "../model/Errors.ts"
+import { describeLocation } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import type { ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
 
@@ -39,13 +41,27 @@ export interface TransportShape {
   readonly putManifest: (image: ImageLocation, bytes: Uint8Array, mediaType: string) => Effect.Effect<string, TransportError>
   /** stores a small blob held in memory; nothing is written when it is already there */
   readonly putBlob: (image: ImageLocation, digest: string, bytes: Uint8Array) => Effect.Effect<void, TransportError>
-  /** copies `manifest` and all it references from `source` to `target`; the tag is written last */
+  /**
+   * copies `manifest` and all it references from `source` to `target`; the tag is written last.
+   * `root`: an index of our own to write as `manifest` (a platform subset), its children read
+   * from `source` — only for a transport with `ownIndexes`.
+   */
   readonly copy: (
     source: ImageLocation,
     target: ImageLocation,
-    manifest: ManifestDescriptor
+    manifest: ManifestDescriptor,
+    root?: RawManifest
   ) => Effect.Effect<CopyResult, TransportError>
+  /** true when `copy` can write an index of our own (`root`): what `platforms` needs; checked before any request */
+  readonly ownIndexes?: boolean
 }
+
+/** What a transport without `ownIndexes` answers when handed a `root` anyway (the CLI refuses such runs first). */
+export const ownIndexRefused = (transport: string, target: ImageLocation): TransportFailure =>
+  new TransportFailure({
+    transport,
+    detail: `cannot write a platform subset to ${describeLocation(target)}: it copies an index whole (use the oci transport)`
+  })
 
 /** The Transport service tag. */
 export class Transport extends Context.Tag("syncer/Transport")<Transport, TransportShape>() {}

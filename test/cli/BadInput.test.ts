@@ -244,6 +244,48 @@ describe("bad tags rules: exit 2, file:line:col and entry, nothing contacted", (
   })
 })
 
+describe("bad platforms and target lists: exit 2, file:line:col and entry, nothing contacted", () => {
+  const app = () => `  - source: "${host}/team/app:1"`
+  const entry = () => `images[0] (${host}/team/app:1)`
+
+  test("a platform without an architecture", async () => {
+    const path = await file("platform-os.yaml", definition(app(), "    platforms: [\"linux\"]"))
+    expectRejected(await cli(["-i", path]), `${path}:7:17: ${entry()}: "linux" is not a platform: write os/architecture[/variant]`)
+  })
+
+  test("an empty platforms list", async () => {
+    const path = await file("platform-empty.yaml", definition(app(), "    platforms: []"))
+    expectRejected(await cli(["-i", path]), `${path}:7:16: ${entry()}: platforms is an empty list`)
+  })
+
+  test("platforms beside amd64Only", async () => {
+    const path = await file("platform-amd64.yaml", definition(app(), "    amd64Only: true", "    platforms: [\"linux/amd64\"]"))
+    expectRejected(await cli(["-i", path]), `${path}:8:5: ${entry()}: platforms cannot be combined with amd64Only`)
+  })
+
+  test("a platform given twice in the file's default", async () => {
+    const path = await file("platform-twice.yaml", `platforms: ["linux/arm64", "linux/arm64/v8"]\n${definition(app())}`)
+    expectRejected(await cli(["-i", path]), `${path}:1:28: platform "linux/arm64/v8" is listed twice ("linux/arm64" covers it)`)
+  })
+
+  test("a prefix list with a non-string", async () => {
+    const path = await file("prefix-number.yaml", `targetRepoPrefix: ["${host}/a/", 5]\nimages:\n${app()}\n`)
+    expectRejected(await cli(["-i", path]), `${path}:1:${27 + host.length}: each targetRepoPrefix must be a string`)
+  })
+
+  test("the same prefix twice in the file, and on the command line", async () => {
+    const path = await file("prefix-twice.yaml", `targetRepoPrefix: ["${host}/a/", "${host}/a/"]\nimages:\n${app()}\n`)
+    expectRejected(await cli(["-i", path]), `${path}:1:${27 + host.length}: target prefix "${host}/a/" is given twice`)
+    const valid = await file("prefix-valid.yaml", validDefinition())
+    expectRejected(await cli(["-i", valid, "-r", `${host}/b/`, "-r", `${host}/b/`]), `target prefix "${host}/b/" is given twice on the command line`)
+  })
+
+  test("an empty prefix list", async () => {
+    const path = await file("prefix-empty.yaml", `targetRepoPrefix: []\nimages:\n${app()}\n`)
+    expectRejected(await cli(["-i", path]), `${path}:1:19: targetRepoPrefix is an empty list`)
+  })
+})
+
 describe("files that cannot be used: exit 2, nothing contacted", () => {
   test("a missing images file", async () => {
     const path = join(dir, "nope.yaml")

@@ -171,7 +171,7 @@ describe("targetRepoPrefix", () => {
 
   test("not a string", () => {
     expect(lines("targetRepoPrefix: 5\nimages:\n  - source: busybox\n")).toEqual([
-      "images.yaml:1:19: targetRepoPrefix must be a string (got the number 5)"
+      "images.yaml:1:19: targetRepoPrefix must be a string or a list of strings (got the number 5)"
     ])
   })
 })
@@ -349,11 +349,11 @@ describe("unknown keys with did-you-mean", () => {
   })
 
   test("no close match lists the allowed keys", () => {
-    expect(lines(withImages("  - source: busybox", "    platform: linux/arm64"))).toEqual([
-      "images.yaml:4:5: images[0] (busybox): unknown key \"platform\" (allowed keys: \"source\", \"tag\", \"amd64Only\", \"tags\")"
+    expect(lines(withImages("  - source: busybox", "    arch: arm64"))).toEqual([
+      "images.yaml:4:5: images[0] (busybox): unknown key \"arch\" (allowed keys: \"source\", \"tag\", \"amd64Only\", \"tags\", \"platforms\")"
     ])
     expect(lines(`${withImages("  - source: busybox")}dryRun: true\n`)).toEqual([
-      "images.yaml:4:1: unknown key \"dryRun\" (allowed keys: \"targetRepoPrefix\", \"registries\", \"images\")"
+      "images.yaml:4:1: unknown key \"dryRun\" (allowed keys: \"targetRepoPrefix\", \"platforms\", \"registries\", \"images\")"
     ])
   })
 })

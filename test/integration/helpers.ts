@@ -34,6 +34,7 @@ export interface ReportImage {
   readonly source: string
   readonly target: string
   readonly digest: string | null
+  readonly sourceDigest?: string
   readonly status: string
   readonly error?: string
   readonly errorType?: string
@@ -50,12 +51,14 @@ export interface Report {
 
 /** A definition file's content. */
 export interface DefinitionSpec {
-  readonly targetRepoPrefix?: string
+  readonly targetRepoPrefix?: string | ReadonlyArray<string>
   readonly registries?: Record<string, { readonly mirror?: string; readonly insecure?: boolean }>
+  readonly platforms?: ReadonlyArray<string>
   readonly images: ReadonlyArray<{
     readonly source: string
     readonly tag?: string
     readonly amd64Only?: boolean
+    readonly platforms?: ReadonlyArray<string>
     readonly tags?: { readonly semver?: string; readonly match?: string; readonly exclude?: string; readonly latest?: number; readonly prerelease?: boolean }
   }>
 }

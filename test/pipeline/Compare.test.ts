@@ -23,6 +23,7 @@ const image = (): ResolvedImage => {
     source: { endpoint: { ...endpoint, registry: "docker.io", host: "registry-1.docker.io", role: "source" }, repository: "library/busybox", reference: "1.36" },
     target: { endpoint, repository: entry.target.repository, reference: entry.target.tag },
     manifest: { digest: SOURCE_DIGEST, mediaType: INDEX, size: 100 },
+    sourceDigest: SOURCE_DIGEST,
     warnings: []
   }
 }

@@ -25,7 +25,7 @@ import { checkConcurrency } from "../Checks.ts"
 import { Env, RunEnvironment } from "../Config.ts"
 import { out } from "../Console.ts"
 import { invalid, InvalidInput, SyncIncomplete } from "../Errors.ts"
-import { debug, imagesFileFor, withEnv } from "../Flags.ts"
+import { debug, imagesFileFor, targetPrefixes, targetRepoPrefixFor, withEnv } from "../Flags.ts"
 import { credentialChain } from "../../composition/CredentialChain.ts"
 import { loadDefinition } from "../../definition/Load.ts"
 
@@ -33,12 +33,7 @@ const imagesFile = imagesFileFor("export")
 const to = Options.text("to").pipe(
   Options.withDescription("OCI image layout to write: a directory, or a file ending in .tar (created or refreshed)")
 )
-const targetRepoPrefix = Options.text("target-repo-prefix").pipe(
-  Options.withAlias("r"),
-  Options.withDescription(withEnv("overrides the file's targetRepoPrefix (validated like the sync does)", Env.targetRepoPrefix)),
-  Options.withFallbackConfig(Config.string(Env.targetRepoPrefix)),
-  Options.optional
-)
+const targetRepoPrefix = targetRepoPrefixFor("overrides the file's targetRepoPrefix (validated like the sync does)")
 const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
   Options.withDescription(withEnv("images in flight (default 4)", Env.concurrency)),
@@ -54,7 +49,7 @@ const authPlugin = Options.text("auth-plugin").pipe(
 export interface ExportFlags {
   readonly imagesFile: string
   readonly to: string
-  readonly targetRepoPrefix: Option.Option<string>
+  readonly targetRepoPrefix: ReadonlyArray<string>
   readonly concurrency: number
   readonly debug: boolean
   readonly authPlugin: ReadonlyArray<string>
@@ -155,8 +150,9 @@ const exportAll = (definition: Definition, concurrency: number) =>
     return yield* Effect.forEach(slots, (slot) => {
       if (slot._tag === "Known") {
         // a rule that selected nothing (or whose tags could not be listed)
-        const rule = definition.images.find((e) => e.source === slot.result.source)!
-        const outcome = failedRule(rule, slot.result.error ?? "no tag selected")
+        const known = slot.results[0]!
+        const rule = definition.images.find((e) => e.source === known.source)!
+        const outcome = failedRule(rule, known.error ?? "no tag selected")
         return Effect.as(out(formatExport(outcome)), outcome)
       }
       const entry = slot.entry
@@ -180,7 +176,7 @@ export const runExport = (flags: ExportFlags) =>
     yield* checkConcurrency(flags.concurrency)
     if (flags.to.trim() === "") return yield* new InvalidInput({ message: "--to is empty" })
     const definition = yield* loadDefinition(flags.imagesFile, {
-      targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
+      targetRepoPrefix: yield* targetPrefixes(flags.targetRepoPrefix)
     }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
     const env = yield* RunEnvironment.pipe(Effect.mapError(invalid))
     // Sources only: docker config (and auth plugins) answer; there is no target, so no -t/-a.

@@ -26,7 +26,7 @@ import { checkConcurrency, checkTargetCredentials } from "../Checks.ts"
 import { RunEnvironment } from "../Config.ts"
 import { out } from "../Console.ts"
 import { DefinitionNotWritten, invalid, InvalidInput, SyncIncomplete } from "../Errors.ts"
-import { accessToken, authPlugin, concurrency, debug, imagesFileFor, targetRepoAuthKey, targetRepoPrefix } from "../Flags.ts"
+import { accessToken, authPlugin, concurrency, debug, imagesFileFor, targetPrefixes, targetRepoAuthKey, targetRepoPrefix } from "../Flags.ts"
 
 const check = Options.boolean("check").pipe(
   Options.withDescription("write nothing: exit 1 naming each entry that is not pinned and each pin whose upstream tag now points elsewhere")
@@ -57,7 +57,7 @@ export const pinCommand = Command.make(
       const env = yield* RunEnvironment.pipe(Effect.mapError(invalid))
       yield* checkConcurrency(flags.concurrency)
       yield* checkTargetCredentials(flags)
-      const options = { targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix) }
+      const options = { targetRepoPrefix: yield* targetPrefixes(flags.targetRepoPrefix) }
       const { bom, text } = yield* readDefinitionText(flags.imagesFile).pipe(Effect.mapError(invalid))
       const definition = yield* Either.match(parseDefinition(flags.imagesFile, text, options), {
         onLeft: (e) => Effect.fail(invalid(e)),
@@ -118,7 +118,7 @@ const writePins = (
   definition: Definition,
   states: ReadonlyArray<PinState>,
   concurrency: number,
-  original: { readonly bom: boolean; readonly text: string; readonly options: { readonly targetRepoPrefix: string | undefined } }
+  original: { readonly bom: boolean; readonly text: string; readonly options: { readonly targetRepoPrefix: ReadonlyArray<string> } }
 ) =>
   Effect.gen(function*() {
     const file = definition.file

@@ -17,10 +17,11 @@ import type { ImageResult } from "../../model/Result.ts"
 import { formatTarget } from "../../model/Target.ts"
 import { Pipeline } from "../../pipeline/Pipeline.ts"
 import { exitCodeOf, formatResult, formatSummary } from "../../report/Output.ts"
-import { checkConcurrency, checkFrom, checkOutputPaths, checkShard, checkTargetCredentials } from "../Checks.ts"
+import { checkConcurrency, checkFrom, checkOutputPaths, checkPlatformSubsets, checkShard, checkTargetCredentials } from "../Checks.ts"
 import { RunEnvironment } from "../Config.ts"
 import { out } from "../Console.ts"
 import { invalid, ReportNotWritten, SyncIncomplete } from "../Errors.ts"
+import { targetPrefixes } from "../Flags.ts"
 import type { SyncFlags } from "../Flags.ts"
 import { makeView, renderLoop, resolveOutput } from "../output/Views.ts"
 import type { ProgressView } from "../output/Views.ts"
@@ -36,7 +37,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     yield* checkTargetCredentials(flags)
     yield* checkFrom(flags)
     const shard = yield* checkShard(flags.shard)
-    const loaded = yield* loadDefinition(flags.imagesFile, { targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix) }).pipe(
+    const loaded = yield* loadDefinition(flags.imagesFile, { targetRepoPrefix: yield* targetPrefixes(flags.targetRepoPrefix) }).pipe(
       Effect.mapError(invalid)
     )
     // A shard keeps the images whose target hashes to it: N jobs share the list without overlap.
@@ -46,7 +47,8 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins] }).pipe(Effect.mapError(invalid))
     // Built once against a read-only client: a module that is not a transport stops here, before any request.
     const readOnlyContext = transportContextLayer({ dryRun: true, credentials }).pipe(Layer.provide(FetchHttpClient.layer))
-    const transport = yield* chooseTransport(flags, readOnlyContext).pipe(Effect.mapError(invalid))
+    const { layer: transport, ...features } = yield* chooseTransport(flags, readOnlyContext).pipe(Effect.mapError(invalid))
+    yield* checkPlatformSubsets(loaded, features)
     const signer = Option.isSome(flags.signKey) ? yield* loadSigner(flags.signKey.value, env.signKeyPassword).pipe(Effect.mapError(invalid)) : undefined
 
     const startedAt = new Date()
@@ -88,8 +90,8 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     const run = Effect.gen(function*() {
       const pipeline = yield* Pipeline
       const expanded = yield* pipeline.expand(definition)
-      images = expanded.slots.map((s) => (s._tag === "Entry" ? { source: s.entry.source, target: formatTarget(s.entry.target) } : s.result))
-      const shown = makeView(mode, viewWrite, { color, total: expanded.slots.length, width: process.stdout.columns ?? 100 })
+      images = expanded.images
+      const shown = makeView(mode, viewWrite, { color, total: expanded.images.length, width: process.stdout.columns ?? 100 })
       view = shown
       const onEvent = (e: ProgressEvent) => {
         if (mode === "plain" && e._tag === "ImageFinished") return

@@ -10,7 +10,7 @@ import type { ImageEntry } from "../../definition/Definition.ts"
 import { formatTarget } from "../../model/Target.ts"
 import { BunContext } from "@effect/platform-bun"
 import { transportLayer } from "../../composition/Live.ts"
-import { targetLocation } from "../../definition/Locate.ts"
+import { perTarget, targetLocation } from "../../definition/Locate.ts"
 import { Transport } from "../../transport/Transport.ts"
 import type { TransportShape } from "../../transport/Transport.ts"
 import { loadPublicKey } from "../../signing/KeyLoader.ts"
@@ -20,7 +20,7 @@ import { credentialChain } from "../../composition/CredentialChain.ts"
 import { checkTargetCredentials } from "../Checks.ts"
 import { out } from "../Console.ts"
 import { invalid, InvalidInput, SyncIncomplete } from "../Errors.ts"
-import { accessToken, imagesFile, targetRepoAuthKey, targetRepoPrefix } from "../Flags.ts"
+import { accessToken, imagesFile, targetPrefixes, targetRepoAuthKey, targetRepoPrefix } from "../Flags.ts"
 import type { KeyObject } from "node:crypto"
 import { withReference } from "../../model/Location.ts"
 import type { ImageLocation } from "../../model/Location.ts"
@@ -78,12 +78,12 @@ export const verifyCommand = Command.make(
         onRight: Effect.succeed
       })
       const definition = yield* loadDefinition(flags.imagesFile, {
-        targetRepoPrefix: Option.getOrUndefined(flags.targetRepoPrefix)
+        targetRepoPrefix: yield* targetPrefixes(flags.targetRepoPrefix)
       }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
       yield* checkTargetCredentials(flags)
       const providers = yield* credentialChain({ ...flags, authPlugins: [] }).pipe(Effect.mapError(invalid))
       const results = yield* Effect.flatMap(Transport, (transport) =>
-        Effect.forEach(definition.images, (entry) => {
+        Effect.forEach(definition.images.flatMap(perTarget), (entry) => {
           return verifyOne(transport, entry, targetLocation(entry, definition), publicKey).pipe(
             Effect.tap((r) =>
               out([r.status.padEnd(8), formatTarget(entry.target), r.digest ?? "-", r.detail ? `: ${r.detail}` : ""].join(" ").trimEnd())

@@ -132,8 +132,8 @@ describe("definitionJsonSchema", () => {
     expect(open).toEqual([])
   })
 
-  test("accepts the seed example, the design example, examples/images.yaml and examples/tag-rules.yaml", async () => {
-    for (const file of ["test/fixtures/definitions/seed.yaml", "test/fixtures/definitions/design.yaml", "examples/images.yaml", "examples/tag-rules.yaml"]) {
+  test("accepts the seed example, the design example, examples/images.yaml, examples/tag-rules.yaml and examples/regional.yaml", async () => {
+    for (const file of ["test/fixtures/definitions/seed.yaml", "test/fixtures/definitions/design.yaml", "examples/images.yaml", "examples/tag-rules.yaml", "examples/regional.yaml"]) {
       expect({ file, errors: validate(schema, await load(file)) }).toEqual({ file, errors: [] })
       expect({ file, parsed: Either.isRight(parseDefinition(file, await readFile(join(ROOT, file), "utf8"))) }).toEqual({ file, parsed: true })
     }
