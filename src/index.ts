@@ -53,7 +53,8 @@ export { Copy } from "./pipeline/Copy.ts"
 /** Step 5, Sign: a cosign-compatible signature per target digest; upstream signatures carried (`carryUpstream`). */
 export { Sign } from "./pipeline/Sign.ts"
 export type { SignOutcome } from "./pipeline/Sign.ts"
-export { carryUpstream } from "./pipeline/Upstream.ts"
+export { carryUpstream, makeCarryUpstream } from "./pipeline/Upstream.ts"
+export type { CarryUpstream } from "./pipeline/Upstream.ts"
 /** The key behind signing, and its error. */
 export { Signer, SigningFailed } from "./signing/Signer.ts"
 export type { SignerShape } from "./signing/Signer.ts"

@@ -14,6 +14,7 @@ import { Pipeline } from "../pipeline/Pipeline.ts"
 import { Resolve } from "../pipeline/Resolve.ts"
 import { Sign } from "../pipeline/Sign.ts"
 import { SyncSettings } from "../pipeline/SyncSettings.ts"
+import { TagLists } from "../pipeline/TagLists.ts"
 import { Exec } from "../process/Exec.ts"
 import type { Signer } from "../signing/Signer.ts"
 import type { Transport, TransportContext } from "../transport/Transport.ts"
@@ -72,8 +73,10 @@ export const pipelineLayer = (
   const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency, measure: options.measure ?? false })
   const sign = options.signer
     ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
-    : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | SyncSettings>)
+    : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings>)
   const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
+    // one memo of tag lists for the run: rules and signature discovery share a repository's listing
+    Layer.provide(TagLists.layer),
     Layer.provide(transport),
     Layer.provideMerge(settings)
   )
@@ -90,6 +93,7 @@ export const exportLayer = (
   options: Pick<LiveOptions, "credentials" | "http" | "stallTimeoutMs">
 ): Layer.Layer<LayoutExport | Expand, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
   Layer.merge(LayoutExport.layer, Expand.layer).pipe(
+    Layer.provide(TagLists.layer),
     Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(definition))),
     Layer.provide(transportContextLayer({ ...options, dryRun: false }))
   )

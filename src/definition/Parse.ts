@@ -5,6 +5,7 @@
  */
 import { Either } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml"
+import { MAX_REQUESTS_PER_HOST } from "../model/Location.ts"
 import { DOCKER_HUB, hasExplicitTag, isDockerHub, isValidRegistryHost, isValidTag, parseReference } from "../model/Reference.ts"
 import type { ImageReference } from "../model/Reference.ts"
 import { parsePlatform, platformMatches } from "../model/Platform.ts"
@@ -181,6 +182,10 @@ const semanticProblems = (ctx: Located, prefixes: ReadonlyArray<string> | undefi
             `mirror "${options.mirror}" is not a valid host[:port] (no scheme such as "https://", no path)`
           )
         )
+      }
+      const max = isRecord(options) ? options.maxRequests : undefined
+      if (typeof max === "number" && (!Number.isInteger(max) || max < 1 || max > MAX_REQUESTS_PER_HOST)) {
+        problems.push(problemAt(ctx, ["registries", host, "maxRequests"], `maxRequests must be a whole number from 1 to ${MAX_REQUESTS_PER_HOST} (got ${max})`))
       }
     }
   }
@@ -381,7 +386,11 @@ export const parseDefinition = (
   const value = decoded.right
   const registries = new Map<string, RegistryOptions>()
   for (const [host, opts] of Object.entries(value.registries ?? {})) {
-    registries.set(normaliseHost(host), { mirror: opts.mirror?.toLowerCase(), insecure: opts.insecure ?? false })
+    registries.set(normaliseHost(host), {
+      mirror: opts.mirror?.toLowerCase(),
+      insecure: opts.insecure ?? false,
+      ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {})
+    })
   }
   const images: Array<ImageEntry> = []
   for (const [index, entry] of value.images.entries()) {

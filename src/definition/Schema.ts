@@ -15,6 +15,17 @@ const RegistryOptionsSchema = Schema.Struct({
     Schema.Boolean.annotations({
       description: "Allow plain HTTP / unverified TLS for this host. Loopback hosts never need it."
     })
+  ),
+  maxRequests: Schema.optional(
+    Schema.Number.annotations({
+      description: "At most this many requests in flight to this host (default 32), for registries that ask clients to hold back.",
+      jsonSchema: {
+        type: "integer",
+        minimum: 1,
+        maximum: 256,
+        description: "At most this many requests in flight to this host (default 32), for registries that ask clients to hold back."
+      }
+    })
   )
 }).annotations({ identifier: "RegistryOptions", description: "Options for one source or target registry host." })
 
@@ -103,4 +114,4 @@ export const decodeFile = Schema.decodeUnknownEither(DefinitionFileSchema, { onE
 export const rootKeys = ["targetRepoPrefix", "platforms", "registries", "images"] as const
 export const entryKeys = ["source", "tag", "amd64Only", "tags", "platforms"] as const
 export const tagRuleKeys = ["semver", "match", "exclude", "latest", "prerelease"] as const
-export const registryKeys = ["mirror", "insecure"] as const
+export const registryKeys = ["mirror", "insecure", "maxRequests"] as const

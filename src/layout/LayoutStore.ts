@@ -127,6 +127,7 @@ export const layoutTarget = (
   return {
     name,
     sharedBlobs: true,
+    localLookups: true,
     headManifest: lookup,
     getManifest: (image) =>
       Effect.flatMap(lookup(image), (found) =>

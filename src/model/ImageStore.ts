@@ -26,6 +26,8 @@ export interface ImageStore {
   readonly name: string
   /** blobs are stored once for every repository (a layout): a blob put anywhere is there for all */
   readonly sharedBlobs?: boolean
+  /** asking whether a manifest or blob is there costs next to nothing (a layout on disk): the copy engine always asks first */
+  readonly localLookups?: boolean
   readonly headManifest: (image: ImageLocation) => Effect.Effect<Option.Option<ManifestDescriptor>, TransportError>
   readonly getManifest: (image: ImageLocation) => Effect.Effect<RawManifest, TransportError>
   readonly putManifest: (image: ImageLocation, bytes: Uint8Array, mediaType: string) => Effect.Effect<string, TransportError>

@@ -12,7 +12,12 @@ export type Role = "source" | "target"
 export interface RegistryOptions {
   readonly mirror: string | undefined
   readonly insecure: boolean
+  /** at most this many requests in flight to the host (else the client's default) */
+  readonly maxRequests?: number
 }
+
+/** The highest `maxRequests` a registry may be given (as `--concurrency`). */
+export const MAX_REQUESTS_PER_HOST = 256
 
 /** Where to talk to a registry: the host to contact (after mirrors) and how. */
 export interface Endpoint {
@@ -25,6 +30,8 @@ export interface Endpoint {
   /** skip TLS verification (`insecure: true` on an https host) */
   readonly skipTlsVerify: boolean
   readonly role: Role
+  /** the host's own request limit (`maxRequests` of the host contacted), if the definition sets one */
+  readonly maxRequests?: number
 }
 
 /** One image (or repository) at an endpoint. */
@@ -51,7 +58,9 @@ export const endpointFor = (
   const insecure = (options?.insecure ?? false) || (hostOptions?.insecure ?? false)
   // Plain HTTP only for loopback (no configuration needed) or hosts marked insecure.
   const scheme = isLoopbackHost(host) || insecure ? "http" : "https"
-  return { registry, host, scheme, skipTlsVerify: insecure, role }
+  // The limit belongs to the host contacted: a mirror's own options, else the registry's.
+  const maxRequests = mirror ? hostOptions?.maxRequests : options?.maxRequests
+  return { registry, host, scheme, skipTlsVerify: insecure, role, ...(maxRequests !== undefined ? { maxRequests } : {}) }
 }
 
 /** A location for another reference in the same repository. */

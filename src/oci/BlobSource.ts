@@ -40,7 +40,9 @@ export const unavailable = (e: Retryable) => new RegistryUnavailable({ registry:
 
 /**
  * The stream of `blob`, opened with `open` (again at the byte reached, after a break). The
- * failure that ended it is kept typed: a Retryable one shows as RegistryUnavailable.
+ * first request goes out at once, not at the first read: over a network the GET's round trip
+ * then overlaps whatever the consumer does first (an upload's POST). The failure that ended
+ * it is kept typed: a Retryable one shows as RegistryUnavailable.
  */
 export const verifiedStream = (
   runtime: Runtime.Runtime<never>,
@@ -59,12 +61,14 @@ export const verifiedStream = (
     failure = e
     controller.error(e)
   }
+  let first: Promise<Exit.Exit<OpenedAt, TransportError | Retryable>> | undefined = run(open(0))
   const stream = new ReadableStream<Uint8Array>({
     pull: async (controller) => {
       for (;;) {
         try {
           if (!current) {
-            const exit = await run(open(offset))
+            const exit = await (first ?? run(open(offset)))
+            first = undefined
             if (Exit.isFailure(exit)) {
               const f = Cause.failureOption(exit.cause)
               return fail(controller, Option.isSome(f) ? f.value : new TransportFailure({ transport: "oci", detail: `GET blob ${blob.digest}: ${Cause.pretty(exit.cause).split("\n")[0]}` }))
@@ -106,6 +110,9 @@ export const verifiedStream = (
       }
     },
     cancel: (reason) => {
+      // A body that was never read: its response, once there, is let go too.
+      void first?.then((exit) => Exit.isSuccess(exit) ? exit.value.body.cancel(reason).catch(() => {}) : undefined)
+      first = undefined
       void current?.reader.cancel(reason).catch(() => {})
       current = undefined
     }

@@ -315,8 +315,9 @@ const make = (settings: RegistryClientSettings) =>
     /** One upload of a streamed body; a failure of the body or an unavailable registry makes the whole copy worth another try. */
     const writeOnce = (target: ImageLocation, digest: string, open: () => Effect.Effect<BlobBody>) =>
       Effect.gen(function*() {
-        const { location } = yield* startUpload(target, "")
+        // The source's GET goes out with the POST (the body opens at once); a POST that fails lets it go.
         const body = yield* open()
+        const { location } = yield* startUpload(target, "").pipe(Effect.onError(() => Effect.promise(() => body.stream.cancel().catch(() => {}))))
         yield* finishUpload(target, location, digest, body.stream).pipe(Effect.catchAll((e) => Effect.fail(uploadFailure(e, body.failure()))))
       })
 

@@ -41,7 +41,7 @@ export interface RegistryHttpSettings {
 export const defaultRegistryHttpSettings: RegistryHttpSettings = {
   userAgent: "image-syncer/0.1",
   retry: defaultRetrySettings,
-  requestsPerRegistry: 16,
+  requestsPerRegistry: 32,
   requestTimeout: "60 seconds"
 }
 

@@ -12,7 +12,7 @@ import { describeRule, leftOutSuffixed, selectTags } from "../definition/TagRule
 import { imageResult } from "../model/Result.ts"
 import type { ImageResult } from "../model/Result.ts"
 import { formatTarget } from "../model/Target.ts"
-import { Transport } from "../transport/Transport.ts"
+import { TagLists } from "./TagLists.ts"
 
 /** A tags rule that selects no tag of its repository. */
 export class NoTagsMatched extends Data.TaggedError("NoTagsMatched")<{
@@ -78,7 +78,7 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
   /** The live step: tags listed through the Transport, a few repositories at a time. */
   static layer = Layer.effect(
     Expand,
-    Effect.map(Transport, (transport) => ({
+    Effect.map(TagLists, (tagLists) => ({
       expand: (definition: Definition) =>
         Effect.gen(function*() {
           if (definition.images.every((e) => e.tags === undefined)) {
@@ -89,7 +89,7 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
           const expanded = yield* Effect.forEach(definition.images, (entry) => {
             const rule = entry.tags
             if (rule === undefined) return Effect.succeed([{ _tag: "Entry", entry } as Slot])
-            return transport.listTags(sourceLocation(entry, definition)).pipe(
+            return tagLists.of(sourceLocation(entry, definition)).pipe(
               Effect.flatMap((listed) => {
                 const selected = selectTags(rule, listed)
                 if (selected.length === 0) {

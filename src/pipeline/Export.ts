@@ -21,7 +21,9 @@ import { SOURCE_ANNOTATION } from "../layout/OciLayout.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { CopyResult, TransportShape } from "../transport/Transport.ts"
 import { platformOf } from "./Resolve.ts"
-import { carryUpstream } from "./Upstream.ts"
+import { TagLists } from "./TagLists.ts"
+import type { ListTags } from "./TagLists.ts"
+import { makeCarryUpstream } from "./Upstream.ts"
 import type { Carried } from "./Upstream.ts"
 
 /** What exporting one entry did. */
@@ -67,7 +69,10 @@ export class LayoutExport extends Context.Tag("syncer/LayoutExport")<LayoutExpor
   readonly exportImage: (entry: ImageEntry, definition: Definition) => Effect.Effect<ExportedImage, ExportError>
 }>() {
   /** The live export on the export Transport. */
-  static layer = Layer.effect(LayoutExport, Effect.map(Transport, (transport) => ({ exportImage: make(transport) })))
+  static layer = Layer.effect(
+    LayoutExport,
+    Effect.zipWith(Transport, TagLists, (transport, tagLists) => ({ exportImage: make(transport, tagLists.of) }))
+  )
 }
 
 /**
@@ -99,7 +104,8 @@ export const sourceAnnotations = (definition: Definition) => {
   }
 }
 
-const make = (transport: TransportShape) => {
+const make = (transport: TransportShape, listTags: ListTags) => {
+  const carryUpstream = makeCarryUpstream(transport, listTags)
   /** Copies the tree by digest (nothing when the layout holds it: a stored manifest has all it references), then names it. */
   const store = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor) =>
     Effect.gen(function*() {
@@ -140,7 +146,7 @@ const make = (transport: TransportShape) => {
         if (problem) return yield* problem
       }
       const copied = yield* store(withReference(source, manifest.digest), target, manifest)
-      const upstream = yield* carryUpstream(transport, source, withReference(target, manifest.digest), manifest.digest, { replace: true })
+      const upstream = yield* carryUpstream(source, withReference(target, manifest.digest), manifest.digest, { replace: true })
       const refName = refNameOfLocation(target)
       yield* Effect.logDebug(`${entry.source}: ${copied.blobsCopied} blob(s) downloaded, ${copied.blobsSkipped + copied.blobsMounted} already in the layout`)
       return {

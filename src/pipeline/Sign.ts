@@ -19,7 +19,9 @@ import { Transport } from "../transport/Transport.ts"
 import type { TransportShape } from "../transport/Transport.ts"
 import type { ResolvedImage } from "./Resolve.ts"
 import { SyncSettings } from "./SyncSettings.ts"
-import { carriedLabel, carryUpstream } from "./Upstream.ts"
+import { TagLists } from "./TagLists.ts"
+import type { ListTags } from "./TagLists.ts"
+import { carriedLabel, makeCarryUpstream } from "./Upstream.ts"
 
 /** What signing did for one image. */
 export interface SignOutcome {
@@ -49,16 +51,18 @@ export class Sign extends Context.Tag("syncer/Sign")<Sign, {
       Sign,
       Effect.gen(function*() {
         const transport = yield* Transport
+        const tagLists = yield* TagLists
         const settings = yield* SyncSettings
         const signer = options.signer ? Option.some(yield* Signer) : Option.none()
-        return { sign: make(transport, settings.dryRun, signer) }
+        return { sign: make(transport, tagLists.of, settings.dryRun, signer) }
       })
-    ) as Layer.Layer<Sign, never, Transport | SyncSettings | Signer>
+    ) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings | Signer>
 }
 
 const failed = (what: string) => (e: TransportError) => new SigningFailed({ detail: `${what}: ${e.message}` })
 
-const make = (transport: TransportShape, dryRun: boolean, signer: Option.Option<SignerShape>) => {
+const make = (transport: TransportShape, listTags: ListTags, dryRun: boolean, signer: Option.Option<SignerShape>) => {
+  const carry = makeCarryUpstream(transport, listTags)
   const signOurs = (image: ResolvedImage, s: SignerShape) =>
     Effect.gen(function*() {
       const digest = image.manifest.digest
@@ -89,7 +93,7 @@ const make = (transport: TransportShape, dryRun: boolean, signer: Option.Option<
     Effect.gen(function*() {
       // A platform subset is an index of our own: the source's signatures are not over it.
       const carried = copied && !dryRun && image.root === undefined
-        ? (yield* carryUpstream(transport, image.source, image.target, image.manifest.digest).pipe(
+        ? (yield* carry(image.source, image.target, image.manifest.digest).pipe(
           Effect.mapError(failed("carrying upstream signatures"))
         )).map(carriedLabel)
         : []

@@ -2,7 +2,11 @@
  * The copy engine every store-backed transport shares: blobs first (skipped when present,
  * mounted from another repository of the target when this run already put them there, else
  * streamed from source to target and verified on the way), then index children by digest,
- * then the tag after a last look — so a tag never points at incomplete content. A blob many
+ * then the tag after a last look — so a tag never points at incomplete content. Over a network
+ * every question costs a round trip, so the engine asks only what it does not know: a blob
+ * this run already put in the registry is mounted without asking, a small blob is sent
+ * rather than asked about (configs are new with every new manifest), and index children are
+ * put without asking (a PUT by digest of what is there changes nothing). A blob many
  * images share is copied once per target registry and run. With several target registries,
  * what one target already holds from this run is read there, not from the source again: each
  * source manifest and blob is read once per run (a later target copies from the first that
@@ -19,6 +23,9 @@ import { shareOnce } from "../model/shareOnce.ts"
 import type { BlobBody, ImageStore } from "../model/ImageStore.ts"
 import { lastLook } from "./TagGuard.ts"
 import type { CopyResult } from "./Transport.ts"
+
+/** Blobs up to this size are sent without asking whether the target has them: sending costs about what asking does. */
+export const SEND_WITHOUT_ASKING = 256 * 1024
 
 /** Settings of the copy engine. */
 export interface CopySettings {
@@ -79,6 +86,23 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
   const sourceReads = new Map<string, Effect.Effect<ImageLocation, TransportError>>()
   // digest → a target location (by digest) holding that manifest
   const manifestHomes = new Map<string, ImageLocation>()
+  // target host + repository + digest of every blob this run found or made present there
+  const present = new Set<string>()
+
+  // target host + repository + digest → the one PUT of that manifest there (tags of one digest share it)
+  const manifestPuts = new Map<string, Effect.Effect<string, TransportError>>()
+  const putOnce = (to: ImageLocation, raw: RawManifest) => {
+    const key = `${to.endpoint.host} ${to.repository} ${raw.digest}`
+    let put = manifestPuts.get(key)
+    if (put === undefined) {
+      put = shareOnce(target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType))
+      manifestPuts.set(key, put)
+      // A failed PUT may be tried again by the next image that needs it.
+      const self = put
+      put = self.pipe(Effect.tapError(() => Effect.sync(() => manifestPuts.get(key) === self && manifestPuts.delete(key))))
+    }
+    return put
+  }
 
   const noteHome = (at: ImageLocation, digest: string) => {
     if (!manifestHomes.has(digest)) manifestHomes.set(digest, withReference(at, digest))
@@ -114,13 +138,25 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
     })
 
   const ensureBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
+    ensureBlobOnce(from, to, blob, stats).pipe(Effect.tap(() => Effect.sync(() => present.add(`${to.endpoint.host} ${to.repository} ${blob.digest}`))))
+
+  const ensureBlobOnce = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
     Effect.gen(function*() {
-      if (yield* target.hasBlob(to, blob.digest, blob.size)) {
+      if (present.has(`${to.endpoint.host} ${to.repository} ${blob.digest}`)) {
         stats.blobsSkipped++
         return
       }
       const key = `${to.endpoint.host} ${blob.digest}`
-      const home = blobHomes.get(key)
+      let home = blobHomes.get(key)
+      // Asked only when the answer is not known from this run and is worth a round trip.
+      if ((home === undefined && (target.localLookups === true || blob.size > SEND_WITHOUT_ASKING)) || (home !== undefined && !target.mountBlob)) {
+        if (yield* target.hasBlob(to, blob.digest, blob.size)) {
+          stats.blobsSkipped++
+          return
+        }
+        // Another image may have started putting it there while we asked: wait for that one.
+        home = blobHomes.get(key)
+      }
       if (home) {
         const repository = yield* home.pipe(Effect.option)
         if (repository._tag === "Some" && (repository.value === to.repository || target.sharedBlobs === true)) {
@@ -168,13 +204,18 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
       // Blobs of every image manifest first (all at once, bounded); the manifests wait for the end.
       const toPut: Array<{ readonly raw: RawManifest; readonly depth: number }> = []
       yield* walkTree(root, {
-        // A child that is already there (shared between tags) needs nothing.
-        child: (d) =>
-          Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) => {
+        // A child this run put there needs nothing; on disk a child already there is skipped too.
+        child: (d) => {
+          if (manifestHomes.get(d.digest)?.repository === to.repository && manifestHomes.get(d.digest)?.endpoint.host === to.endpoint.host) {
+            return Effect.succeed(undefined)
+          }
+          if (target.localLookups !== true) return readManifest(from, d.digest)
+          return Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) => {
             if (there._tag === "None") return readManifest(from, d.digest)
             noteHome(to, d.digest)
             return Effect.succeed(undefined)
-          }),
+          })
+        },
         manifest: (raw, parsed, depth) =>
           Effect.forEach(blobsOf(parsed), (blob) => copyBlob(from, to, blob, stats), {
             concurrency: settings.blobConcurrency,
@@ -185,7 +226,7 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
       const depths = [...new Set(toPut.map((m) => m.depth))].sort((a, b) => b - a)
       for (const depth of depths) {
         yield* Effect.forEach(toPut.filter((m) => m.depth === depth), ({ raw }) =>
-          target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType).pipe(
+          putOnce(to, raw).pipe(
             Effect.tap(() => Effect.sync(() => {
               stats.manifestsPut++
               noteHome(to, raw.digest)

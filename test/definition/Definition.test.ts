@@ -515,6 +515,16 @@ describe("registries", () => {
     ])
   })
 
+  test("maxRequests: a whole number from 1 to 256, kept for the host; anything else named with its position", () => {
+    const def = valid(withRegistries("  docker.io:", "    maxRequests: 4"))
+    expect(def.registries.get("docker.io")).toEqual({ mirror: undefined, insecure: false, maxRequests: 4 })
+    expect(lines(withRegistries("  docker.io:", "    maxRequests: 0", "  quay.io:", "    maxRequests: 2.5", "  ghcr.io:", "    maxRequests: 300"))).toEqual([
+      "images.yaml:4:18: registries[\"docker.io\"]: maxRequests must be a whole number from 1 to 256 (got 0)",
+      "images.yaml:6:18: registries[\"quay.io\"]: maxRequests must be a whole number from 1 to 256 (got 2.5)",
+      "images.yaml:8:18: registries[\"ghcr.io\"]: maxRequests must be a whole number from 1 to 256 (got 300)"
+    ])
+  })
+
   test("insecure not boolean", () => {
     expect(lines(withRegistries("  \"registry.internal:5000\":", "    insecure: \"yes\""))).toEqual([
       "images.yaml:4:15: registries[\"registry.internal:5000\"]: insecure must be true or false (got the string \"yes\")"

@@ -11,6 +11,7 @@ import { join } from "node:path"
 import type { Definition } from "../../src/definition/Definition.ts"
 import { buildImage } from "../../src/demo/SampleImages.ts"
 import type { SampleImageSpec } from "../../src/demo/SampleImages.ts"
+import { TagLists } from "../../src/pipeline/TagLists.ts"
 import { LayoutExport, sourceAnnotations } from "../../src/pipeline/Export.ts"
 import * as LayoutTransport from "../../plugins/transports/layout.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
@@ -51,6 +52,7 @@ const exportAll = (def: Definition, client: RegistryClient["Type"] = world.clien
     Effect.gen(function*() {
       const writer = yield* openWriter(dir)
       const exporter = LayoutExport.layer.pipe(
+        Layer.provide(TagLists.layer),
         Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(def))),
         Layer.provide(Layer.succeed(RegistryClient, client))
       )

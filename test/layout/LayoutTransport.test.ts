@@ -11,6 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { buildImage } from "../../src/demo/SampleImages.ts"
 import type { BuiltImage } from "../../src/demo/SampleImages.ts"
+import { TagLists } from "../../src/pipeline/TagLists.ts"
 import { LayoutExport, sourceAnnotations } from "../../src/pipeline/Export.ts"
 import { layoutSource } from "../../src/layout/LayoutStore.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
@@ -69,6 +70,7 @@ beforeEach(async () => {
       const writer = yield* openWriter(layoutDir)
       yield* Effect.flatMap(LayoutExport, (exporter) => Effect.forEach(def.images, (entry) => exporter.exportImage(entry, def))).pipe(
         Effect.provide(LayoutExport.layer.pipe(
+          Layer.provide(TagLists.layer),
           Layer.provide(exportLayer(writer, sourceAnnotations(def))),
           Layer.provide(Layer.succeed(RegistryClient, connected.client))
         ))

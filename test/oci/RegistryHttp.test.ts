@@ -205,6 +205,56 @@ describe("retries", () => {
   })
 })
 
+describe("requests in flight per host", () => {
+  /** A registry that holds every manifest HEAD until `release(inFlight, arrived)` says so; it notes the most it held at once. */
+  const holdingRegistry = (total: number, release: (inFlight: number, arrived: number) => boolean) => {
+    let inFlight = 0
+    let arrived = 0
+    let most = 0
+    const waiting: Array<() => void> = []
+    // Decided after the requests already received are all counted (setImmediate), so a client
+    // that sends more at once than it may is seen doing so.
+    const check = () =>
+      setImmediate(() => {
+        while (waiting.length > 0 && release(inFlight, arrived)) waiting.shift()!()
+      })
+    const server = startServer(async (request, url) => {
+      if (url.pathname === "/v2/") return new Response("{}", { status: 200 })
+      inFlight++
+      arrived++
+      most = Math.max(most, inFlight)
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve)
+        check()
+      })
+      inFlight--
+      check()
+      return new Response(null, { status: 404 })
+    })
+    return { server, most: () => most, total }
+  }
+  const headAll = (host: string, total: number, registries: Map<string, { mirror: undefined; insecure: boolean; maxRequests?: number }>) =>
+    withClient((c) =>
+      Effect.forEach(Array.from({ length: total }, (_, i) => i), (i) =>
+        c.headManifest({ endpoint: endpointFor(host, registries, "target"), repository: "team/app", reference: `t${i}` }), { concurrency: "unbounded" }))
+
+  test("by default ten HEADs to one host are in flight together", async () => {
+    // released only once all ten are there: a limit below ten would never get there
+    const fake = holdingRegistry(10, (_, arrived) => arrived === 10)
+    cleanups.push(fake.server.stop)
+    await headAll(fake.server.host, 10, new Map())
+    expect(fake.most()).toBe(10)
+  })
+
+  test("registries[host].maxRequests: 2 keeps at most two in flight to that host", async () => {
+    // released whenever two are held, and for the tail
+    const fake = holdingRegistry(10, (inFlight, arrived) => inFlight >= 2 || arrived === 10)
+    cleanups.push(fake.server.stop)
+    await headAll(fake.server.host, 10, new Map([[fake.server.host, { mirror: undefined, insecure: false, maxRequests: 2 }]]))
+    expect(fake.most()).toBe(2)
+  })
+})
+
 describe("bearer tokens", () => {
   test("401 challenge → token fetched for the right scope and service → request sent with it", async () => {
     const fake = startBearerRegistry({ repository: "team/app", tag: "1.0" })

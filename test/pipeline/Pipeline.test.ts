@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, test } from "bun:test"
 import { Deferred, Effect, Either, Layer, Logger, Option } from "effect"
 import type { Definition } from "../../src/definition/Definition.ts"
+import { TagLists } from "../../src/pipeline/TagLists.ts"
 import { CheckTarget } from "../../src/pipeline/CheckTarget.ts"
 import { Compare } from "../../src/pipeline/Compare.ts"
 import { Copy } from "../../src/pipeline/Copy.ts"
@@ -126,7 +127,10 @@ const pipelineLayer = (
   settings: Partial<SyncSettingsShape> = {},
   sign: Layer.Layer<Sign> = Sign.none
 ) => {
-  const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer).pipe(Layer.provide(Layer.succeed(Transport, transport)))
+  const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer).pipe(
+    Layer.provide(TagLists.layer),
+    Layer.provide(Layer.succeed(Transport, transport))
+  )
   return Pipeline.layer.pipe(Layer.provide(Layer.mergeAll(steps, Compare.layer, sign, SyncSettings.layer(settings))))
 }
 

@@ -67,10 +67,10 @@ export const makeExchange = (client: HttpClient.HttpClient, settings: ExchangeSe
   const trustingFetch = fetchWith({ rejectUnauthorized: false })
 
   const limits = new Map<string, Limit>()
-  const limitFor = (host: string) => {
+  const limitFor = (host: string, own: number | undefined) => {
     let limit = limits.get(host)
     if (!limit) {
-      limit = makeLimit(settings.requestsPerRegistry)
+      limit = makeLimit(own ?? settings.requestsPerRegistry)
       limits.set(host, limit)
     }
     return limit
@@ -96,7 +96,7 @@ export const makeExchange = (client: HttpClient.HttpClient, settings: ExchangeSe
           Effect.provide(endpoint.skipTlsVerify && target.origin === origin ? trustingFetch : verifyingFetch),
           Effect.withTracerEnabled(false),
           Effect.mapError((e) => fetchFailure(e.cause, { registry: endpoint.host, method, url: target, timeout: settings.requestTimeout })),
-          limitFor(endpoint.host).withPermit
+          limitFor(endpoint.host, endpoint.maxRequests).withPermit
         )
         yield* Effect.logDebug(`${method} ${target.origin}${target.pathname} -> ${res.status}`)
         const next = yield* Either.match(
