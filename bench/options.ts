@@ -1,12 +1,13 @@
 /**
  * Benchmark options: flags beat environment variables, which beat the defaults (the issue's
- * numbers: 200 two-platform images, a 1 GiB layer, 3 rounds alternating the tools).
+ * numbers: 200 two-platform images, a 1 GiB layer, 3 rounds alternating the tools; 100 images
+ * at +25 ms per request for wan, 2,000 images for scale).
  */
 import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 
 /** The workloads, in the order they run. */
-export const WORKLOADS = ["warm", "cold", "big", "requests"] as const
+export const WORKLOADS = ["warm", "cold", "big", "requests", "wan", "scale"] as const
 export type Workload = (typeof WORKLOADS)[number]
 
 /** Everything a run needs to know. */
@@ -19,6 +20,14 @@ export interface BenchOptions {
   readonly baseSize: number
   /** bytes of the big layer */
   readonly bigSize: number
+  /** images in the wan workload */
+  readonly wanImages: number
+  /** bytes of the wan images' shared base layer (--base-size when given, else 1 MiB) */
+  readonly wanBaseSize: number
+  /** milliseconds the latency proxies hold every request (wan) */
+  readonly delayMs: number
+  /** images in the scale workload */
+  readonly scaleImages: number
   readonly only: ReadonlySet<Workload>
   /** our CLI entry point (launch.ts, what `bun run sync` runs) */
   readonly syncer: string
@@ -37,14 +46,19 @@ export interface BenchOptions {
 export const USAGE = `bun run bench [flags]
 
 Starts loopback docker-registry processes, generates images, and times our sync against
-\`skopeo sync --all\` (warm, cold), a 1 GiB layer copy against plain curl (big), and counts
-requests per image from the registries' access logs (requests).
+\`skopeo sync --all\` (warm, cold), a 1 GiB layer copy against plain curl (big), counts
+requests per image from the registries' access logs (requests), runs warm and cold for both
+tools through latency proxies that hold every request (wan), and times our warm and dry runs
+over thousands of images against a 200-image warm run (scale).
 
   --rounds N          timed rounds per workload, tools alternating (default 3)   [BENCH_ROUNDS]
   --images N          images in warm/cold/requests (default 200)                 [BENCH_IMAGES]
   --big-size SIZE     size of the big layer: 1GiB, 256MiB, 5000000 (default 1GiB) [BENCH_BIG_SIZE]
-  --base-size SIZE    shared base layer (default 2MiB)                           [BENCH_BASE_SIZE]
-  --only LIST         comma-separated subset of warm,cold,big,requests            [BENCH_ONLY]
+  --base-size SIZE    shared base layer (default 2MiB; wan: 1MiB unless given)   [BENCH_BASE_SIZE]
+  --wan-images N      images in wan (default 100)                                [BENCH_WAN_IMAGES]
+  --delay MS          wan: milliseconds added to every request (default 25)      [BENCH_DELAY]
+  --scale-images N    images in scale (default 2000)                             [BENCH_SCALE_IMAGES]
+  --only LIST         comma-separated subset of warm,cold,big,requests,wan,scale [BENCH_ONLY]
   --syncer PATH       our CLI (default: this checkout's src/cli/launch.ts)        [BENCH_SYNCER]
   --concurrency N     pass -j N to our CLI (default: the CLI's own default)       [BENCH_CONCURRENCY]
   --no-big-skopeo     do not time skopeo on the big image
@@ -74,6 +88,12 @@ const positive = (name: string, text: string): number => {
   return n
 }
 
+const nonNegative = (name: string, text: string): number => {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of at least 0 (got ${text})`)
+  return n
+}
+
 /** Parses argv (without the runtime and script) and the environment. Throws on bad input. */
 export const parseOptions = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>, root: string): BenchOptions | "help" => {
   const { values } = parseArgs({
@@ -85,6 +105,9 @@ export const parseOptions = (argv: ReadonlyArray<string>, env: Readonly<Record<s
       images: { type: "string" },
       "big-size": { type: "string" },
       "base-size": { type: "string" },
+      "wan-images": { type: "string" },
+      delay: { type: "string" },
+      "scale-images": { type: "string" },
       only: { type: "string" },
       syncer: { type: "string" },
       concurrency: { type: "string" },
@@ -107,11 +130,17 @@ export const parseOptions = (argv: ReadonlyArray<string>, env: Readonly<Record<s
   }
   if (only.size === 0) throw new Error("--only names no workload")
   const concurrency = pick(values.concurrency, "BENCH_CONCURRENCY")
+  const baseSize = pick(values["base-size"], "BENCH_BASE_SIZE")
   return {
     rounds: positive("--rounds", pick(values.rounds, "BENCH_ROUNDS") ?? "3"),
     images: positive("--images", pick(values.images, "BENCH_IMAGES") ?? "200"),
-    baseSize: parseSize(pick(values["base-size"], "BENCH_BASE_SIZE") ?? "2MiB"),
+    baseSize: parseSize(baseSize ?? "2MiB"),
     bigSize: parseSize(pick(values["big-size"], "BENCH_BIG_SIZE") ?? "1GiB"),
+    wanImages: positive("--wan-images", pick(values["wan-images"], "BENCH_WAN_IMAGES") ?? "100"),
+    // a smaller base than warm/cold: over a WAN the layer bytes are not what the workload is about
+    wanBaseSize: parseSize(baseSize ?? "1MiB"),
+    delayMs: nonNegative("--delay", pick(values.delay, "BENCH_DELAY") ?? "25"),
+    scaleImages: positive("--scale-images", pick(values["scale-images"], "BENCH_SCALE_IMAGES") ?? "2000"),
     only,
     syncer: resolve(pick(values.syncer, "BENCH_SYNCER") ?? resolve(root, "src/cli/launch.ts")),
     concurrency: concurrency === undefined ? undefined : positive("--concurrency", concurrency),

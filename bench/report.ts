@@ -4,18 +4,32 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises"
 import type { PerImage, RegistryCounts } from "./accessLog.ts"
+import type { ProxyCounts } from "./latencyProxy.ts"
 
 /** The contenders. */
 export type Tool = "ours" | "skopeo" | "curl-pipe" | "curl-file"
 
 /** What a run belongs to. */
-export type RunKind = "warm" | "cold" | "big" | "requests-cold" | "requests-warm"
+export type RunKind =
+  | "warm"
+  | "cold"
+  | "big"
+  | "requests-cold"
+  | "requests-warm"
+  | "wan-warm"
+  | "wan-cold"
+  | "scale-warm"
+  | "scale-dry"
+  /** the 200-image warm run scale is compared with, when the warm workload did not run with 200 images */
+  | "scale-baseline"
 
 /** One measured run. */
 export interface RunRecord {
   readonly kind: RunKind
   readonly round: number
   readonly tool: Tool
+  /** images in the run's definition */
+  readonly images: number
   readonly seconds: number
   readonly exitCode: number | null
   /** exit 0 and every target tag verified */
@@ -38,6 +52,8 @@ export interface RunRecord {
   }
   /** how the shared base layer (cold) or the big layer (big) reached the target */
   readonly arrivals?: { readonly uploads: number; readonly mounts: number }
+  /** wan: the latency proxies' own counts (`requests` above is also counted there), and the CPU they spent */
+  readonly proxies?: { readonly delayMs: number; readonly source: ProxyCounts; readonly target: ProxyCounts; readonly cpuSeconds: number }
 }
 
 /** One of the issue's "must hold" lines. */
@@ -94,6 +110,7 @@ const gib = (bytes: number): string => (bytes >= 2 ** 30 * 0.99 ? `${(bytes / 2 
 export const secs = (s: number | undefined): string =>
   s === undefined || Number.isNaN(s) ? "–" : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`
 const times = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(1)}×` : "–")
+const msEach = (s: number): string => (Number.isFinite(s) ? `${(s * 1000).toFixed(2)} ms/image` : "–")
 const wallCpu = (s: ToolSummary | undefined): string =>
   s === undefined
     ? "–"
@@ -135,6 +152,105 @@ export interface Summary {
     readonly throughputMBps: Readonly<Record<string, number>>
   }
   readonly requests?: Readonly<Record<string, PerImage>>
+  readonly wan?: {
+    readonly images: number
+    readonly delayMs: number
+    readonly warm: WanPair
+    readonly cold: WanPair
+    /** at both proxies, per image, for "ours warm", "skopeo cold", … */
+    readonly requestsPerImage: Readonly<Record<string, ProxyPerImage>>
+  }
+  readonly scale?: {
+    readonly images: number
+    readonly warm?: ToolSummary
+    readonly dry?: ToolSummary
+    /** the warm run of ours the per-image times are compared with */
+    readonly baseline: { readonly kind: "warm" | "scale-baseline"; readonly images: number; readonly ours?: ToolSummary }
+    readonly secondsPerImage: { readonly warm: number; readonly dry: number; readonly baseline: number }
+    /** per-image time over the baseline's: 1.3 allowed */
+    readonly warmVsBaseline: number
+    readonly dryVsBaseline: number
+    /** of the warm and dry runs */
+    readonly maxRssBytes: number
+  }
+}
+
+/** Ours and skopeo in one wan run kind. */
+export interface WanPair {
+  readonly ours?: ToolSummary
+  readonly skopeo?: ToolSummary
+  /** skopeo's median over ours */
+  readonly ratio: number
+  /** median CPU the two proxies spent (they run in the bench process, on the same cores) */
+  readonly proxyCpuSeconds: { readonly ours: number; readonly skopeo: number }
+  /** how the shared base layer reached the target, per run (cold) */
+  readonly baseArrivals: { readonly ours: ReadonlyArray<{ uploads: number; mounts: number }>; readonly skopeo: ReadonlyArray<{ uploads: number; mounts: number }> }
+}
+
+/** Requests per image at both latency proxies of a wan run. */
+export interface ProxyPerImage {
+  readonly total: number
+  readonly manifest: number
+  readonly blob: number
+  readonly other: number
+  readonly byMethod: Readonly<Record<string, number>>
+}
+
+/** Source + target proxy counts divided by the image count. */
+export const proxyPerImage = (source: ProxyCounts, target: ProxyCounts, images: number): ProxyPerImage => {
+  const per = (n: number) => round(n / Math.max(1, images), 2)
+  const byMethod: Record<string, number> = {}
+  for (const method of new Set([...Object.keys(source.byMethod), ...Object.keys(target.byMethod)])) {
+    byMethod[method] = per((source.byMethod[method] ?? 0) + (target.byMethod[method] ?? 0))
+  }
+  return {
+    total: per(source.total + target.total),
+    manifest: per(source.byKind.manifest + target.byKind.manifest),
+    blob: per(source.byKind.blob + target.byKind.blob),
+    other: per(source.byKind.other + target.byKind.other),
+    byMethod
+  }
+}
+
+const wanPair = (runs: ReadonlyArray<RunRecord>, kind: RunKind): WanPair => {
+  const ours = summarize(runs, kind, "ours")
+  const skopeo = summarize(runs, kind, "skopeo")
+  const mine = (tool: Tool) => runs.filter((r) => r.kind === kind && r.tool === tool)
+  const proxyCpu = (tool: Tool) => round(median(mine(tool).filter((r) => r.ok && r.proxies).map((r) => r.proxies!.cpuSeconds)), 3)
+  const arrivals = (tool: Tool) => mine(tool).filter((r) => r.arrivals).map((r) => ({ ...r.arrivals! }))
+  return {
+    ours,
+    skopeo,
+    ratio: round((skopeo?.medianSeconds ?? NaN) / (ours?.medianSeconds ?? NaN), 2),
+    proxyCpuSeconds: { ours: proxyCpu("ours"), skopeo: proxyCpu("skopeo") },
+    baseArrivals: { ours: arrivals("ours"), skopeo: arrivals("skopeo") }
+  }
+}
+
+/** The scale summary: ours' warm and dry runs per image against a warm run of 200 (or the warm workload's). */
+const scaleSummary = (runs: ReadonlyArray<RunRecord>): Summary["scale"] => {
+  const imagesOf = (kind: RunKind) => runs.find((r) => r.kind === kind)?.images ?? NaN
+  const warm = summarize(runs, "scale-warm", "ours")
+  const dry = summarize(runs, "scale-dry", "ours")
+  // the bench runs its own baseline only when the warm workload did not give one of 200 images
+  const baselineKind = runs.some((r) => r.kind === "scale-baseline") ? "scale-baseline" : "warm"
+  const baseline = { kind: baselineKind, images: imagesOf(baselineKind), ours: summarize(runs, baselineKind, "ours") } as const
+  const images = imagesOf("scale-warm")
+  const secondsPerImage = {
+    warm: (warm?.medianSeconds ?? NaN) / images,
+    dry: (dry?.medianSeconds ?? NaN) / imagesOf("scale-dry"),
+    baseline: (baseline.ours?.medianSeconds ?? NaN) / baseline.images
+  }
+  return {
+    images,
+    warm,
+    dry,
+    baseline,
+    secondsPerImage: { warm: round(secondsPerImage.warm, 6), dry: round(secondsPerImage.dry, 6), baseline: round(secondsPerImage.baseline, 6) },
+    warmVsBaseline: round(secondsPerImage.warm / secondsPerImage.baseline, 2),
+    dryVsBaseline: round(secondsPerImage.dry / secondsPerImage.baseline, 2),
+    maxRssBytes: Math.max(warm?.maxRssBytes ?? NaN, dry?.maxRssBytes ?? NaN)
+  }
 }
 
 export const buildSummary = (runs: ReadonlyArray<RunRecord>, layerBytes: number | undefined): Summary => {
@@ -176,8 +292,26 @@ export const buildSummary = (runs: ReadonlyArray<RunRecord>, layerBytes: number 
       throughputMBps
     }
   }
+  if (has("wan-warm") || has("wan-cold")) {
+    const wanRuns = runs.filter((r) => r.kind === "wan-warm" || r.kind === "wan-cold")
+    const requestsPerImage: Record<string, ProxyPerImage> = {}
+    for (const kind of ["wan-warm", "wan-cold"] as const) {
+      for (const tool of ["ours", "skopeo"] as const) {
+        const run = runs.find((r) => r.kind === kind && r.tool === tool && r.proxies)
+        if (run?.proxies) requestsPerImage[`${tool} ${kind.slice(4)}`] = proxyPerImage(run.proxies.source, run.proxies.target, run.images)
+      }
+    }
+    summary.wan = {
+      images: wanRuns[0]?.images ?? NaN,
+      delayMs: wanRuns.find((r) => r.proxies)?.proxies?.delayMs ?? NaN,
+      warm: wanPair(runs, "wan-warm"),
+      cold: wanPair(runs, "wan-cold"),
+      requestsPerImage
+    }
+  }
+  if (has("scale-warm") || has("scale-dry")) summary.scale = scaleSummary(runs)
   const perImage: Record<string, PerImage> = {}
-  for (const kind of ["warm", "cold", "requests-warm", "requests-cold"] as const) {
+  for (const kind of ["warm", "cold", "requests-warm", "requests-cold", "wan-warm", "wan-cold", "scale-warm", "scale-dry"] as const) {
     for (const tool of ["ours", "skopeo"] as const) {
       // the first successful run of each kind is the one reported (they are deterministic)
       const run = runs.find((r) => r.kind === kind && r.tool === tool && r.requests)
@@ -188,7 +322,7 @@ export const buildSummary = (runs: ReadonlyArray<RunRecord>, layerBytes: number 
   return summary
 }
 
-/** The issue's four must-hold lines, judged on this run. */
+/** The issue's four must-hold lines and those of wan and scale, judged on this run. */
 export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: number, completed: boolean, cores = 1): Array<MustHold> => {
   const checks: Array<MustHold> = []
   {
@@ -250,6 +384,43 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
     pass: completed,
     detail: completed ? "`bun run bench` ran every selected workload end to end" : "the run did not complete"
   })
+  const wan = summary.wan
+  for (const [id, kind, want] of [[5, "warm", 40], [6, "cold", 12]] as const) {
+    const pair = wan?.[kind]
+    const failed = runs.filter((r) => r.kind === `wan-${kind}` && r.tool === "ours" && !r.ok).length
+    const req = (tool: Tool) => wan?.requestsPerImage[`${tool} ${kind}`]?.total ?? NaN
+    checks.push({
+      id,
+      text: `WAN ${kind}: ≥ ${want}× faster than skopeo sync on the same ${wan ? `${wan.images} ` : ""}images${kind === "warm" ? ", all present" : " into an empty target"}, ` +
+        `every request delayed ${wan ? `${wan.delayMs} ms` : "by a latency proxy"}`,
+      pass: pair === undefined ? undefined : pair.ratio >= want && failed === 0,
+      detail: pair === undefined
+        ? "wan not run"
+        : `ratio ${times(pair.ratio)} (ours ${secs(pair.ours?.medianSeconds)}, skopeo ${secs(pair.skopeo?.medianSeconds)}); ` +
+          `requests per image at the proxies: ours ${req("ours")}, skopeo ${req("skopeo")}; ` +
+          `the proxies' CPU: ${secs(pair.proxyCpuSeconds.ours)} in our runs, ${secs(pair.proxyCpuSeconds.skopeo)} in skopeo's` +
+          (kind === "cold" ? `; base layer per run of ours: ${pair.baseArrivals.ours.map((a) => `${a.uploads} upload(s) + ${a.mounts} mount(s)`).join(", ") || "–"}` : "") +
+          (failed > 0 ? `; ${failed} failed run(s)` : "")
+    })
+  }
+  {
+    const scale = summary.scale
+    const failed = runs.filter((r) => r.kind.startsWith("scale-") && !r.ok).length
+    const pass = scale === undefined
+      ? undefined
+      : scale.warmVsBaseline <= 1.3 && scale.dryVsBaseline <= 1.3 && scale.maxRssBytes < 300 * MB && failed === 0
+    checks.push({
+      id: 7,
+      text: `Scale: ${scale ? scale.images : "thousands of"} images, warm and dry run, within 1.3× of a ${scale?.baseline.images ?? 200}-image warm run's time per image, peak RSS below 300 MB`,
+      pass,
+      detail: scale === undefined
+        ? "scale not run"
+        : `warm ${msEach(scale.secondsPerImage.warm)} (${times(scale.warmVsBaseline)}), dry run ${msEach(scale.secondsPerImage.dry)} (${times(scale.dryVsBaseline)}) ` +
+          `against ${msEach(scale.secondsPerImage.baseline)} of the ${scale.baseline.images}-image warm run (${scale.baseline.kind === "warm" ? "the warm workload" : "same content"}); ` +
+          `peak RSS ${mb(scale.maxRssBytes)}` +
+          (failed > 0 ? `; ${failed} failed run(s)` : "")
+    })
+  }
   return checks
 }
 
@@ -279,9 +450,24 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
     ].join("; ")
     lines.push(`| big: one ${gib(b.layerBytes)} layer | ${wallCpu(b.ours)} (${b.throughputMBps["ours"] ?? "–"} MB/s), peak RSS ${mb(b.ours?.maxRssBytes ?? NaN)} | ${ref} | ${times(b.slowdownVsCurlPipe)} curl pipe's time | RSS < 200 MB, ≤ 1.5× curl | ${verdictOf(3)} |`)
   }
+  if (summary.wan) {
+    const w = summary.wan
+    for (const [id, kind, want] of [[5, "warm", 40], [6, "cold", 12]] as const) {
+      const pair = w[kind]
+      const req = (tool: Tool) => `${w.requestsPerImage[`${tool} ${kind}`]?.total ?? "–"} req/image`
+      const what = kind === "warm" ? "all present" : "empty target"
+      lines.push(`| wan ${kind}: ${w.images} images, ${what}, +${w.delayMs} ms per request | ${wallCpu(pair.ours)}; ${req("ours")} | skopeo sync ${wallCpu(pair.skopeo)}; ${req("skopeo")} | ${times(pair.ratio)} faster | ≥ ${want}× | ${verdictOf(id)} |`)
+    }
+  }
+  if (summary.scale) {
+    const s = summary.scale
+    const ours = `warm ${wallCpu(s.warm)} (${msEach(s.secondsPerImage.warm)}); dry run ${wallCpu(s.dry)} (${msEach(s.secondsPerImage.dry)}); peak RSS ${mb(s.maxRssBytes)}`
+    const ref = `ours, ${s.baseline.images}-image warm ${wallCpu(s.baseline.ours)} (${msEach(s.secondsPerImage.baseline)})`
+    lines.push(`| scale: ${s.images} images, ours only | ${ours} | ${ref} | ${times(s.warmVsBaseline)} (warm), ${times(s.dryVsBaseline)} (dry) the time per image | ≤ 1.3× per image, RSS < 300 MB | ${verdictOf(7)} |`)
+  }
   if (summary.requests) {
     lines.push("")
-    lines.push("Requests per image (both registries; access logs, plus the token server's log in the `requests-*` runs):")
+    lines.push("Requests per image (both registries; access logs, plus the token server's log in the `requests-*` runs; the `wan-*` runs are counted at the latency proxies):")
     lines.push("")
     lines.push("| run | manifest req | of which HEAD | GET (source GET = pull) | PUT | blob req | /v2/ pings | tokens | other | total |")
     lines.push("|---|---|---|---|---|---|---|---|---|---|")

@@ -1,25 +1,28 @@
 /**
  * `bun run bench`: our sync against `skopeo sync --all` (and a 1 GiB layer against plain curl)
- * on throwaway loopback `docker-registry` processes. See docs/benchmark.md for what is
- * measured and how to read the table. Every registry, child process and temp dir is removed at
- * the end, also on failure or Ctrl-C.
+ * on throwaway loopback `docker-registry` processes, also behind latency proxies (wan), and our
+ * sync alone over thousands of images (scale). See docs/benchmark.md for what is measured and
+ * how to read the table. Every registry, proxy, child process and temp dir is removed at the
+ * end, also on failure or Ctrl-C.
  */
 import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
 import { startRegistry } from "../src/demo/LocalRegistry.ts"
-import type { LocalRegistry, LocalRegistryOptions } from "../src/demo/LocalRegistry.ts"
+import type { LocalRegistry, LocalRegistryOptions, LoggedRequest } from "../src/demo/LocalRegistry.ts"
 import { startTokenServer } from "../test/support/TokenServer.ts"
 import type { TokenServer } from "../test/support/TokenServer.ts"
 import { blobArrivals, countRequests, perImage } from "./accessLog.ts"
+import { startLatencyProxy } from "./latencyProxy.ts"
+import type { LatencyProxy } from "./latencyProxy.ts"
 import { parseOptions, USAGE } from "./options.ts"
 import type { BenchOptions } from "./options.ts"
 import { buildSummary, judge, mb, renderTable, secs, updateDoc, writeJsonAtomic } from "./report.ts"
 import type { RunKind, RunRecord, Tool } from "./report.ts"
 import { firstLine, killRunning, tail, timed, verifyTags } from "./tools.ts"
 import type { ExpectedTag, TimedRun } from "./tools.ts"
-import { pushBigImage, pushImageSet } from "./workloads.ts"
+import { pushBigImage, pushImageSet, pushScaleSet } from "./workloads.ts"
 import type { BenchImage, BigImage, ImageSet } from "./workloads.ts"
 
 const root = resolve(import.meta.dir, "..")
@@ -36,6 +39,25 @@ const hostPath = (host: string) => host.replace(/:/g, "-")
 
 /** Where an image of `sourceHost` lands in the target, for both tools. */
 const targetRepository = (sourceHost: string, image: BenchImage) => `${MIRROR}/${hostPath(sourceHost)}/${image.repository}`
+
+/** The target tags a sync of `images` from `sourceHost` must leave. */
+const expectedTags = (sourceHost: string, images: ReadonlyArray<BenchImage>): Array<ExpectedTag> =>
+  images.map((i) => ({ repository: targetRepository(sourceHost, i), tag: i.tag, digest: i.digest }))
+
+/** Scale's time per image is compared with a warm run of this many images. */
+const SCALE_BASELINE = 200
+
+/** The registry or proxy a tool is pointed at. */
+interface Endpoint {
+  readonly host: string
+}
+
+/** Where a run's requests are counted: the registries' access logs, or the latency proxies in front of them. */
+interface RequestLog {
+  readonly requests: () => ReadonlyArray<LoggedRequest>
+  readonly resetRequests: () => Promise<void>
+  readonly settle: () => Promise<void>
+}
 
 /** Things to undo at the end, newest first. */
 class Cleanup {
@@ -127,7 +149,9 @@ const main = async (): Promise<number> => {
   const machineLine = `${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB RAM, ${machine.os}; bun ${machine.bun}, ${machine.skopeo}, ${machine.registry}, ${machine.curl}`
   log(`machine: ${machineLine}`)
   log(`our CLI: ${syncer.path}${syncer.commit ? ` (commit ${syncer.commit}${syncer.dirty ? ", with local changes" : ""})` : ""}`)
-  log(`workloads: ${[...opts.only].join(", ")}; ${opts.images} images, ${opts.rounds} round(s), big layer ${mb(opts.bigSize)}`)
+  log(`workloads: ${[...opts.only].join(", ")}; ${opts.images} images, ${opts.rounds} round(s), big layer ${mb(opts.bigSize)}` +
+    (opts.only.has("wan") ? `; wan ${opts.wanImages} images at +${opts.delayMs} ms per request` : "") +
+    (opts.only.has("scale") ? `; scale ${opts.scaleImages} images` : ""))
   const loadAtStart = loadavg()[0] ?? 0
   if (loadAtStart > machine.cores * 0.5) {
     log(`warning: load average ${loadAtStart.toFixed(1)} on ${machine.cores} cores: other work on this machine will skew the times`)
@@ -169,6 +193,15 @@ const main = async (): Promise<number> => {
     await registry.stop()
     cleanup.remove(registry.stop)
   }
+  const startProxy = (registry: LocalRegistry): LatencyProxy => {
+    const proxy = startLatencyProxy(registry.url, opts.delayMs)
+    cleanup.add(`latency proxy ${proxy.host}`, proxy.stop)
+    return proxy
+  }
+  const stopProxy = async (proxy: LatencyProxy): Promise<void> => {
+    await proxy.stop()
+    cleanup.remove(proxy.stop)
+  }
 
   const runs: Array<RunRecord> = []
   const generation: Record<string, number> = {}
@@ -178,7 +211,7 @@ const main = async (): Promise<number> => {
   const file = (name: string) => join(work, `${++counter}-${name}`)
 
   /** Our CLI over `images` of `sourceHost` into `target`. */
-  const ours = (target: LocalRegistry, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = []) => async (): Promise<TimedRun> => {
+  const ours = (target: Endpoint, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = []) => async (): Promise<TimedRun> => {
     const definition = file("images.yaml")
     await writeFile(definition, [
       `targetRepoPrefix: "${target.host}/${MIRROR}/"`,
@@ -190,8 +223,11 @@ const main = async (): Promise<number> => {
     return timed([process.execPath, opts.syncer, "--images-file", definition, ...concurrency, ...extra], { env: childEnv, cwd: work })
   }
 
-  /** `skopeo sync --all` over the same images, into the same target paths. */
-  const skopeo = (target: LocalRegistry, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = []) => async (): Promise<TimedRun> => {
+  /**
+   * `skopeo sync --all` over the same images, into the same target paths. `namedAs`: the
+   * source host the target paths are named after, when skopeo reads from another one.
+   */
+  const skopeo = (target: Endpoint, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = [], namedAs = sourceHost) => async (): Promise<TimedRun> => {
     const yaml = file("skopeo.yaml")
     await writeFile(yaml, [
       `${sourceHost}:`,
@@ -201,8 +237,18 @@ const main = async (): Promise<number> => {
       ""
     ].join("\n"))
     // without --scoped, skopeo puts each image at DEST/<last path component>:<tag>
-    const dest = `${target.host}/${MIRROR}/${hostPath(sourceHost)}/bench`
+    const dest = `${target.host}/${MIRROR}/${hostPath(namedAs)}/bench`
     return timed(["skopeo", "sync", "--all", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false", ...extra, yaml, dest], { env: childEnv, cwd: work })
+  }
+
+  /** Untimed: copies `images` with skopeo (digests are identical either way) and checks the target. */
+  const fillWithSkopeo = async (target: LocalRegistry, sourceHost: string, images: ReadonlyArray<BenchImage>, namedAs = sourceHost): Promise<number> => {
+    const prep = await skopeo(target, sourceHost, images, [], namedAs)()
+    const problems = await verifyTags(target.url, expectedTags(namedAs, images))
+    if (prep.exitCode !== 0 || problems.length > 0) {
+      throw new Error(`preparing a warm target with skopeo failed (exit ${prep.exitCode}): ${problems.slice(0, 3).join("; ")}\n${tail(prep.stderr)}`)
+    }
+    return prep.seconds
   }
 
   /** Runs one contender with request logs cleared before and read after, then verifies the target. */
@@ -219,9 +265,15 @@ const main = async (): Promise<number> => {
     readonly arrivalsOf?: string
     /** checks instead of the image tags (curl copies a blob only) */
     readonly verify?: () => Promise<Array<string>>
+    /** wan: the proxies the tool was pointed at; requests are counted there, tags are verified on the registry */
+    readonly via?: { readonly source: LatencyProxy; readonly target: LatencyProxy }
   }): Promise<RunRecord> => {
-    await p.source.resetRequests()
-    await p.target.resetRequests()
+    const logs: { readonly source: RequestLog; readonly target: RequestLog } = p.via ?? { source: p.source, target: p.target }
+    const sourceHost = p.via?.source.host ?? p.source.host
+    await logs.source.resetRequests()
+    await logs.target.resetRequests()
+    // the proxies run in this process, which otherwise only waits for the child
+    const benchCpuBefore = process.cpuUsage()
     const tokensBefore = p.tokens?.requests().length ?? 0
     const loadBefore = loadavg()[0] ?? 0
     const registryCpu = () => {
@@ -231,11 +283,12 @@ const main = async (): Promise<number> => {
     const cpuBefore = registryCpu()
     const result = await p.run()
     const cpuAfter = registryCpu()
-    await Promise.all([p.source.settle(), p.target.settle()])
-    const sourceLog = p.source.requests()
-    const targetLog = p.target.requests()
+    const benchCpu = process.cpuUsage(benchCpuBefore)
+    await Promise.all([logs.source.settle(), logs.target.settle()])
+    const sourceLog = logs.source.requests()
+    const targetLog = logs.target.requests()
     const tokenCount = (p.tokens?.requests().length ?? 0) - tokensBefore
-    const expected: Array<ExpectedTag> = p.images.map((i) => ({ repository: targetRepository(p.source.host, i), tag: i.tag, digest: i.digest }))
+    const expected = expectedTags(sourceHost, p.images)
     const auth = p.tokens
       ? (repository: string) => `Bearer ${p.tokens!.mint([{ type: "repository", name: repository, actions: ["pull"] }])}`
       : undefined
@@ -247,6 +300,7 @@ const main = async (): Promise<number> => {
       kind: p.kind,
       round: p.round,
       tool: p.tool,
+      images: p.images.length,
       seconds: result.seconds,
       exitCode: result.exitCode,
       ok: problems.length === 0,
@@ -259,11 +313,22 @@ const main = async (): Promise<number> => {
       lastOutputSeconds: result.lastOutputSeconds,
       loadBefore: Math.round(loadBefore * 100) / 100,
       requests: { source, target, tokens: tokenCount, perImage: perImage(source, target, tokenCount, Math.max(1, p.images.length)) },
-      ...(p.arrivalsOf ? { arrivals: blobArrivals(targetLog, p.arrivalsOf) } : {})
+      ...(p.arrivalsOf ? { arrivals: blobArrivals(targetLog, p.arrivalsOf) } : {}),
+      ...(p.via
+        ? {
+          proxies: {
+            delayMs: p.via.source.delayMs,
+            source: p.via.source.counts(),
+            target: p.via.target.counts(),
+            cpuSeconds: Math.round((benchCpu.user + benchCpu.system) / 1e4) / 100
+          }
+        }
+        : {})
     }
     runs.push(record)
-    const rss = p.kind === "big" ? `, peak RSS ${mb(result.maxRssBytes)}` : ""
-    log(`  ${p.kind} round ${p.round + 1} ${p.tool}: ${secs(result.seconds)}${rss}${record.ok ? "" : `  FAILED: ${problems[0]?.split("\n")[0]}`}`)
+    const rss = p.kind === "big" || p.kind.startsWith("scale") ? `, peak RSS ${mb(result.maxRssBytes)}` : ""
+    const perRun = p.via ? `, ${record.requests?.perImage.total} req/image at the proxies` : ""
+    log(`  ${p.kind} round ${p.round + 1} ${p.tool}: ${secs(result.seconds)}${rss}${perRun}${record.ok ? "" : `  FAILED: ${problems[0]?.split("\n")[0]}`}`)
     if (!record.ok) for (const line of problems.slice(0, 5)) log(`    ${line.split("\n").join("\n    ")}`)
     return record
   }
@@ -287,13 +352,8 @@ const main = async (): Promise<number> => {
       const images = set.images
       log("warm: every image already present in the target")
       const target = await startReg()
-      // prepared with skopeo itself (digests are identical either way), then checked
-      const prep = await skopeo(target, source.host, images)()
-      const prepProblems = await verifyTags(target.url, images.map((i) => ({ repository: targetRepository(source.host, i), tag: i.tag, digest: i.digest })))
-      if (prep.exitCode !== 0 || prepProblems.length > 0) {
-        throw new Error(`preparing the warm target with skopeo failed (exit ${prep.exitCode}): ${prepProblems.slice(0, 3).join("; ")}\n${tail(prep.stderr)}`)
-      }
-      generation["warmTarget"] = prep.seconds
+      // prepared with skopeo itself, then checked
+      generation["warmTarget"] = await fillWithSkopeo(target, source.host, images)
       for (let r = 0; r < opts.rounds; r++) {
         for (const tool of rotate(["ours", "skopeo"] as const, r)) {
           await measure({ kind: "warm", round: r, tool, source, target, images, run: tool === "ours" ? ours(target, source.host, images) : skopeo(target, source.host, images) })
@@ -401,6 +461,98 @@ const main = async (): Promise<number> => {
         await stopReg(target)
       }
     }
+
+    if (opts.only.has("wan")) {
+      log(`wan: ${opts.wanImages} images behind latency proxies that hold every request ${opts.delayMs} ms; ${mb(opts.wanBaseSize)} base layer (generating, not timed)…`)
+      // a source of its own: these images have another base layer under the same repository names
+      const wanSource = await startReg()
+      const wanSet = await pushImageSet(wanSource.url, opts.wanImages, opts.wanBaseSize)
+      generation["wan"] = wanSet.seconds
+      log(`  pushed in ${secs(wanSet.seconds)}; base layer ${wanSet.baseDigest.slice(0, 19)}… (${mb(wanSet.baseBytes)})`)
+      const images = wanSet.images
+      const sourceProxy = startProxy(wanSource)
+      // both tools see only the proxies: the source by the proxy's host, the target by its proxy
+      const runOf = (tool: "ours" | "skopeo", targetProxy: LatencyProxy) =>
+        tool === "ours" ? ours(targetProxy, sourceProxy.host, images) : skopeo(targetProxy, sourceProxy.host, images)
+
+      log("wan warm: every image already present in the target")
+      const target = await startReg()
+      const targetProxy = startProxy(target)
+      // filled without the delay, under the paths the proxied source host gives
+      generation["wanWarmTarget"] = await fillWithSkopeo(target, wanSource.host, images, sourceProxy.host)
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const tool of rotate(["ours", "skopeo"] as const, r)) {
+          await measure({ kind: "wan-warm", round: r, tool, source: wanSource, target, images, via: { source: sourceProxy, target: targetProxy }, run: runOf(tool, targetProxy) })
+        }
+      }
+      await stopProxy(targetProxy)
+      await stopReg(target)
+
+      log("wan cold: the same images into an empty target (a fresh registry and proxy for every run)")
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const tool of rotate(["ours", "skopeo"] as const, r)) {
+          const coldTarget = await startReg()
+          const coldProxy = startProxy(coldTarget)
+          await measure({
+            kind: "wan-cold",
+            round: r,
+            tool,
+            source: wanSource,
+            target: coldTarget,
+            images,
+            arrivalsOf: wanSet.baseDigest,
+            via: { source: sourceProxy, target: coldProxy },
+            run: runOf(tool, coldProxy)
+          })
+          await stopProxy(coldProxy)
+          await stopReg(coldTarget)
+        }
+      }
+      await stopProxy(sourceProxy)
+      await stopReg(wanSource)
+    }
+
+    if (opts.only.has("scale")) {
+      log(`scale: ${opts.scaleImages} images, all one small two-platform image (generating, not timed)…`)
+      const scale = await pushScaleSet(source, opts.scaleImages)
+      generation["scale"] = scale.seconds
+      log(`  pushed in ${secs(scale.seconds)}`)
+      const images = scale.images
+      const target = await startReg()
+      // untimed: our own sync fills the target, so the timed warm runs find every image present
+      log(`  filling the target with our sync (not timed)…`)
+      const fill = await ours(target, source.host, images)()
+      const fillProblems = fill.exitCode === 0 ? await verifyTags(target.url, expectedTags(source.host, images)) : []
+      if (fill.exitCode !== 0 || fillProblems.length > 0) {
+        throw new Error(`filling the scale target failed (exit ${fill.exitCode}): ${fillProblems.slice(0, 3).join("; ")}\n${tail(fill.stderr || fill.stdout)}`)
+      }
+      generation["scaleTarget"] = fill.seconds
+      log(`  filled in ${secs(fill.seconds)}`)
+      // the dry run writes nothing, so one empty target serves every round
+      const empty = await startReg()
+      const wroteNothing = async (): Promise<Array<string>> => {
+        const c = countRequests(empty.requests()).byClass
+        const writes = c.manifestPut + c.uploadStart + c.mount + c.uploadPatch + c.uploadPut
+        return writes === 0 ? [] : [`the dry run sent ${writes} write request(s) to the target`]
+      }
+      // the warm workload's own run is the baseline only when it had 200 images; else 200 of these (present too)
+      const warmIsBaseline = opts.only.has("warm") && opts.images === SCALE_BASELINE && runs.some((r) => r.kind === "warm" && r.tool === "ours" && r.ok)
+      const baseline = images.slice(0, SCALE_BASELINE)
+      if (!warmIsBaseline) log(`  baseline: ${baseline.length} of these images, warm (the warm workload did not run ${SCALE_BASELINE} images here)`)
+      const kinds = ["scale-warm", "scale-dry", ...(warmIsBaseline ? [] : ["scale-baseline" as const])] as const
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const kind of rotate(kinds, r)) {
+          if (kind === "scale-dry") {
+            await measure({ kind, round: r, tool: "ours", source, target: empty, images, verify: wroteNothing, run: ours(empty, source.host, images, ["--dry-run"]) })
+          } else {
+            const these = kind === "scale-warm" ? images : baseline
+            await measure({ kind, round: r, tool: "ours", source, target, images: these, run: ours(target, source.host, these) })
+          }
+        }
+      }
+      await stopReg(empty)
+      await stopReg(target)
+    }
     completed = true
   } catch (e) {
     // after Ctrl-C the registries are gone under the running step: that error is expected
@@ -427,7 +579,19 @@ const main = async (): Promise<number> => {
     command: ["bun", "run", "bench", ...process.argv.slice(2)].join(" "),
     machine: { ...machine, loadAverageAtStart: Math.round(loadAtStart * 100) / 100, maxLoadAverageBeforeRuns: Math.round(maxLoad * 100) / 100 },
     syncer,
-    config: { images: opts.images, rounds: opts.rounds, baseSize: opts.baseSize, bigSize: opts.bigSize, only: [...opts.only], concurrency: opts.concurrency ?? null, bigSkopeo: opts.bigSkopeo },
+    config: {
+      images: opts.images,
+      rounds: opts.rounds,
+      baseSize: opts.baseSize,
+      bigSize: opts.bigSize,
+      wanImages: opts.wanImages,
+      wanBaseSize: opts.wanBaseSize,
+      delayMs: opts.delayMs,
+      scaleImages: opts.scaleImages,
+      only: [...opts.only],
+      concurrency: opts.concurrency ?? null,
+      bigSkopeo: opts.bigSkopeo
+    },
     generationSeconds: generation,
     completed,
     mustHold: checks,

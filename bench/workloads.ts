@@ -1,16 +1,18 @@
 /**
  * Workload generation (not timed): N deterministic two-platform images sharing one base
- * layer, pushed concurrently; and one image whose single layer is a large gzip'd tar, written
- * to disk as a stream and uploaded from the file, so nothing large is ever held in memory.
+ * layer, pushed concurrently; thousands of copies of one small image (scale); and one image
+ * whose single layer is a large gzip'd tar, written to disk as a stream and uploaded from the
+ * file, so nothing large is ever held in memory.
  */
 import { createCipheriv, createHash } from "node:crypto"
-import { createWriteStream } from "node:fs"
-import { rm } from "node:fs/promises"
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs"
+import { readdir, readFile, rm } from "node:fs/promises"
+import { join, relative } from "node:path"
 import { Readable, Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { createGzip } from "node:zlib"
 import { buildImage, pushImage, pushRawManifest, sha256Digest } from "../src/demo/SampleImages.ts"
-import type { SamplePlatform } from "../src/demo/SampleImages.ts"
+import type { SampleImageSpec, SamplePlatform } from "../src/demo/SampleImages.ts"
 
 /** One image of the source registry, as the tools see it. */
 export interface BenchImage {
@@ -67,6 +69,57 @@ export const pushImageSet = async (registryUrl: string, count: number, baseSize:
     return { repository: appRepository(i), tag: "1", digest: pushed.digest }
   })
   return { images, baseDigest: baseLayer.digest, baseBytes: baseLayer.size, seconds: (performance.now() - started) / 1000 }
+}
+
+/** The scale set: many images of one content. */
+export interface ScaleSet {
+  readonly images: ReadonlyArray<BenchImage>
+  readonly seconds: number
+}
+
+/** The repository of scale image i. */
+export const scaleRepository = (i: number): string => `bench/scale-${i}`
+
+/** Where distribution's filesystem storage keeps repositories, under a LocalRegistry's dir. */
+const REPOSITORIES = "data/docker/registry/v2/repositories"
+
+/** Every directory and file under `dir`, relative to it, with the files' bytes. */
+const readTree = async (dir: string): Promise<{ dirs: Array<string>; files: Array<{ path: string; bytes: Uint8Array }> }> => {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  const dirs: Array<string> = []
+  const files: Array<{ path: string; bytes: Uint8Array }> = []
+  for (const e of entries) {
+    const path = relative(dir, join(e.parentPath, e.name))
+    if (e.isDirectory()) dirs.push(path)
+    else files.push({ path, bytes: await readFile(join(dir, path)) })
+  }
+  return { dirs, files }
+}
+
+/**
+ * Pushes `count` images `bench/scale-i:1`, all one small two-platform image: pushed once over
+ * HTTP, then its repository directory (link files only: blobs are shared storage) copied on
+ * disk to every other repository. Pushing thousands of images over the API takes minutes on
+ * 2 cores and measures the registry, not the tool. A repository per image rather than many
+ * tags in one: copying many tags of one manifest into one repository at once fails now and
+ * then with MANIFEST_BLOB_UNKNOWN, even with its blobs already there (most likely the
+ * registry's race: distribution rewrites a repository's link files in place).
+ */
+export const pushScaleSet = async (registry: { readonly url: string; readonly dir: string }, count: number): Promise<ScaleSet> => {
+  const started = performance.now()
+  const spec: SampleImageSpec = { platforms: PLATFORMS, seed: "scale", layers: 1, layerSize: 1024 }
+  const pushed = await pushImage(registry.url, scaleRepository(0), "1", spec)
+  const root = join(registry.dir, REPOSITORIES)
+  const tree = await readTree(join(root, scaleRepository(0)))
+  // synchronous: tens of thousands of tiny writes, where a thread-pool round trip each costs more than the write
+  const leaves = ["", ...tree.dirs].filter((d) => !tree.dirs.some((other) => other.startsWith(`${d}/`) || (d === "" && other !== "")))
+  for (let i = 1; i < count; i++) {
+    const dir = join(root, scaleRepository(i))
+    for (const d of leaves) mkdirSync(join(dir, d), { recursive: true })
+    for (const f of tree.files) writeFileSync(join(dir, f.path), f.bytes)
+  }
+  const images = Array.from({ length: count }, (_, i) => ({ repository: scaleRepository(i), tag: "1", digest: pushed.digest }))
+  return { images, seconds: (performance.now() - started) / 1000 }
 }
 
 /** The big image as pushed. */
