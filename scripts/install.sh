@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what image-syncer needs and is missing: bun (via npm), Debian's docker-registry
-# and skopeo (via apt-get; used by the demo and the tests), and the locked npm dependencies.
+# and skopeo (via apt-get; used by the demo and the tests; tmux renders the live view in a test), and the locked npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,7 @@ command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v perl >/dev/null 2>&1 || missing+=(perl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} with apt-get" >&2
   $SUDO apt-get update -qq >&2

@@ -120,7 +120,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             const image = resolve.resolvedFromTarget(entry, located, early.value)
             digest = pinned
             warnings = image.warnings
-            yield* Progress.report({ _tag: "StepStarted", step: "sign" })
+            if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
             return finalResult(result("present", yield* sign.sign(image, false)))
           }
           // Otherwise the target tag does not depend on the source: both HEADs go out at once. The
@@ -139,7 +139,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           yield* Progress.report({ _tag: "StepStarted", step: "compare" })
           const decision = yield* compare.compare(image, existing)
           if (decision === "present") {
-            yield* Progress.report({ _tag: "StepStarted", step: "sign" })
+            if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
             // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
             return finalResult(result("present", yield* sign.sign(image, false)))
           }
@@ -151,7 +151,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
           const copied = yield* copy.copy(image)
-          yield* Progress.report({ _tag: "StepStarted", step: "sign" })
+          if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
           const signed = yield* sign.sign(image, true)
           yield* Progress.report({ _tag: "StepStarted", step: "confirm" })
           return { result: result("synced", { ...signed, bytesCopied: copied.bytesCopied }), written: image.target }

@@ -39,10 +39,13 @@ export interface SignOutcome {
 export class Sign extends Context.Tag("syncer/Sign")<Sign, {
   /** `copied`: the image was just copied (upstream signatures are carried then). */
   readonly sign: (image: ResolvedImage, copied: boolean) => Effect.Effect<SignOutcome, SigningFailed>
+  /** a key was given: there is a signing step to show (carrying upstream signatures alone is part of the copy) */
+  readonly signs: boolean
 }>() {
   /** No signer and no carrying: a no-op. */
   static none = Layer.succeed(Sign, {
-    sign: () => Effect.succeed({ signed: false, signatureDigest: undefined })
+    sign: () => Effect.succeed({ signed: false, signatureDigest: undefined }),
+    signs: false
   })
 
   /** Carries upstream signatures; signs too when a Signer is provided. */
@@ -54,7 +57,7 @@ export class Sign extends Context.Tag("syncer/Sign")<Sign, {
         const tagLists = yield* TagLists
         const settings = yield* SyncSettings
         const signer = options.signer ? Option.some(yield* Signer) : Option.none()
-        return { sign: make(transport, tagLists.of, settings.dryRun, signer) }
+        return { sign: make(transport, tagLists.of, settings.dryRun, signer), signs: Option.isSome(signer) }
       })
     ) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings | Signer>
 }

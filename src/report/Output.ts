@@ -5,13 +5,19 @@ const statuses: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "c
 
 /** One stable line per image: status, source, target, digest, and the error if any. */
 export const formatResult = (r: ImageResult): string => {
-  const parts = [r.status.padEnd(8), r.source, "->", r.target, r.digest ?? "-"]
-  if (r.signed === true) parts.push("(signed)")
-  else if (r.signed === "already") parts.push("(signature present)")
-  else if (r.wouldSign) parts.push("(would sign)")
-  if (r.error) parts.push(`: ${r.error}`)
-  return parts.join(" ")
+  const p = resultParts(r)
+  return [p.status, p.source, "->", p.target, p.digest, ...(p.note ? [p.note] : []), ...(p.error ? [p.error] : [])].join(" ")
 }
+
+/** The pieces of a result line, for views that shorten them to fit (the order and spacing are formatResult's). */
+export const resultParts = (r: ImageResult) => ({
+  status: r.status.padEnd(8),
+  source: r.source,
+  target: r.target,
+  digest: r.digest ?? "-",
+  note: r.signed === true ? "(signed)" : r.signed === "already" ? "(signature present)" : r.wouldSign ? "(would sign)" : undefined,
+  error: r.error ? `: ${r.error}` : undefined
+})
 
 /** Counts per status. */
 export const countByStatus = (results: ReadonlyArray<ImageResult>): Record<ImageStatus, number> => {

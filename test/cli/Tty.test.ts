@@ -83,8 +83,39 @@ describe("output on a terminal and through a pipe", () => {
     const lines = stdout.trim().split("\n")
     expect(lines.filter((l) => l.startsWith("synced "))).toHaveLength(6)
     expect(lines.at(-1)).toBe("6 images: 6 synced, 0 present, 0 planned, 0 conflict, 0 failed")
-    // The per-event lines went to stderr.
+    // Without --debug no per-event line: a CI log holds the results and the summary table.
+    expect(stderr).not.toMatch(/\] (start|step|blob|bytes) /)
+    expect(stderr).toContain("Summary")
+    // the closing line once per stream: stdout has it, stderr's table does not repeat it
+    expect(stderr).not.toContain("6 images:")
+  }, 60_000)
+
+  test("with --debug the per-event lines go to stderr, and stdout is the same", async () => {
+    const file = await definition("pipe-debug")
+    const proc = Bun.spawn([process.execPath, bin, "-i", file, "--debug"], { env: env(), stdout: "pipe", stderr: "pipe" })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    expect(code).toBe(0)
+    expect(stdout.trim().split("\n").filter((l) => l.startsWith("synced "))).toHaveLength(6)
     expect(stderr).toMatch(/\[\d\/6\] step app\d:1 copy/)
+    // no key given: no sign step is shown
+    expect(stderr).not.toMatch(/\] step app\d:1 sign/)
+  }, 60_000)
+
+  test("a 50-image run through a pipe: 50 result lines on stdout, no step line on stderr", async () => {
+    const target = await startRegistry()
+    targets.push(target)
+    const pushed = await pushImage(source.url, "library/fifty", "1", { platforms: [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }], seed: "fifty" })
+    const entries = Array.from({ length: 50 }, (_, i) => `  - source: "fifty@${pushed.digest}"\n    tag: "t${i}"`)
+    const file = join(dir, "fifty.yaml")
+    await writeFile(file, `targetRepoPrefix: "${target.host}/ext/"\nregistries:\n  docker.io:\n    mirror: "${source.host}"\nimages:\n${entries.join("\n")}\n`)
+    const proc = Bun.spawn([process.execPath, bin, "-i", file], { env: env(), stdout: "pipe", stderr: "pipe" })
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+    expect(code, stderr).toBe(0)
+    const lines = stdout.trim().split("\n")
+    expect(lines.filter((l) => l.startsWith("synced "))).toHaveLength(50)
+    expect(lines).toHaveLength(51)
+    expect(stderr).not.toMatch(/\] step /)
+    expect(stderr).not.toMatch(/\] start /)
   }, 60_000)
 
   test("--help through a pipe has no colour codes and names every environment variable", async () => {

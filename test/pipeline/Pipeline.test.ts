@@ -115,6 +115,7 @@ const entries = (...names: ReadonlyArray<string>) => names.map((n) => `  - sourc
 /** Records sign calls; answers "signed". */
 const recordingSign = (calls: Array<string>) =>
   Layer.succeed(Sign, {
+    signs: true,
     sign: (image) =>
       Effect.sync(() => {
         calls.push(image.entry.source)

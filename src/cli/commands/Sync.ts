@@ -24,6 +24,7 @@ import { invalid, ReportNotWritten, SyncIncomplete } from "../Errors.ts"
 import { targetPrefixes } from "../Flags.ts"
 import type { SyncFlags } from "../Flags.ts"
 import { makeView, renderLoop, resolveOutput } from "../output/Views.ts"
+import { PROGRESS_EVERY_MS } from "../output/Plain.ts"
 import type { ProgressView } from "../output/Views.ts"
 import { writeReportFiles } from "../ReportFiles.ts"
 import { planTable } from "./PlanTable.ts"
@@ -91,7 +92,13 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       const pipeline = yield* Pipeline
       const expanded = yield* pipeline.expand(definition)
       images = expanded.images
-      const shown = makeView(mode, viewWrite, { color, total: expanded.images.length, width: process.stdout.columns ?? 100 })
+      const shown = makeView(mode, viewWrite, {
+        color,
+        total: expanded.images.length,
+        // asked at every redraw: a resized terminal is followed
+        width: () => process.stdout.columns ?? 100,
+        detail: flags.debug
+      })
       view = shown
       const onEvent = (e: ProgressEvent) => {
         if (mode === "plain" && e._tag === "ImageFinished") return
@@ -102,7 +109,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
         (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(mode === "plain" ? out(formatResult(r)) : Effect.void)),
         onEvent
       )
-      return yield* Effect.raceFirst(sync, renderLoop(shown, mode === "tty" ? 100 : 10_000))
+      return yield* Effect.raceFirst(sync, renderLoop(shown, mode === "tty" ? 100 : PROGRESS_EVERY_MS))
     })
     const results = yield* run.pipe(
       Effect.provide(live),

@@ -1,15 +1,17 @@
 /**
  * The live view on a terminal: a block redrawn in place (cursor up + clear line) with, per
  * image in flight, its step, bytes copied / total and rate, and overall done / total and ETA;
- * finished images scroll above it. Lines are cut to the terminal width so the block never wraps.
+ * finished images scroll above it. Every line fits the terminal's width (names shortened in
+ * the middle, short digests), and the redraw moves up by the screen rows the last block took
+ * at the width it has now, so a resize leaves nothing of an earlier frame behind.
  */
 import type { ProgressEvent } from "../../model/Progress.ts"
 import type { ImageResult, ImageStatus } from "../../model/Result.ts"
-import { formatResult } from "../../report/Output.ts"
 import { formatBytes, formatDuration } from "../../report/Units.ts"
 import type { ProgressView, ViewOptions } from "./ProgressView.ts"
 import { summaryTable } from "./Summary.ts"
-import { ESC, oneLine, renderSegments, SGR, statusColour } from "./Text.ts"
+import { fittedResultLine } from "./ResultLine.ts"
+import { ESC, renderSegments, SGR, shortenMiddle, statusColour, stripAnsi } from "./Text.ts"
 import type { Segment } from "./Text.ts"
 import { inOrder, makeTracker } from "./Tracker.ts"
 import type { InFlight } from "./Tracker.ts"
@@ -20,12 +22,13 @@ const MAX_IMAGE_LINES = 12
 /** The live view, writing through `write` (a terminal). */
 export const liveView = (write: (s: string) => void, options: ViewOptions): ProgressView => {
   const now = options.now ?? Date.now
-  const width = Math.max(20, (options.width ?? 80) - 1)
+  // One column is left free: a line that fills the last column makes some terminals wrap.
+  const widthNow = () => Math.max(20, (typeof options.width === "function" ? options.width() : options.width ?? 80) - 1)
   const color = options.color
   const tracker = makeTracker(now())
   let finished = false
-  /** lines of the live block now on screen */
-  let blockLines = 0
+  /** visible lengths of the block's lines now on screen */
+  let blockShown: ReadonlyArray<number> = []
 
   const rate = (state: InFlight, at: number): string => {
     if (state.copyStartedAt === undefined || state.copied === 0) return ""
@@ -40,14 +43,14 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
     return formatDuration(((at - tracker.startedAt) / through) * (options.total - through))
   }
 
-  const block = (): Array<string> => {
+  const block = (width: number): Array<string> => {
     const at = now()
     const all = inOrder(tracker)
     // Images whose work is done and whose written tag waits for the end-of-run check.
     const waiting = all.filter((s) => s.step === "confirm").length
     const images = all.filter((s) => s.step !== "confirm")
     const lines = images.slice(0, MAX_IMAGE_LINES).map((s) => {
-      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, { text: ` ${s.source}` }]
+      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, { text: ` ${shortenMiddle(s.source, Math.max(10, width - 45))}` }]
       if (s.total > 0 || s.copied > 0) segments.push({ text: `  ${formatBytes(s.copied)} / ${formatBytes(s.total)}` })
       const r = rate(s, at)
       if (r !== "") segments.push({ text: `  ${r}`, colour: "dim" })
@@ -73,35 +76,35 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
   }
 
   /** Moves to the top of the live block and clears it, writes `above` (scrolling lines), then the block (unless cleared for good). */
-  const redraw = (above: ReadonlyArray<string>, withBlock: boolean) => {
-    let out = blockLines > 0 ? `\r${ESC}[${blockLines}A` : "\r"
-    const lines = withBlock ? block() : []
-    for (const l of [...above, ...lines]) out += `${ESC}[2K${l}\n`
+  const redraw = (above: (width: number) => ReadonlyArray<string>, withBlock: boolean) => {
+    const width = widthNow()
+    const columns = width + 1
+    // The rows the last block takes now: a line longer than a narrowed terminal has wrapped.
+    const rows = blockShown.reduce((n, len) => n + Math.max(1, Math.ceil(len / columns)), 0)
+    let out = rows > 0 ? `\r${ESC}[${rows}A` : "\r"
+    const lines = withBlock ? block(width) : []
+    for (const l of [...above(width), ...lines]) out += `${ESC}[2K${l}\n`
     out += `${ESC}[J`
-    blockLines = lines.length
+    blockShown = lines.map((l) => stripAnsi(l).length)
     write(out)
-  }
-
-  const resultLine = (r: ImageResult): string => {
-    const text = oneLine(formatResult(r))
-    if (!color) return text
-    const status = r.status.padEnd(8)
-    return `${ESC}[${SGR[statusColour[r.status]]}m${status}${ESC}[0m${text.slice(status.length)}`
   }
 
   const onEvent = (event: ProgressEvent): void => {
     if (finished) return
     tracker.apply(event, now())
-    if (event._tag === "ImageFinished") redraw([resultLine(event.result)], true)
+    if (event._tag === "ImageFinished") {
+      const r = event.result
+      redraw((width) => [fittedResultLine(r, width, color)], true)
+    }
   }
 
   return {
     onEvent,
     render: () => {
-      if (!finished) redraw([], true)
+      if (!finished) redraw(() => [], true)
     },
     clear: () => {
-      if (!finished && blockLines > 0) redraw([], false)
+      if (!finished && blockShown.length > 0) redraw(() => [], false)
     },
     finish: (results, durationMs) => {
       if (finished) return
@@ -115,7 +118,7 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
           return `  ${ESC}[${SGR[statusColour[s]]}m${s}${ESC}[0m${match[2]}${match[3]}`
         })
         : table
-      redraw(coloured, false)
+      redraw(() => coloured, false)
     }
   }
 }

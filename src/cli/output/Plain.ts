@@ -1,17 +1,23 @@
 /**
- * Plain output, for pipes and CI logs: one stable, grep-friendly line per event, no control
- * characters at all. A finished image's line is exactly `formatResult` (report/Output.ts).
- * Byte counts arrive per chunk; they are coalesced into one `bytes` line per image, written
- * before that image's next event or on `render()` (a heartbeat).
+ * Plain output, for pipes and CI logs, no control characters at all. By default it is quiet:
+ * the result lines go to stdout (Sync.ts), and this view writes only, on runs long enough to
+ * wonder about, a progress line per `render()` (every 10 s): `[120/2000] 3.40 GiB moved,
+ * 42.0 MiB/s, ETA 2m10s`. With `detail` (--debug) it writes one stable, grep-friendly line
+ * per event instead; byte counts arrive per chunk and are coalesced into one `bytes` line per
+ * image, written before that image's next event or on `render()`.
  */
 import type { ProgressEvent } from "../../model/Progress.ts"
 import type { ImageResult } from "../../model/Result.ts"
 import { formatResult } from "../../report/Output.ts"
 import type { ProgressView, ViewOptions } from "./ProgressView.ts"
+import { formatBytes, formatDuration } from "../../report/Units.ts"
 import { summaryTable } from "./Summary.ts"
 import { oneLine } from "./Text.ts"
 import { inOrder, makeTracker } from "./Tracker.ts"
 import type { InFlight } from "./Tracker.ts"
+
+/** How often a quiet plain run says how far it is (the CLI renders plain views at this interval). */
+export const PROGRESS_EVERY_MS = 10_000
 
 /** The plain view, writing through `write`. */
 export const plainView = (write: (s: string) => void, options: ViewOptions): ProgressView => {
@@ -28,10 +34,26 @@ export const plainView = (write: (s: string) => void, options: ViewOptions): Pro
     plainLine(state.image, "bytes", state.source, `${state.copied}/${state.total}`)
   }
 
+  /** The progress line: done / total, bytes moved, the rate so far, and the time left at that pace. */
+  const progressLine = () => {
+    const at = now()
+    const elapsed = at - tracker.startedAt
+    const done = tracker.done()
+    const moved = tracker.bytesMoved()
+    const rate = elapsed > 0 ? `, ${formatBytes(moved / (elapsed / 1000))}/s` : ""
+    const eta = done > 0 && done < options.total ? `, ETA ${formatDuration((elapsed / done) * (options.total - done))}` : ""
+    line(`[${done}/${options.total}] ${formatBytes(moved)} moved${rate}${eta}`)
+  }
+
   const onEvent = (event: ProgressEvent): void => {
     if (finished) return
     const state = tracker.apply(event, now())
     if (event._tag === "BytesCopied") return
+    // Quiet: only the result line (which Sync.ts sends to stdout itself).
+    if (!options.detail) {
+      if (event._tag === "ImageFinished") line(formatResult(event.result))
+      return
+    }
     if (state) flushBytes(state)
     const source = state?.source ?? (event._tag === "ImageStarted" ? event.source : "?")
     switch (event._tag) {
@@ -49,13 +71,17 @@ export const plainView = (write: (s: string) => void, options: ViewOptions): Pro
   return {
     onEvent,
     render: () => {
-      if (!finished) for (const state of inOrder(tracker)) flushBytes(state)
+      if (finished) return
+      if (options.detail) for (const state of inOrder(tracker)) flushBytes(state)
+      // Quiet runs show progress only once there has been time to wonder (the first render comes at the start).
+      else if (now() - tracker.startedAt >= PROGRESS_EVERY_MS) progressLine()
     },
     clear: () => {},
     finish: (results: ReadonlyArray<ImageResult>, durationMs: number) => {
       if (finished) return
       finished = true
-      write(`${summaryTable(results, durationMs).join("\n")}\n`)
+      // The closing one-line summary is stdout's last line (Sync.ts): it is not said twice.
+      write(`${summaryTable(results, durationMs).slice(0, -1).join("\n")}\n`)
     }
   }
 }

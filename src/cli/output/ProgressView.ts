@@ -13,8 +13,10 @@ export interface ViewOptions {
   readonly total: number
   /** the clock in milliseconds (tests pass a fake one) */
   readonly now?: () => number
-  /** terminal columns; tty lines are cut to fit (default 80) */
-  readonly width?: number
+  /** terminal columns, asked again at every redraw so a resize is followed; tty lines fit them (default 80) */
+  readonly width?: number | (() => number)
+  /** plain: every step, blob and byte count as a line of its own (--debug); otherwise a progress line now and then */
+  readonly detail?: boolean
 }
 
 /** A progress view: feed it events, redraw it on a timer, finish it with the results. */

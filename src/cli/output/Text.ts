@@ -52,3 +52,42 @@ export const renderSegments = (segments: ReadonlyArray<Segment>, width: number, 
   }
   return out
 }
+
+/** A digest as the terminal shows it: algorithm and the first 12 hex digits ("sha256:30244cfd30c2…"). */
+export const shortDigest = (digest: string): string => {
+  const colon = digest.indexOf(":")
+  return colon > 0 && digest.length > colon + 13 ? `${digest.slice(0, colon + 13)}…` : digest
+}
+
+/**
+ * The text within `width` characters, the middle replaced by "…" when it is longer (both ends
+ * say the most); `headShare` of what is kept comes from the start (0.5: as much from each end).
+ */
+export const shortenMiddle = (text: string, width: number, headShare = 0.5): string => {
+  if (text.length <= width) return text
+  if (width <= 1) return text.slice(0, Math.max(0, width))
+  const head = Math.min(width - 1, Math.max(1, Math.round((width - 1) * headShare)))
+  return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`
+}
+
+/**
+ * Fits pieces into `width` by shortening the longest ones in the middle, the others kept whole
+ * where there is room; `headShares[i]` says how much of piece i is kept from its start.
+ */
+export const fitPieces = (pieces: ReadonlyArray<string>, width: number, separator = " ", headShares: ReadonlyArray<number> = []): string => {
+  const out = pieces.map((p) => oneLine(p))
+  const total = () => out.reduce((n, p) => n + p.length, 0) + separator.length * Math.max(0, out.length - 1)
+  // Take a character at a time from the longest piece until the line fits (or nothing is left to take).
+  let excess = total() - width
+  while (excess > 0) {
+    let longest = 0
+    for (let i = 1; i < out.length; i++) if (out[i]!.length > out[longest]!.length) longest = i
+    const piece = out[longest]!
+    if (piece.length <= 2) break
+    const cut = Math.min(excess, piece.length - 2, Math.max(1, piece.length - Math.floor(piece.length * 0.8)))
+    out[longest] = shortenMiddle(piece, piece.length - cut, headShares[longest] ?? 0.5)
+    excess = total() - width
+  }
+  const line = out.join(separator)
+  return line.length > width ? line.slice(0, width) : line
+}
