@@ -85,6 +85,7 @@ export {
   formatLimit,
   ImageNotFound,
   PlatformMismatch,
+  RateLimited,
   RegistryUnavailable,
   ResponseTooLarge,
   SourceNotFound,
@@ -231,3 +232,7 @@ export * as AnonymousAuth from "../plugins/auth/anonymous.ts"
 export * as KeySigner from "../plugins/signers/key.ts"
 /** Signer: the cosign binary with a KMS reference (gcpkms://, awskms://, azurekms://, hashivault://). */
 export * as CosignSigner from "../plugins/signers/cosign.ts"
+
+/** Pull quotas as registries announce them (Docker Hub's ratelimit headers), and the run's book of them. */
+export { makePullQuota, parseQuotaHeader, PullQuota } from "./oci/http/PullQuota.ts"
+export type { PullQuotaShape, QuotaState } from "./oci/http/PullQuota.ts"

@@ -9,6 +9,7 @@ import { writeFile } from "node:fs/promises"
 import type { Shard } from "../definition/Shard.ts"
 import { formatShard } from "../definition/Shard.ts"
 import type { ImageResult } from "../model/Result.ts"
+import type { RegistryQuotaReport } from "../report/Quota.ts"
 import { appendGithubSummary, githubSummary } from "../report/GithubSummary.ts"
 import { junitXml } from "../report/JUnit.ts"
 import { reportOf } from "../report/Output.ts"
@@ -22,6 +23,8 @@ export interface RunFacts {
   readonly shard: Option.Option<Shard>
   /** set when the run was interrupted: how many images did not finish */
   readonly unfinished?: number
+  /** pull quotas per registry (report `registries`), when any registry was pulled from or announced one */
+  readonly registries?: Readonly<Record<string, RegistryQuotaReport>>
 }
 
 /** Where the files go. */
@@ -60,7 +63,8 @@ export const writeReportFiles = (
       const doc = {
         ...reportOf(results, facts),
         ...(Option.isSome(shard) ? { shard: shard.value } : {}),
-        ...(facts.unfinished !== undefined ? { interrupted: true, unfinished: facts.unfinished } : {})
+        ...(facts.unfinished !== undefined ? { interrupted: true, unfinished: facts.unfinished } : {}),
+        ...(facts.registries !== undefined && Object.keys(facts.registries).length > 0 ? { registries: facts.registries } : {})
       }
       if (!(yield* writeText(paths.report.value, `${JSON.stringify(doc, null, 2)}\n`, "report"))) unwritten ??= paths.report.value
     }

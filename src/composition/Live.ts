@@ -15,6 +15,8 @@ import { Resolve } from "../pipeline/Resolve.ts"
 import { Sign } from "../pipeline/Sign.ts"
 import { SyncSettings } from "../pipeline/SyncSettings.ts"
 import { TagLists } from "../pipeline/TagLists.ts"
+import { PullQuota } from "../oci/http/PullQuota.ts"
+import type { PullQuotaShape } from "../oci/http/PullQuota.ts"
 import { Exec } from "../process/Exec.ts"
 import type { Signer } from "../signing/Signer.ts"
 import type { Transport, TransportContext } from "../transport/Transport.ts"
@@ -39,28 +41,31 @@ export interface LiveOptions {
   readonly http?: RegistryHttpSettings
   /** a body silent for this long is abandoned (a blob is resumed) (default 30 s) */
   readonly stallTimeoutMs?: number
+  /** the run's book of pull quotas, filled by the HTTP stack (the caller reads it for the report) */
+  readonly quota?: PullQuotaShape
 }
 
 /** The registry client stack (HTTP, auth, retries), read-only in a dry run. */
-export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs">) => {
+export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "quota">) => {
   const http = options.http ?? defaultRegistryHttpSettings
+  const httpLayer = RegistryHttp.layer(options.stallTimeoutMs ? { ...http, stallTimeoutMs: options.stallTimeoutMs } : http)
   return RegistryClient.layer({
     readOnly: options.dryRun,
     retry: http.retry,
     ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {})
   }).pipe(
-    Layer.provide(RegistryHttp.layer(options.stallTimeoutMs ? { ...http, stallTimeoutMs: options.stallTimeoutMs } : http)),
+    Layer.provide(options.quota ? httpLayer.pipe(Layer.provide(Layer.succeed(PullQuota, options.quota))) : httpLayer),
     Layer.provideMerge(Credentials.chain(options.credentials))
   )
 }
 
 /** What every transport layer may use, built once for the run: the registry client (with the credential chain) and the process runner. */
-export const transportContextLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs">) =>
+export const transportContextLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "quota">) =>
   Layer.merge(registryClientLayer(options), Exec.layer)
 
 /** A transport layer on the run's context; the oci transport unless another is given. */
 export const transportLayer = (
-  options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "transport">
+  options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "transport" | "quota">
 ): Layer.Layer<Transport, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
   (options.transport ?? OciTransport.layer()).pipe(Layer.provide(transportContextLayer(options)))
 

@@ -32,6 +32,18 @@ export class RegistryUnavailable extends Data.TaggedError("RegistryUnavailable")
   }
 }
 
+/** The registry's pull limit is used up (Docker Hub's 429 TOOMANYREQUESTS): no more manifest GETs go to it this run. */
+export class RateLimited extends Data.TaggedError("RateLimited")<{
+  readonly registry: string
+  /** when the registry says the limit resets (ISO time), if it says */
+  readonly resetAt: string | undefined
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.registry}: pull rate limit reached${this.resetAt ? `; it resets at ${this.resetAt}` : ""} (${this.detail}); no more manifests are pulled from it this run`
+  }
+}
+
 /** Content did not match the digest it was fetched or pinned by. */
 export class DigestMismatch extends Data.TaggedError("DigestMismatch")<{
   readonly what: string
@@ -121,6 +133,7 @@ export type TransportError =
   | TagTaken
   | UnsupportedUrl
   | ResponseTooLarge
+  | RateLimited
 
 /** The source image (tag or digest) does not exist. */
 export class SourceNotFound extends Data.TaggedError("SourceNotFound")<{ readonly source: string; readonly location: string }> {

@@ -8,9 +8,8 @@
  */
 import { HttpClient } from "@effect/platform"
 import type { HttpClientResponse } from "@effect/platform"
-import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
-import type { Duration } from "effect"
-import { RegistryUnavailable, TransportFailure, Unauthorized } from "../model/Errors.ts"
+import { Clock, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { RateLimited, RegistryUnavailable, TransportFailure, Unauthorized } from "../model/Errors.ts"
 import type { ResponseTooLarge, UnsupportedUrl } from "../model/Errors.ts"
 import type { Endpoint } from "../model/Location.ts"
 import { Credentials } from "./Credentials.ts"
@@ -21,6 +20,7 @@ import { challengeScopes, pickChallenge } from "./http/Challenge.ts"
 import { makeExchange } from "./http/Exchange.ts"
 import type { Method, RequestBody } from "./http/Exchange.ts"
 import { makePings } from "./http/Ping.ts"
+import { makePullQuota, PullQuota } from "./http/PullQuota.ts"
 import { defaultRetrySettings, parseRetryAfter, Retryable, retryableStatus, withRetry } from "./http/RetryPolicy.ts"
 import type { RetrySettings } from "./http/RetryPolicy.ts"
 import { makeScheme } from "./http/Scheme.ts"
@@ -57,7 +57,7 @@ export interface RegistryRequest {
 }
 
 /** Errors of the HTTP stack. */
-export type RegistryHttpError = Unauthorized | RegistryUnavailable | TransportFailure | UnsupportedUrl | ResponseTooLarge
+export type RegistryHttpError = Unauthorized | RegistryUnavailable | TransportFailure | UnsupportedUrl | ResponseTooLarge | RateLimited
 
 /** The RegistryHttp service: sends one request with auth, redirects and retries handled. */
 export class RegistryHttp extends Context.Tag("syncer/RegistryHttp")<RegistryHttp, {
@@ -82,6 +82,8 @@ const make = (settings: RegistryHttpSettings) =>
     const exchange = makeExchange(client, settings, scheme.baseUrl)
     const pings = makePings(exchange, scheme, retry, stallMs)
     const tokens = makeTokens(exchange, stallMs)
+    // The run's book when the composition root gives one (the report shows it), else one of our own.
+    const quota = Option.getOrElse(yield* Effect.serviceOption(PullQuota), makePullQuota)
 
     const lookupCredential = (endpoint: Endpoint) =>
       credentials.lookup(endpoint.host, endpoint.role).pipe(
@@ -104,12 +106,37 @@ const make = (settings: RegistryHttpSettings) =>
     const send = (endpoint: Endpoint, request: RegistryRequest) => {
       // A streamed body cannot be replayed: the caller retries the whole blob copy instead.
       const streamed = request.body !== undefined && !(request.body instanceof Uint8Array)
+      // A manifest GET is a pull (Docker Hub counts them); once the limit is hit, none goes out.
+      const pull = request.method === "GET" && /\/manifests\/[^/]+$/.test(request.path.split("?")[0] ?? "")
+      const registry = endpoint.registry
+      const spent = pull ? quota.exhausted(registry) : undefined
+      if (spent !== undefined) {
+        return Effect.fail(new RateLimited({ registry, resetAt: spent || undefined, detail: "the limit was reached earlier in this run" }))
+      }
       const once = (scopes: ReadonlyArray<string>, reauthed: boolean): Effect.Effect<HttpClientResponse.HttpClientResponse, Retryable | RegistryHttpError> =>
         Effect.gen(function*() {
           const auth = yield* authorization(endpoint, scopes)
           // After the ping, which may have switched the host to https.
           const url = request.path.startsWith("http") ? request.path : `${scheme.baseUrl(endpoint)}${request.path}`
           const res = yield* exchange(endpoint, request.method, url, auth ? { ...request.headers, authorization: auth } : { ...request.headers }, request.body)
+          quota.observe(registry, res.headers)
+          if (pull && res.status === 200) quota.countGet(registry)
+          if (res.status === 429) {
+            const detail = yield* errorDetail(res, stallMs)
+            // The pull limit (its message says so, or nothing is left), not a moment's throttling: a retry would only wait for nothing.
+            if (/pull rate limit/i.test(detail) || /^0(;|$)/.test(res.headers["ratelimit-remaining"]?.trim() ?? "")) {
+              const now = yield* Clock.currentTimeMillis
+              const wait = parseRetryAfter(res.headers["retry-after"] ?? res.headers["ratelimit-reset"], now)
+              const resetAt = wait === undefined ? undefined : new Date(now + Duration.toMillis(wait)).toISOString()
+              quota.exhaust(registry, resetAt)
+              return yield* new RateLimited({ registry, resetAt, detail: `HTTP 429${detail ? ` ${detail}` : ""}` })
+            }
+            return yield* new Retryable({
+              registry: endpoint.host,
+              detail: `${request.method} ${new URL(url).pathname}: HTTP 429${detail ? ` ${detail}` : ""}`,
+              retryAfter: parseRetryAfter(res.headers["retry-after"], yield* Clock.currentTimeMillis)
+            })
+          }
           if (res.status === 401 && !reauthed && !streamed) {
             const challenge = pickChallenge(res.headers["www-authenticate"])
             if (challenge !== undefined && auth === undefined && pings.isOpen(endpoint)) {

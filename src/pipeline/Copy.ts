@@ -16,7 +16,8 @@ export class Copy extends Context.Tag("syncer/Copy")<Copy, {
   static layer = Layer.effect(
     Copy,
     Effect.map(Transport, (transport) => ({
-      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest, image.root)
+      // A transport that writes a given root is handed the manifest the platform check already read.
+      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest, image.root ?? (transport.ownIndexes === true ? image.fetched : undefined))
     }))
   )
 }

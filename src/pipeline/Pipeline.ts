@@ -15,6 +15,7 @@ import type { ImageLocation } from "../model/Location.ts"
 import * as Progress from "../model/Progress.ts"
 import type { ImageEvent, ProgressEvent } from "../model/Progress.ts"
 import { imageResult } from "../model/Result.ts"
+import type { RawManifest } from "../model/Manifest.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
 import { shareOnce } from "../model/shareOnce.ts"
 import { formatTarget } from "../model/Target.ts"
@@ -31,7 +32,7 @@ import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
 /** What every target of one entry shares: the source resolved once, its platform checked once, its size measured once. */
 interface SourceWork {
   readonly resolve: Effect.Effect<ResolvedImage, ResolveError>
-  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<void, ResolveError>
+  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<RawManifest | undefined, ResolveError>
   readonly size: (image: ResolvedImage) => Effect.Effect<number, TransportError>
 }
 
@@ -76,7 +77,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const sourceWork = (entry: ImageEntry, definition: Definition): SourceWork => {
         // One target (the usual case) shares with nobody: no fiber of its own per image.
         if (entry.targets.length === 1) return { resolve: resolve.resolve(entry, definition), checkPlatform: resolve.checkPlatform, size: resolve.size }
-        let platformChecked: Effect.Effect<void, ResolveError> | undefined
+        let platformChecked: Effect.Effect<RawManifest | undefined, ResolveError> | undefined
         let measured: Effect.Effect<number, TransportError> | undefined
         return {
           resolve: shareOnce(resolve.resolve(entry, definition)),
@@ -143,14 +144,14 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
             return finalResult(result("present", yield* sign.sign(image, false)))
           }
-          yield* shared.checkPlatform(image)
+          const fetched = yield* shared.checkPlatform(image)
           if (settings.dryRun) {
             const signed = yield* sign.sign(image, false)
             const sizeBytes = settings.measure ? yield* shared.size(image) : undefined
             return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) }))
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
-          const copied = yield* copy.copy(image)
+          const copied = yield* copy.copy(fetched === undefined ? image : { ...image, fetched })
           if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
           const signed = yield* sign.sign(image, true)
           yield* Progress.report({ _tag: "StepStarted", step: "confirm" })
@@ -168,6 +169,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             TransportFailure: fail("failed"),
             UnsupportedUrl: fail("failed"),
             ResponseTooLarge: fail("failed"),
+            RateLimited: fail("failed"),
             SigningFailed: fail("failed")
           }),
           // A bug in one image must not take the run down; it is reported like any failure.

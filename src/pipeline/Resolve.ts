@@ -32,20 +32,27 @@ export interface ResolvedImage {
   readonly root?: RawManifest | undefined
   /** the source's digest (another than manifest's for a platform subset) */
   readonly sourceDigest: string
+  /** the source manifest as the platform check read it: the copy need not read it again (a pull on Docker Hub) */
+  readonly fetched?: RawManifest | undefined
   readonly warnings: ReadonlyArray<string>
 }
 
 /** Errors of the Resolve step. */
 export type ResolveError = SourceNotFound | PlatformMismatch | TransportError
 
-/** The platform a single-platform manifest's config names (manifest by digest, then its config blob). */
-export const platformOf = (transport: TransportShape, image: ImageLocation, digest: string) =>
+/** The platform a single-platform manifest's config names, and the manifest as read (by digest; then its config blob). */
+const readPlatform = (transport: TransportShape, image: ImageLocation, digest: string) =>
   Effect.gen(function*() {
     const at = withReference(image, digest)
-    const parsed = yield* readManifest(yield* transport.manifest(at), transport.name)
+    const raw = yield* transport.manifest(at)
+    const parsed = yield* readManifest(raw, transport.name)
     if (!parsed.config) return yield* new TransportFailure({ transport: transport.name, detail: `${digest} has no config` })
-    return readConfigPlatform(yield* transport.blob(at, parsed.config.digest))
+    return { platform: readConfigPlatform(yield* transport.blob(at, parsed.config.digest)), raw }
   })
+
+/** The platform a single-platform manifest's config names (manifest by digest, then its config blob). */
+export const platformOf = (transport: TransportShape, image: ImageLocation, digest: string) =>
+  Effect.map(readPlatform(transport, image, digest), (r) => r.platform)
 
 /** The Resolve service. */
 export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
@@ -62,8 +69,8 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
     located: { readonly source: ImageLocation; readonly target: ImageLocation },
     manifest: ManifestDescriptor
   ) => ResolvedImage
-  /** For single-platform sources: reads the config and applies the platform rule (done only before a copy). */
-  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<void, ResolveError>
+  /** For single-platform sources: reads the config and applies the platform rule (done only before a copy); the manifest read, for the copy. */
+  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<RawManifest | undefined, ResolveError>
 }>() {
   /** The live step, on the Transport. */
   static layer = Layer.effect(
@@ -118,9 +125,11 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
 
       const checkPlatform = (image: ResolvedImage) =>
         Effect.gen(function*() {
-          if (Either.getOrUndefined(sourceShape(image.entry, image.manifest.mediaType))?.kind !== "single") return
-          const problem = singlePlatformProblem(image.entry, yield* platformOf(transport, image.source, image.manifest.digest))
+          if (Either.getOrUndefined(sourceShape(image.entry, image.manifest.mediaType))?.kind !== "single") return undefined
+          const { platform, raw } = yield* readPlatform(transport, image.source, image.manifest.digest)
+          const problem = singlePlatformProblem(image.entry, platform)
           if (problem) return yield* problem
+          return raw
         })
 
       const size = (image: ResolvedImage) =>

@@ -25,6 +25,8 @@ import { targetPrefixes } from "../Flags.ts"
 import type { SyncFlags } from "../Flags.ts"
 import { makeView, renderLoop, resolveOutput } from "../output/Views.ts"
 import { PROGRESS_EVERY_MS } from "../output/Plain.ts"
+import { makePullQuota } from "../../oci/http/PullQuota.ts"
+import { quotaLines, quotaReport } from "../../report/Quota.ts"
 import type { ProgressView } from "../output/Views.ts"
 import { writeReportFiles } from "../ReportFiles.ts"
 import { planTable } from "./PlanTable.ts"
@@ -54,7 +56,10 @@ export const runSync = (flags: SyncFlags, plan = false) =>
 
     const startedAt = new Date()
     if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
+    // Filled by the HTTP stack as registries answer; shown in the summary and the report.
+    const quota = makePullQuota()
     const live = pipelineLayer({
+      quota,
       dryRun: flags.dryRun,
       measure: plan,
       ...(Option.isSome(env.stallTimeoutMs) ? { stallTimeoutMs: env.stallTimeoutMs.value } : {}),
@@ -76,7 +81,15 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     const writeReports = (results: ReadonlyArray<ImageResult>, unfinished?: number) =>
       writeReportFiles(
         results,
-        { imagesFile: flags.imagesFile, dryRun: flags.dryRun, startedAt, durationMs: elapsed(), shard, ...(unfinished !== undefined ? { unfinished } : {}) },
+        {
+          imagesFile: flags.imagesFile,
+          dryRun: flags.dryRun,
+          startedAt,
+          durationMs: elapsed(),
+          shard,
+          registries: quotaReport(quota.snapshot()),
+          ...(unfinished !== undefined ? { unfinished } : {})
+        },
         { report: flags.report, junit: flags.junit, githubStepSummary: env.githubStepSummary }
       )
     // Known once `tags` rules are expanded; until then the run has done nothing to show.
@@ -85,6 +98,8 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     const finish = (results: ReadonlyArray<ImageResult>, note: string) =>
       Effect.gen(function*() {
         view?.finish(results, elapsed())
+        const quotas = quotaLines(quota.snapshot())
+        if (mode !== "json" && quotas.length > 0) viewWrite(`${quotas.join("\n")}\n`)
         if (mode === "plain") yield* out(`${formatSummary(results)}${note}`)
         if (plan) yield* out(planTable(results))
       })
