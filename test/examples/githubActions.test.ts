@@ -66,7 +66,9 @@ describe("examples/github-actions/image-sync.yml", () => {
     const shards = job.strategy?.matrix?.shard ?? []
     expect(shards).toEqual(Array.from({ length: shards.length }, (_, i) => i + 1))
     expect(job.strategy?.["fail-fast"]).toBe(false)
-    expect(runs(job)).toContain(`--shard \${{ matrix.shard }}/${shards.length}`)
+    // the sync is the repository's own action (action.yml), its shard input I/N
+    const sync = job.steps.find((s) => s.uses === "./")
+    expect((sync as { with?: Record<string, string> } | undefined)?.with?.["shard"]).toBe(`\${{ matrix.shard }}/${shards.length}`)
   })
 
   test("secrets reach the syncer only through its environment variables, key files in RUNNER_TEMP", () => {
