@@ -147,7 +147,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           const fetched = yield* shared.checkPlatform(image)
           if (settings.dryRun) {
             const signed = yield* sign.sign(image, false)
-            const sizeBytes = settings.measure ? yield* shared.size(image) : undefined
+            const sizeBytes = settings.measure ? yield* shared.size(fetched === undefined ? image : { ...image, fetched }) : undefined
             return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) }))
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })

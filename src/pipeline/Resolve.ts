@@ -136,7 +136,7 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
         Effect.gen(function*() {
           const seen = new Set<string>()
           let total = 0
-          const root = image.root ?? (yield* transport.manifest(withReference(image.source, image.manifest.digest)))
+          const root = image.root ?? image.fetched ?? (yield* transport.manifest(withReference(image.source, image.manifest.digest)))
           yield* walkTree(root, {
             child: (d) => transport.manifest(withReference(image.source, d.digest)),
             manifest: (raw, parsed) =>

@@ -93,3 +93,24 @@ describe("a docker.io mirror that runs out of pulls", () => {
     expect(run.stderr).toMatch(new RegExp(`docker\\.io +${LEFT} pulls this run; limit reached, resets \\d{4}-`))
   })
 })
+
+describe("plan says how many pulls the copy will make", () => {
+  test("plan's count per registry equals the manifest GETs the sync then makes", async () => {
+    const fresh = startQuotaProxy(hub.url, { limit: 100, left: 100, retryAfterSeconds: 60 })
+    try {
+      const images = Array.from({ length: HUB_IMAGES }, (_, i) => `  - source: "hub${i}:1"\n    amd64Only: true`)
+      const file = join(dir, "plan.yaml")
+      await Bun.write(file, `targetRepoPrefix: "${dst.host}/planned/"\nregistries:\n  docker.io:\n    mirror: "${fresh.host}"\nimages:\n${images.join("\n")}\n`)
+      const gets = () => fresh.requests().filter((r) => r.method === "GET" && /\/manifests\//.test(r.path)).length
+      const plan = await runCli(["plan", "-i", file], { home: dir })
+      expect(plan.code, describeRun(plan)).toBe(0)
+      expect(plan.stdout).toContain(`manifest GETs the copy makes (pulls on Docker Hub): docker.io ${HUB_IMAGES}`)
+      const before = gets()
+      const sync = await runCli(["-i", file], { home: dir })
+      expect(sync.code, describeRun(sync)).toBe(0)
+      expect(gets() - before).toBe(HUB_IMAGES)
+    } finally {
+      await fresh.stop()
+    }
+  }, 120_000)
+})

@@ -101,7 +101,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
         const quotas = quotaLines(quota.snapshot())
         if (mode !== "json" && quotas.length > 0) viewWrite(`${quotas.join("\n")}\n`)
         if (mode === "plain") yield* out(`${formatSummary(results)}${note}`)
-        if (plan) yield* out(planTable(results))
+        if (plan) yield* out(planTable(results, [...quota.snapshot()].map(([registry, q]) => [registry, q.manifestGets] as const)))
       })
     const run = Effect.gen(function*() {
       const pipeline = yield* Pipeline
