@@ -121,22 +121,6 @@ const make = (settings: RegistryHttpSettings) =>
           const res = yield* exchange(endpoint, request.method, url, auth ? { ...request.headers, authorization: auth } : { ...request.headers }, request.body)
           quota.observe(registry, res.headers)
           if (pull && res.status === 200) quota.countGet(registry)
-          if (res.status === 429) {
-            const detail = yield* errorDetail(res, stallMs)
-            // The pull limit (its message says so, or nothing is left), not a moment's throttling: a retry would only wait for nothing.
-            if (/pull rate limit/i.test(detail) || /^0(;|$)/.test(res.headers["ratelimit-remaining"]?.trim() ?? "")) {
-              const now = yield* Clock.currentTimeMillis
-              const wait = parseRetryAfter(res.headers["retry-after"] ?? res.headers["ratelimit-reset"], now)
-              const resetAt = wait === undefined ? undefined : new Date(now + Duration.toMillis(wait)).toISOString()
-              quota.exhaust(registry, resetAt)
-              return yield* new RateLimited({ registry, resetAt, detail: `HTTP 429${detail ? ` ${detail}` : ""}` })
-            }
-            return yield* new Retryable({
-              registry: endpoint.host,
-              detail: `${request.method} ${new URL(url).pathname}: HTTP 429${detail ? ` ${detail}` : ""}`,
-              retryAfter: parseRetryAfter(res.headers["retry-after"], yield* Clock.currentTimeMillis)
-            })
-          }
           if (res.status === 401 && !reauthed && !streamed) {
             const challenge = pickChallenge(res.headers["www-authenticate"])
             if (challenge !== undefined && auth === undefined && pings.isOpen(endpoint)) {
@@ -160,6 +144,14 @@ const make = (settings: RegistryHttpSettings) =>
           }
           if (retryableStatus(res.status)) {
             const detail = yield* errorDetail(res, stallMs)
+            // The pull limit (its message says so, or nothing is left), not a moment's throttling: a retry would only wait for nothing.
+            if (res.status === 429 && (/pull rate limit/i.test(detail) || /^0(;|$)/.test(res.headers["ratelimit-remaining"]?.trim() ?? ""))) {
+              const now = yield* Clock.currentTimeMillis
+              const wait = parseRetryAfter(res.headers["retry-after"] ?? res.headers["ratelimit-reset"], now)
+              const resetAt = wait === undefined ? undefined : new Date(now + Duration.toMillis(wait)).toISOString()
+              quota.exhaust(registry, resetAt)
+              return yield* new RateLimited({ registry, resetAt, detail: `HTTP 429${detail ? ` ${detail}` : ""}` })
+            }
             return yield* new Retryable({
               registry: endpoint.host,
               detail: `${request.method} ${new URL(url).pathname}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`,

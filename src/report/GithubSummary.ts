@@ -5,7 +5,7 @@
 import { Data, Effect } from "effect"
 import { appendFile } from "node:fs/promises"
 import { countByStatus } from "./Output.ts"
-import { formatBytes, formatDuration } from "./Units.ts"
+import { formatBytes, formatDuration, shortenDigest } from "./Units.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
 
 /** What the summary says about the run as a whole. */
@@ -38,12 +38,8 @@ export const escapeCell = (s: string): string =>
 /** A code span for a table cell (references and digests never hold backticks; anything else is escaped text). */
 const code = (s: string): string => (/^[^`|\r\n]+$/.test(s) ? `\`${s}\`` : escapeCell(s))
 
-/** "sha256:" and the first 12 hex digits. */
-export const shortDigest = (digest: string | undefined): string => {
-  if (digest === undefined) return "-"
-  const [algorithm, hex] = digest.split(":")
-  return hex === undefined ? digest.slice(0, 19) : `${algorithm}:${hex.slice(0, 12)}`
-}
+/** "sha256:" and the first 12 hex digits; "-" for none. */
+export const shortDigest = (digest: string | undefined): string => (digest === undefined ? "-" : shortenDigest(digest))
 
 const row = (cells: ReadonlyArray<string>): string => `| ${cells.join(" | ")} |`
 

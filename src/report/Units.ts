@@ -23,3 +23,10 @@ export const formatDuration = (ms: number): string => {
   const minutes = Math.round(seconds / 60)
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`
 }
+
+/** A digest as people read it: the algorithm and the first 12 hex digits, `mark` after them when something was left out. */
+export const shortenDigest = (digest: string, mark = ""): string => {
+  const [algorithm, hex] = digest.split(":")
+  if (hex === undefined) return digest.slice(0, 19)
+  return hex.length > 12 ? `${algorithm}:${hex.slice(0, 12)}${mark}` : digest
+}

@@ -80,14 +80,13 @@ export const copyOneBlob = (
 export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopySettings) => {
   // target host + digest → the copy that is (or was) putting it there, and into which repository
   const blobHomes = new Map<string, Effect.Effect<string, TransportError>>()
-  // target host + repository + digest → the one effect making that blob present there (siblings wait)
-  const inFlight = new Map<string, Effect.Effect<void, TransportError>>()
+  // target host + repository + digest → the one effect making that blob present there: siblings
+  // wait for it, later images find it done (kept once it succeeded, dropped when it failed)
+  const placed = new Map<string, Effect.Effect<void, TransportError>>()
   // digest → the first copy of a blob out of the source, ending with where it landed
   const sourceReads = new Map<string, Effect.Effect<ImageLocation, TransportError>>()
   // digest → a target location (by digest) holding that manifest
   const manifestHomes = new Map<string, ImageLocation>()
-  // target host + repository + digest of every blob this run found or made present there
-  const present = new Set<string>()
 
   // target host + repository + digest → the one PUT of that manifest there (tags of one digest share it)
   const manifestPuts = new Map<string, Effect.Effect<string, TransportError>>()
@@ -138,14 +137,7 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
     })
 
   const ensureBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
-    ensureBlobOnce(from, to, blob, stats).pipe(Effect.tap(() => Effect.sync(() => present.add(`${to.endpoint.host} ${to.repository} ${blob.digest}`))))
-
-  const ensureBlobOnce = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
     Effect.gen(function*() {
-      if (present.has(`${to.endpoint.host} ${to.repository} ${blob.digest}`)) {
-        stats.blobsSkipped++
-        return
-      }
       const key = `${to.endpoint.host} ${blob.digest}`
       let home = blobHomes.get(key)
       // Asked only when the answer is not known from this run and is worth a round trip.
@@ -184,11 +176,11 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
   /** Makes a blob present in the target repository, once, however many children share it. */
   const copyBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) => {
     const key = `${to.endpoint.host} ${to.repository} ${blob.digest}`
-    const running = inFlight.get(key)
+    const running = placed.get(key)
     if (running) return running.pipe(Effect.tap(() => Effect.sync(() => stats.blobsSkipped++)))
     const memo = shareOnce(ensureBlob(from, to, blob, stats))
-    inFlight.set(key, memo)
-    return memo.pipe(Effect.ensuring(Effect.sync(() => inFlight.get(key) === memo && inFlight.delete(key))))
+    placed.set(key, memo)
+    return memo.pipe(Effect.tapErrorCause(() => Effect.sync(() => placed.get(key) === memo && placed.delete(key))))
   }
 
   /** The tree of `manifest` from `from` to `to`, the tag (to.reference) last; `given`: the root to write instead of the source's. */

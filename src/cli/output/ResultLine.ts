@@ -8,7 +8,11 @@
  */
 import type { ImageResult } from "../../model/Result.ts"
 import { resultParts } from "../../report/Output.ts"
-import { ESC, fitPieces, SGR, shortDigest, shortenMiddle, statusColour } from "./Text.ts"
+import { shortenDigest } from "../../report/Units.ts"
+import { ESC, fitPieces, SGR, shortenMiddle, statusColour } from "./Text.ts"
+
+// On the terminal a shortened digest says so: "sha256:30244cfd30c2…".
+const shortDigest = (digest: string): string => shortenDigest(digest, "…")
 
 /** "name:tag" / "name@digest" → the name; the tag part of a target ("…:1.36"). */
 const repositoryOf = (ref: string): string => {

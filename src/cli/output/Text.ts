@@ -53,12 +53,6 @@ export const renderSegments = (segments: ReadonlyArray<Segment>, width: number, 
   return out
 }
 
-/** A digest as the terminal shows it: algorithm and the first 12 hex digits ("sha256:30244cfd30c2…"). */
-export const shortDigest = (digest: string): string => {
-  const colon = digest.indexOf(":")
-  return colon > 0 && digest.length > colon + 13 ? `${digest.slice(0, colon + 13)}…` : digest
-}
-
 /**
  * The text within `width` characters, the middle replaced by "…" when it is longer (both ends
  * say the most); `headShare` of what is kept comes from the start (0.5: as much from each end).
