@@ -87,6 +87,7 @@ export {
   PlatformMismatch,
   RateLimited,
   RegistryUnavailable,
+  RepositoryNotFound,
   ResponseTooLarge,
   SourceNotFound,
   TagTaken,

@@ -88,6 +88,21 @@ export class TagTaken extends Data.TaggedError("TagTaken")<{
   }
 }
 
+/** A push went to a repository (or Harbor project) that does not exist on the registry, which does not create it on push. */
+export class RepositoryNotFound extends Data.TaggedError("RepositoryNotFound")<{
+  readonly registry: string
+  readonly repository: string
+  /** Harbor: the project (first path segment) that is missing, when the registry says so */
+  readonly project?: string
+}> {
+  override get message() {
+    if (this.project !== undefined) {
+      return `project ${this.project} does not exist on ${this.registry} (pushing ${this.repository}); create the project first`
+    }
+    return `repository ${this.repository} does not exist on ${this.registry}; create it first (ECR: set createRepositories: true, or enable create-on-push with a repository creation template)`
+  }
+}
+
 /** A registry pointed us at a URL we never fetch (anything but http: and https:, e.g. a file: redirect). */
 export class UnsupportedUrl extends Data.TaggedError("UnsupportedUrl")<{
   readonly registry: string
@@ -134,6 +149,7 @@ export type TransportError =
   | UnsupportedUrl
   | ResponseTooLarge
   | RateLimited
+  | RepositoryNotFound
 
 /** The source image (tag or digest) does not exist. */
 export class SourceNotFound extends Data.TaggedError("SourceNotFound")<{ readonly source: string; readonly location: string }> {

@@ -170,6 +170,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             UnsupportedUrl: fail("failed"),
             ResponseTooLarge: fail("failed"),
             RateLimited: fail("failed"),
+            RepositoryNotFound: fail("failed"),
             SigningFailed: fail("failed")
           }),
           // A bug in one image must not take the run down; it is reported like any failure.
