@@ -19,7 +19,7 @@ import { shorten } from "../model/Text.ts"
 import { unavailable, verifiedStream } from "./BlobSource.ts"
 import { MANIFEST_LIMIT, readBody, readErrorText, SMALL_BLOB_LIMIT, webBody } from "./http/BodyReader.ts"
 import { RegistryHttp } from "./RegistryHttp.ts"
-import type { RegistryRequest } from "./RegistryHttp.ts"
+import type { RegistryRequest, StaleCredentials } from "./RegistryHttp.ts"
 import { defaultRetrySettings, Retryable, withRetry } from "./http/RetryPolicy.ts"
 import type { RetrySettings } from "./http/RetryPolicy.ts"
 import { allowedUrl } from "./http/UrlPolicy.ts"
@@ -266,11 +266,9 @@ const make = (settings: RegistryClientSettings) =>
         return started.status === 201
       })
 
-    const finishUpload = (image: ImageLocation, location: URL, digest: string, body: RegistryRequest["body"]) =>
+    /** How the registry answered the PUT that closes an upload. */
+    const uploadClosed = (image: ImageLocation, digest: string, res: HttpClientResponse.HttpClientResponse) =>
       Effect.gen(function*() {
-        const url = new URL(location)
-        url.searchParams.set("digest", digest)
-        const res = yield* send(image, { method: "PUT", path: url.toString(), headers: { "content-type": "application/octet-stream" }, body })
         if (res.status === 201 || res.status === 204) return
         if (res.status === 400) {
           const text = yield* readErrorText(res, stallTimeoutMs)
@@ -280,6 +278,31 @@ const make = (settings: RegistryClientSettings) =>
           return yield* new TransportFailure({ transport: "oci", detail: `PUT blob ${digest} to ${describeLocation(image)}: HTTP 400 ${text.slice(0, 300)}` })
         }
         return yield* unexpected(image, `PUT blob ${digest}`, res)
+      })
+
+    const closeUrl = (location: URL, digest: string) => {
+      const url = new URL(location)
+      url.searchParams.set("digest", digest)
+      return url.toString()
+    }
+
+    const finishUpload = (image: ImageLocation, location: URL, digest: string, body: Uint8Array) =>
+      Effect.flatMap(
+        send(image, { method: "PUT", path: closeUrl(location, digest), headers: { "content-type": "application/octet-stream" }, body }),
+        (res) => uploadClosed(image, digest, res)
+      )
+
+    const finishStreamedUpload = (image: ImageLocation, location: URL, digest: string, body: ReadableStream<Uint8Array>) =>
+      Effect.gen(function*() {
+        if (settings.readOnly) return yield* Effect.die(new Error(`read-only mode: refused PUT (upload of ${digest})`))
+        const res = yield* http.sendStreamed(image.endpoint, {
+          method: "PUT",
+          path: closeUrl(location, digest),
+          headers: { "content-type": "application/octet-stream" },
+          body,
+          scopes: [scopeFor(image)]
+        })
+        return yield* uploadClosed(image, digest, res)
       })
 
     const putBlob = (image: ImageLocation, digest: string, bytes: Uint8Array) =>
@@ -318,13 +341,27 @@ const make = (settings: RegistryClientSettings) =>
         // The source's GET goes out with the POST (the body opens at once); a POST that fails lets it go.
         const body = yield* open()
         const { location } = yield* startUpload(target, "").pipe(Effect.onError(() => Effect.promise(() => body.stream.cancel().catch(() => {}))))
-        yield* finishUpload(target, location, digest, body.stream).pipe(Effect.catchAll((e) => Effect.fail(uploadFailure(e, body.failure()))))
+        yield* finishStreamedUpload(target, location, digest, body.stream).pipe(
+          Effect.catchAll((e): Effect.Effect<never, TransportError | Retryable | StaleCredentials> =>
+            e._tag === "StaleCredentials"
+              ? Effect.zipRight(Effect.promise(() => body.stream.cancel().catch(() => {})), Effect.fail(e))
+              : Effect.fail(uploadFailure(e, body.failure()))
+          )
+        )
       })
 
     const writeBlob = (target: ImageLocation, digest: string, size: number, open: () => Effect.Effect<BlobBody>) =>
       Effect.gen(function*() {
         yield* checkReference(target, digest, "blob digest")
-        yield* retried(Effect.suspend(() => writeOnce(target, digest, open)))
+        // A 401 that fresh credentials answer (a token the registry stopped accepting) sends the
+        // whole upload again at once, from a fresh read of the source; a second one is the credentials.
+        const upload = Effect.suspend(() => writeOnce(target, digest, open))
+        yield* retried(
+          upload.pipe(
+            Effect.catchTag("StaleCredentials", () => upload),
+            Effect.catchTag("StaleCredentials", (e) => Effect.fail(e.unauthorized))
+          )
+        )
         return size
       })
 

@@ -142,6 +142,60 @@ describe("a blob copied into a real registry (copyOneBlob over the client)", () 
   })
 })
 
+/**
+ * A target that refuses a token at the streamed PUT that closes an upload (a token revoked
+ * mid-copy): tokens from its own realm, `refused(n)` says whether the n-th issued token is
+ * refused there; the POST accepts any token it issued.
+ */
+const tokenRefusingTarget = (refused: (n: number) => boolean) => {
+  let issued = 0
+  const server = startServer((request, url) => {
+    const auth = request.headers.get("authorization") ?? ""
+    const challenge = `Bearer realm="${url.origin}/token",service="refusing",scope="repository:dst/app:pull,push"`
+    if (url.pathname === "/token") return Response.json({ token: `tok-${++issued}`, expires_in: 300 })
+    const n = Number(/^Bearer tok-(\d+)$/.exec(auth)?.[1] ?? "0")
+    if (n === 0) return new Response(null, { status: 401, headers: { "www-authenticate": challenge } })
+    if (request.method === "POST") return new Response(null, { status: 202, headers: { location: `${url.origin}/v2/dst/app/blobs/uploads/u${n}` } })
+    if (request.method === "PUT") {
+      if (refused(n)) return new Response(null, { status: 401, headers: { "www-authenticate": `${challenge},error="invalid_token"` } })
+      return new Response(null, { status: 201, headers: { "docker-content-digest": url.searchParams.get("digest") ?? "" } })
+    }
+    return undefined
+  })
+  return server
+}
+
+describe("a token refused at the streamed PUT of an upload", () => {
+  const blob = sampleBlob(300_000, "refused-token")
+  const digest = digestOf(blob)
+  const copy = (source: { host: string }, target: { host: string }) =>
+    withClient((c) =>
+      copyOneBlob(c, c, at(source.host, "src/app", digest), at(target.host, "dst/app", digest, "target"), { digest, size: blob.length })
+    )
+
+  test("the token is dropped, a fresh one fetched, and the whole upload sent again from a fresh read of the source", async () => {
+    const source = goodSource("src/app", blob)
+    const target = tokenRefusingTarget((n) => n === 1)
+    cleanups.push(source.stop, target.stop)
+    expect(await copy(source, target)).toBe(blob.length)
+    const seen = target.requests().map((r) => `${r.method} ${r.path.split("?")[0]}`)
+    expect(seen.filter((r) => r === "GET /token")).toHaveLength(2)
+    expect(seen.filter((r) => r.startsWith("PUT "))).toHaveLength(2)
+    expect(source.requests().filter((r) => r.path.includes("/blobs/"))).toHaveLength(2)
+  })
+
+  test("a fresh token refused too: Unauthorized, after exactly one more upload", async () => {
+    const source = goodSource("src/app", blob)
+    const target = tokenRefusingTarget(() => true)
+    cleanups.push(source.stop, target.stop)
+    const exit = await Effect.runPromise(Effect.either(Effect.flatMap(RegistryClient, (c) =>
+      copyOneBlob(c, c, at(source.host, "src/app", digest), at(target.host, "dst/app", digest, "target"), { digest, size: blob.length })
+    ).pipe(Effect.provide(clientLayer()))))
+    expect(Either.isLeft(exit) && exit.left._tag).toBe("Unauthorized")
+    expect(target.requests().filter((r) => r.method === "PUT")).toHaveLength(2)
+  })
+})
+
 describe("other operations on a real registry", () => {
   test("putBlob stores bytes; hasBlob then sees them", async () => {
     const blob = sampleBlob(1000, "upload")

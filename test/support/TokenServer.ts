@@ -45,7 +45,18 @@ export interface TokenServerOptions {
   readonly users: Readonly<Record<string, string>>
   /** default false */
   readonly anonymousPull?: boolean
+  /**
+   * the registry accepts each token for this many seconds only, while the response still
+   * announces the usual lifetime (a token revoked early, a signing key rotated). distribution
+   * allows 60 s of clock skew past a token's `exp`, so `exp` is set that much earlier.
+   */
+  readonly acceptedForSeconds?: number
+  /** every token response waits this long (a slow token service) */
+  readonly delayMs?: number
 }
+
+/** The clock skew distribution allows past a token's `exp` (registry/auth/token: Leeway). */
+const REGISTRY_LEEWAY_SECONDS = 60
 
 const SERVICE = "test-registry"
 const ISSUER = "test-issuer"
@@ -148,7 +159,8 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
     }
 
     const issue = (username: string | undefined, scopes: ReadonlyArray<string>, offline: boolean): Response => {
-      const token = mint(grant(username, scopes), DEFAULT_TTL_SECONDS, username ?? "")
+      const ttl = options.acceptedForSeconds === undefined ? DEFAULT_TTL_SECONDS : options.acceptedForSeconds - REGISTRY_LEEWAY_SECONDS
+      const token = mint(grant(username, scopes), ttl, username ?? "")
       const body: Record<string, unknown> = {
         token,
         access_token: token,
@@ -209,9 +221,10 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
     const server = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
-      fetch: (request) => {
+      fetch: async (request) => {
         const url = new URL(request.url)
         if (url.pathname !== "/token") return new Response("not found", { status: 404 })
+        if (options.delayMs !== undefined) await Bun.sleep(options.delayMs)
         if (request.method === "GET") return handleGet(url, request.headers.get("authorization"))
         if (request.method === "POST") return handlePost(request)
         return new Response("method not allowed", { status: 405 })

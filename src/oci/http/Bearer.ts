@@ -1,13 +1,16 @@
 /**
  * Bearer tokens: fetched from the challenge's realm (GET with Basic credentials, or the OAuth2
  * refresh-token POST for identity tokens), cached per endpoint, realm, service and scope set
- * until shortly before they expire (time from Effect's Clock), and widened when a registry
- * asks for more scopes than we did (a mount needs pull on the repository it mounts from).
+ * for the lifetime the token service gives (renewed a little before it ends; time from
+ * Effect's Clock), fetched once however many requests want the same token at the same moment,
+ * forgotten when a registry refuses it, and widened when a registry asks for more scopes than
+ * we did (a mount needs pull on the repository it mounts from).
  */
 import { Clock, Effect, Option, Redacted } from "effect"
 import { TransportFailure, Unauthorized } from "../../model/Errors.ts"
 import type { ResponseTooLarge, UnsupportedUrl } from "../../model/Errors.ts"
 import type { Endpoint } from "../../model/Location.ts"
+import { shareOnce } from "../../model/shareOnce.ts"
 import type { Credential } from "../Credentials.ts"
 import { basicHeader } from "./Basic.ts"
 import { errorDetail, readBody, TOKEN_LIMIT } from "./BodyReader.ts"
@@ -19,6 +22,15 @@ import { allowedUrl, displayUrl } from "./UrlPolicy.ts"
 /** What getting a token can fail with (Retryable: the caller's retry decides). */
 export type TokenError = Unauthorized | TransportFailure | UnsupportedUrl | ResponseTooLarge | Retryable
 
+/** A token handed to one request. */
+export interface IssuedToken {
+  readonly token: Redacted.Redacted<string>
+  /** fetched for this request (alone or together with others that asked at the same moment), not taken from the cache */
+  readonly fresh: boolean
+  /** the cache entry it came from */
+  readonly key: string
+}
+
 /** The tokens of one client. */
 export interface Tokens {
   /** a token for `scopes` (plus any the registry asked for before), from the cache or the realm */
@@ -27,24 +39,42 @@ export interface Tokens {
     challenge: Challenge,
     scopes: ReadonlyArray<string>,
     credential: Option.Option<Credential>
-  ) => Effect.Effect<Redacted.Redacted<string>, TokenError>
+  ) => Effect.Effect<IssuedToken, TokenError>
+  /** the registry refused `issued`: it is not handed out again (the next request fetches a fresh one) */
+  readonly reject: (issued: IssuedToken) => void
   /** remembers the scopes a 401 asked for, so the next request of this kind asks for them at once */
   readonly remember: (endpoint: Endpoint, requested: ReadonlyArray<string>, wanted: ReadonlyArray<string>) => void
 }
 
-/** Tokens are renewed this long before they expire. */
+/** Tokens are renewed this long before they expire at most (a fifth of their lifetime when that is shorter). */
 const RENEW_BEFORE_MS = 10_000
+
+/** The lifetime of a token whose response does not say (the token spec's default). */
+const DEFAULT_EXPIRES_IN_SECONDS = 60
 
 interface CachedToken {
   readonly token: Redacted.Redacted<string>
-  readonly expiresAt: number
+  /** from this moment on the token is fetched again */
+  readonly renewAt: number
+}
+
+/** One cache entry: the token once there, and the fetch that brings it while one runs. */
+interface Entry {
+  value?: CachedToken
+  fetching?: Effect.Effect<CachedToken, TokenError>
 }
 
 const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.role} ${e.host} ${[...scopes].sort().join(" ")}`
 
+/** When a token that lives `expiresInSeconds` from `now` is renewed. */
+export const renewalTime = (now: number, expiresInSeconds: number): number => {
+  const lifetime = Math.max(0, expiresInSeconds) * 1000
+  return now + lifetime - Math.min(RENEW_BEFORE_MS, lifetime / 5)
+}
+
 /** The token state of one client over `exchange`. */
 export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
-  const tokens = new Map<string, CachedToken>()
+  const entries = new Map<string, Entry>()
   const extraScopes = new Map<string, Set<string>>()
 
   const fetchToken = (endpoint: Endpoint, url: URL, service: string | undefined, scopes: ReadonlyArray<string>, credential: Option.Option<Credential>) =>
@@ -69,19 +99,12 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
       return yield* exchange(tokenEndpoint, "GET", url.toString(), headers, undefined)
     })
 
-  const token: Tokens["token"] = (endpoint, challenge, requested, credential) =>
+  /** One token from the realm, with the time to renew it. */
+  const obtain = (endpoint: Endpoint, realm: string, service: string | undefined, scopes: ReadonlyArray<string>, credential: Option.Option<Credential>) =>
     Effect.gen(function*() {
-      const realm = challenge.params["realm"]
-      if (!realm) return yield* new TransportFailure({ transport: "oci", detail: `${endpoint.host}: Bearer challenge without realm` })
-      const extra = extraScopes.get(scopeKey(endpoint, requested))
-      const scopes = extra ? [...requested, ...[...extra].filter((s) => !requested.includes(s))] : requested
-      const service = challenge.params["service"]
-      const key = `${endpoint.role} ${endpoint.host} ${realm} ${service ?? ""} ${[...scopes].sort().join(" ")}`
-      const now = yield* Clock.currentTimeMillis
-      const hit = tokens.get(key)
-      if (hit && hit.expiresAt > now + RENEW_BEFORE_MS) return hit.token
       const url = yield* allowedUrl(realm, undefined, endpoint.host, "token realm of the Bearer challenge")
       const res = yield* fetchToken(endpoint, url, service, scopes, credential)
+      const now = yield* Clock.currentTimeMillis
       if (res.status === 401 || res.status === 403) {
         return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail: `token server ${url.host} refused the credentials` })
       }
@@ -102,11 +125,44 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
       if (/[\r\n\0]/.test(raw)) {
         return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: the token contains a line break or NUL` })
       }
-      const issued = Redacted.make(raw)
-      const expiresIn = typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : 60
-      tokens.set(key, { token: issued, expiresAt: now + Math.max(60, expiresIn) * 1000 })
-      return issued
+      const expiresIn = typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : DEFAULT_EXPIRES_IN_SECONDS
+      return { token: Redacted.make(raw), renewAt: renewalTime(now, expiresIn) }
     })
+
+  const token: Tokens["token"] = (endpoint, challenge, requested, credential) =>
+    Effect.gen(function*() {
+      const realm = challenge.params["realm"]
+      if (!realm) return yield* new TransportFailure({ transport: "oci", detail: `${endpoint.host}: Bearer challenge without realm` })
+      const extra = extraScopes.get(scopeKey(endpoint, requested))
+      const scopes = extra ? [...requested, ...[...extra].filter((s) => !requested.includes(s))] : requested
+      const service = challenge.params["service"]
+      const key = `${endpoint.role} ${endpoint.host} ${realm} ${service ?? ""} ${[...scopes].sort().join(" ")}`
+      const now = yield* Clock.currentTimeMillis
+      const entry = entries.get(key)
+      if (entry?.value !== undefined && entry.value.renewAt > now) return { token: entry.value.token, fresh: false, key }
+      // Requests that want the same token at the same moment share one fetch.
+      if (entry?.fetching !== undefined) return { token: (yield* entry.fetching).token, fresh: true, key }
+      const own: Entry = {}
+      const fetching = shareOnce(
+        obtain(endpoint, realm, service, scopes, credential).pipe(
+          Effect.tap((value) => Effect.sync(() => {
+            own.value = value
+            delete own.fetching
+          })),
+          // A failed fetch is asked again by the next request.
+          Effect.tapError(() => Effect.sync(() => void (entries.get(key) === own && entries.delete(key))))
+        )
+      )
+      own.fetching = fetching
+      entries.set(key, own)
+      return { token: (yield* fetching).token, fresh: true, key }
+    })
+
+  const reject: Tokens["reject"] = (issued) => {
+    const entry = entries.get(issued.key)
+    // Only the token that was refused: a fresher one another request fetched meanwhile stays.
+    if (entry?.value !== undefined && entry.value.token === issued.token) entries.delete(issued.key)
+  }
 
   const remember: Tokens["remember"] = (endpoint, requested, wanted) => {
     const key = scopeKey(endpoint, requested)
@@ -115,5 +171,5 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
     extraScopes.set(key, known)
   }
 
-  return { token, remember }
+  return { token, reject, remember }
 }
