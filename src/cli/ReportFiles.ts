@@ -13,6 +13,7 @@ import type { RegistryQuotaReport } from "../report/Quota.ts"
 import { appendGithubSummary, githubSummary } from "../report/GithubSummary.ts"
 import { junitXml } from "../report/JUnit.ts"
 import { reportOf } from "../report/Output.ts"
+import type { UnfinishedImage } from "../report/Output.ts"
 
 /** What the report files say about the run beside its results. */
 export interface RunFacts {
@@ -21,8 +22,8 @@ export interface RunFacts {
   readonly startedAt: Date
   readonly durationMs: number
   readonly shard: Option.Option<Shard>
-  /** set when the run was interrupted: how many images did not finish */
-  readonly unfinished?: number
+  /** set when the run was interrupted: the images that did not finish */
+  readonly unfinished?: ReadonlyArray<UnfinishedImage>
   /** pull quotas per registry (report `registries`), when any registry was pulled from or announced one */
   readonly registries?: Readonly<Record<string, RegistryQuotaReport>>
 }
@@ -63,18 +64,26 @@ export const writeReportFiles = (
       const doc = {
         ...reportOf(results, facts),
         ...(Option.isSome(shard) ? { shard: shard.value } : {}),
-        ...(facts.unfinished !== undefined ? { interrupted: true, unfinished: facts.unfinished } : {}),
         ...(facts.registries !== undefined && Object.keys(facts.registries).length > 0 ? { registries: facts.registries } : {})
       }
       if (!(yield* writeText(paths.report.value, `${JSON.stringify(doc, null, 2)}\n`, "report"))) unwritten ??= paths.report.value
     }
     if (Option.isSome(paths.junit)) {
       const name = `image-syncer ${facts.imagesFile}${Option.isSome(shard) ? ` shard ${shard.value}` : ""}`
-      const xml = junitXml(results, { name, durationMs: facts.durationMs, timestamp: facts.startedAt })
+      const xml = junitXml(results, {
+        name,
+        durationMs: facts.durationMs,
+        timestamp: facts.startedAt,
+        ...(facts.unfinished !== undefined ? { unfinished: facts.unfinished } : {})
+      })
       if (!(yield* writeText(paths.junit.value, xml, "JUnit report"))) unwritten ??= paths.junit.value
     }
     if (Option.isSome(paths.githubStepSummary) && paths.githubStepSummary.value !== "") {
-      yield* appendGithubSummary(paths.githubStepSummary.value, githubSummary(results, { durationMs: facts.durationMs, dryRun: facts.dryRun })).pipe(
+      yield* appendGithubSummary(paths.githubStepSummary.value, githubSummary(results, {
+        durationMs: facts.durationMs,
+        dryRun: facts.dryRun,
+        ...(facts.unfinished !== undefined ? { unfinished: facts.unfinished } : {})
+      })).pipe(
         Effect.catchTag("GithubSummaryFailed", (e) => Effect.logWarning(e.message))
       )
     }

@@ -8,6 +8,7 @@ import { ValidationError } from "@effect/cli"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Cause, Config, Effect, Exit, Logger, Option } from "effect"
 import { shortenMessage } from "../model/Text.ts"
+import { INTERRUPTED_EXIT_CODE } from "../report/Output.ts"
 import { run, unknownFlag } from "./Cli.ts"
 import { Env } from "./Config.ts"
 import { stderrLogger } from "./Console.ts"
@@ -48,7 +49,7 @@ BunRuntime.runMain(program, {
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {
     if (Exit.isSuccess(exit)) return onExit(exit.value as number)
-    if (Cause.isInterruptedOnly(exit.cause)) return onExit(130)
+    if (Cause.isInterruptedOnly(exit.cause)) return onExit(INTERRUPTED_EXIT_CODE)
     const failure = Cause.failureOption(exit.cause)
     const text = Option.isSome(failure) && failure.value instanceof Error ? failure.value.message : Cause.pretty(exit.cause)
     process.stderr.write(`error: ${text}\n`)

@@ -3,7 +3,8 @@
  * the Transport (every page), the rule picks some (src/definition/TagRule.ts), and each picked
  * tag becomes an entry of its own — source `repository:tag`, target tag = source tag — with the
  * usual rules. A rule that picks nothing is a failed result (`NoTagsMatched`): a typo never
- * passes silently. A picked tag that an explicit entry already names is left to that entry.
+ * passes silently. A picked tag that an explicit entry already names is left to that entry,
+ * and that entry's result carries a warning naming the tag and the rule it took it from.
  */
 import { Context, Data, Effect, Layer } from "effect"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
@@ -35,7 +36,8 @@ export class NoTagsMatched extends Data.TaggedError("NoTagsMatched")<{
  * rule that selected nothing: one failed result per target).
  */
 export type Slot =
-  | { readonly _tag: "Entry"; readonly entry: ImageEntry }
+  /** `warnings`: said on the entry's results (a tag a rule also selected) */
+  | { readonly _tag: "Entry"; readonly entry: ImageEntry; readonly warnings?: ReadonlyArray<string> }
   | { readonly _tag: "Known"; readonly results: ReadonlyArray<ImageResult> }
 
 /** A run's images in definition order, every tags rule replaced by the tags it selects. */
@@ -86,6 +88,8 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
             return { definition, slots, images: imagesOf(slots) }
           }
           const explicit = new Set(definition.images.filter((e) => e.tags === undefined).map((e) => formatTarget(e.target)))
+          // target → what rules also selected it, for the warning on the explicit entry's result
+          const overlaps = new Map<string, Array<string>>()
           const expanded = yield* Effect.forEach(definition.images, (entry) => {
             const rule = entry.tags
             if (rule === undefined) return Effect.succeed([{ _tag: "Entry", entry } as Slot])
@@ -97,8 +101,16 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
                 }
                 const entries = selected.map((tag) => entryFor(entry, tag))
                 const kept = entries.filter((e) => !explicit.has(formatTarget(e.target)))
+                const left = entries.filter((e) => !kept.includes(e))
+                for (const e of left) {
+                  const target = formatTarget(e.target)
+                  overlaps.set(target, [
+                    ...(overlaps.get(target) ?? []),
+                    `target tag ${e.target.tag} is also selected by the tags rule of ${entry.source} (${describeRule(rule.spec)}); synced once, as this entry`
+                  ])
+                }
                 return Effect.as(
-                  Effect.forEach(entries.filter((e) => !kept.includes(e)), (e) =>
+                  Effect.forEach(left, (e) =>
                     Effect.logWarning(`${entry.source}: tag ${e.target.tag} is also an entry of its own; synced once, as that entry`)),
                   kept.map((e): Slot => ({ _tag: "Entry", entry: e }))
                 )
@@ -107,7 +119,11 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
               Effect.annotateLogs("image", entry.source)
             )
           }, { concurrency: 4 })
-          const slots = expanded.flat()
+          const slots = expanded.flat().map((slot): Slot => {
+            if (slot._tag !== "Entry" || !definition.images.includes(slot.entry)) return slot
+            const warnings = overlaps.get(formatTarget(slot.entry.target))
+            return warnings === undefined ? slot : { ...slot, warnings }
+          })
           return {
             definition: { ...definition, images: slots.flatMap((s) => (s._tag === "Entry" ? [s.entry] : [])) },
             slots,

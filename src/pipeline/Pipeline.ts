@@ -242,7 +242,12 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             const index = first + k
             const run = Effect.gen(function*() {
               if (onEvent) onEvent({ _tag: "ImageStarted", image: index, source: entry.source, target: formatTarget(forTarget.target) })
-              const { result, written } = yield* processImage(forTarget, definition, shared)
+              const processed = yield* processImage(forTarget, definition, shared)
+              const written = processed.written
+              // What the run found about the entry itself (a tag a rule also selected) comes first.
+              const result = slot.warnings === undefined
+                ? processed.result
+                : { ...processed.result, warnings: [...slot.warnings, ...processed.result.warnings] }
               results[index] = result
               if (written) toConfirm.push({ index, written, result })
               else yield* emit(index, result)

@@ -5,6 +5,7 @@
 import { Data, Effect } from "effect"
 import { appendFile } from "node:fs/promises"
 import { countByStatus } from "./Output.ts"
+import type { UnfinishedImage } from "./Output.ts"
 import { formatBytes, formatDuration, shortenDigest } from "./Units.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
 
@@ -15,6 +16,8 @@ export interface GithubSummaryMeta {
   readonly durationMs: number
   /** a dry run says so in the heading */
   readonly dryRun?: boolean
+  /** the images an interrupted run did not finish: the heading says "interrupted" and they are listed */
+  readonly unfinished?: ReadonlyArray<UnfinishedImage>
 }
 
 /** The environment variable GitHub Actions sets to the job summary file. */
@@ -49,18 +52,27 @@ export const githubSummary = (results: ReadonlyArray<ImageResult>, meta: GithubS
   const bytes = results.reduce((sum, r) => sum + r.bytesCopied, 0)
   const problems = counts.conflict + counts.failed
   const title = escapeCell(meta.title ?? "image-syncer")
+  const unfinished = meta.unfinished ?? []
+  const interrupted = meta.unfinished !== undefined
+  const total = results.length + unfinished.length
   const lines = [
-    `## ${title}${meta.dryRun ? " (dry run)" : ""}`,
+    `## ${title}${meta.dryRun ? " (dry run)" : ""}${interrupted ? " (interrupted)" : ""}`,
     "",
-    `${results.length} image${results.length === 1 ? "" : "s"}, ${
+    `${total} image${total === 1 ? "" : "s"}, ${
       problems === 0 ? "no conflicts or failures" : `${problems} conflicted or failed`
-    }.`,
+    }${interrupted ? `; the run was interrupted: ${unfinished.length} not finished` : ""}.`,
     "",
-    row([...statuses, "total", "bytes moved", "duration"]),
-    row([...statuses.map(() => "---:"), "---:", "---:", "---:"]),
-    row([...statuses.map((s) => String(counts[s])), String(results.length), formatBytes(bytes), formatDuration(meta.durationMs)])
+    row([...statuses, ...(interrupted ? ["unfinished"] : []), "total", "bytes moved", "duration"]),
+    row([...statuses.map(() => "---:"), ...(interrupted ? ["---:"] : []), "---:", "---:", "---:"]),
+    row([
+      ...statuses.map((s) => String(counts[s])),
+      ...(interrupted ? [String(unfinished.length)] : []),
+      String(total),
+      formatBytes(bytes),
+      formatDuration(meta.durationMs)
+    ])
   ]
-  if (results.length > 0) {
+  if (total > 0) {
     lines.push(
       "",
       row(["status", "source", "target", "digest", "error"]),
@@ -73,7 +85,8 @@ export const githubSummary = (results: ReadonlyArray<ImageResult>, meta: GithubS
           r.digest === undefined ? "-" : code(shortDigest(r.digest)),
           r.error === undefined ? "" : escapeCell(r.errorType ? `${r.errorType}: ${r.error}` : r.error)
         ])
-      )
+      ),
+      ...unfinished.map((i) => row(["unfinished", code(i.source), code(i.target), "-", "not finished: the run was interrupted"]))
     )
   }
   return `${lines.join("\n")}\n`

@@ -4,6 +4,7 @@
  * in `<system-out>`. The shape follows the common Ant/Jenkins JUnit schema.
  */
 import { countByStatus } from "./Output.ts"
+import type { UnfinishedImage } from "./Output.ts"
 import type { ImageResult } from "../model/Result.ts"
 
 /** What the document says about the run as a whole. */
@@ -13,6 +14,8 @@ export interface JUnitMeta {
   readonly durationMs: number
   /** when the run started */
   readonly timestamp: Date
+  /** the images an interrupted run did not finish: test cases in error */
+  readonly unfinished?: ReadonlyArray<UnfinishedImage>
 }
 
 // Characters XML 1.0 does not allow at all, not even as references: C0 controls other than
@@ -70,23 +73,32 @@ const testCase = (r: ImageResult): string => {
   return `${open}\n      <system-out>${escapeXmlText(passOutput(r))}</system-out>\n    </testcase>`
 }
 
-/** The run as a JUnit XML document: `<testsuites>` with one `<testsuite>` and one `<testcase>` per image. */
+/** An image the run did not finish: an `<error>`, since nothing about it was decided. */
+const unfinishedCase = (image: UnfinishedImage): string => {
+  const open = `    <testcase${attributes([["classname", "image-syncer"], ["name", `${image.source} -> ${image.target}`], ["time", seconds(0)]])}>`
+  const message = "not finished: the run was interrupted"
+  const body = `${message}\nsource: ${image.source}\ntarget: ${image.target}`
+  return `${open}\n      <error${attributes([["message", message], ["type", "Interrupted"]])}>${escapeXmlText(body)}</error>\n    </testcase>`
+}
+
+/** The run as a JUnit XML document: `<testsuites>` with one `<testsuite>` and one `<testcase>` per image (unfinished ones as errors). */
 export const junitXml = (results: ReadonlyArray<ImageResult>, meta: JUnitMeta): string => {
   const counts = countByStatus(results)
   const failures = counts.conflict + counts.failed
+  const unfinished = meta.unfinished ?? []
   const totals: Array<readonly [string, string | number]> = [
-    ["tests", results.length],
+    ["tests", results.length + unfinished.length],
     ["failures", failures],
-    ["errors", 0],
+    ["errors", unfinished.length],
     ["skipped", 0],
     ["time", seconds(meta.durationMs)]
   ]
   const suite = `  <testsuite${attributes([["name", meta.name], ...totals, ["timestamp", isoTimestamp(meta.timestamp)]])}>`
-  const cases = results.map(testCase)
+  const cases = [...results.map(testCase), ...unfinished.map(unfinishedCase)]
   return [
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
     `<testsuites${attributes([["name", meta.name], ...totals])}>`,
-    results.length === 0 ? `${suite}</testsuite>` : [suite, ...cases, "  </testsuite>"].join("\n"),
+    cases.length === 0 ? `${suite}</testsuite>` : [suite, ...cases, "  </testsuite>"].join("\n"),
     "</testsuites>",
     ""
   ].join("\n")

@@ -26,20 +26,44 @@ export const countByStatus = (results: ReadonlyArray<ImageResult>): Record<Image
   return counts
 }
 
-/** "5 images: 3 synced, 1 present, 0 planned, 1 conflict, 0 failed" */
-export const formatSummary = (results: ReadonlyArray<ImageResult>): string => {
+/** An image the run did not finish (it was interrupted): where it came from and was going. */
+export interface UnfinishedImage {
+  readonly source: string
+  readonly target: string
+}
+
+/** The exit status of a run stopped by SIGINT or SIGTERM, and the `exitCode` its report gives. */
+export const INTERRUPTED_EXIT_CODE = 130
+
+/**
+ * "5 images: 3 synced, 1 present, 0 planned, 1 conflict, 0 failed"; an interrupted run counts
+ * its unfinished images in the total and says so: "… 0 failed (interrupted: 2 not finished)".
+ */
+export const formatSummary = (results: ReadonlyArray<ImageResult>, unfinished?: number): string => {
   const c = countByStatus(results)
-  return `${results.length} image${results.length === 1 ? "" : "s"}: ${statuses.map((s) => `${c[s]} ${s}`).join(", ")}`
+  const total = results.length + (unfinished ?? 0)
+  const line = `${total} image${total === 1 ? "" : "s"}: ${statuses.map((s) => `${c[s]} ${s}`).join(", ")}`
+  return unfinished === undefined ? line : `${line} (interrupted: ${unfinished} not finished)`
 }
 
 /** 0 when every image is synced, present or planned; 1 when any conflicted or failed. */
 export const exitCodeOf = (results: ReadonlyArray<ImageResult>): 0 | 1 =>
   results.some((r) => r.status === "conflict" || r.status === "failed") ? 1 : 0
 
-/** The `--report` document. */
+/**
+ * The `--report` document. An interrupted run (`unfinished` given) reports what finished in
+ * `images`, the rest in `unfinishedImages`, counts them in the summary, and gives the exit
+ * status the process ends with.
+ */
 export const reportOf = (
   results: ReadonlyArray<ImageResult>,
-  meta: { readonly imagesFile: string; readonly dryRun: boolean; readonly startedAt: Date; readonly durationMs: number }
+  meta: {
+    readonly imagesFile: string
+    readonly dryRun: boolean
+    readonly startedAt: Date
+    readonly durationMs: number
+    readonly unfinished?: ReadonlyArray<UnfinishedImage>
+  }
 ) => ({
   images: results.map((r) => ({
     source: r.source,
@@ -56,10 +80,17 @@ export const reportOf = (
     bytesCopied: r.bytesCopied,
     durationMs: r.durationMs
   })),
-  summary: { total: results.length, ...countByStatus(results) },
+  summary: {
+    total: results.length + (meta.unfinished?.length ?? 0),
+    ...countByStatus(results),
+    ...(meta.unfinished !== undefined ? { unfinished: meta.unfinished.length } : {})
+  },
   imagesFile: meta.imagesFile,
   dryRun: meta.dryRun,
   startedAt: meta.startedAt.toISOString(),
   durationMs: meta.durationMs,
-  exitCode: exitCodeOf(results)
+  exitCode: meta.unfinished !== undefined ? INTERRUPTED_EXIT_CODE : exitCodeOf(results),
+  ...(meta.unfinished !== undefined
+    ? { interrupted: true, unfinished: meta.unfinished.length, unfinishedImages: meta.unfinished.map((i) => ({ source: i.source, target: i.target })) }
+    : {})
 })

@@ -228,3 +228,64 @@ export const TWO_PLATFORMS = [
 
 /** linux/amd64 only. */
 export const AMD64 = [{ os: "linux", architecture: "amd64" }] as const
+
+/** A CLI subprocess whose output can be waited on while it runs. */
+export interface LiveCli {
+  readonly pid: number
+  readonly kill: (signal: NodeJS.Signals) => void
+  /** resolves once stderr (progress events, logs) satisfies `done` (or the process ended) */
+  readonly waitForStderr: (done: (stderr: string) => boolean) => Promise<void>
+  /** resolves once stdout (result lines) satisfies `done` (or the process ended) */
+  readonly waitForStdout: (done: (stdout: string) => boolean) => Promise<void>
+  /** the finished run and performance.now() when it exited */
+  readonly finished: Promise<CliRun & { readonly exitedAt: number }>
+}
+
+/**
+ * Starts `bun src/cli/bin.ts …args` (the CLI from source) with the same minimal environment as
+ * runCli, its stdout and stderr read as they come so a test can act mid-run (send a signal
+ * once some output is there).
+ */
+export const startLiveCli = (
+  args: ReadonlyArray<string>,
+  options: { readonly home: string; readonly env?: Readonly<Record<string, string>> }
+): LiveCli => {
+  const proc = Bun.spawn([process.execPath, "src/cli/bin.ts", ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: options.home, DOCKER_CONFIG: join(options.home, ".docker"), NO_PROXY: "*", ...options.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe"
+  })
+  const text = { stdout: "", stderr: "" }
+  const waiters: Array<{ stream: "stdout" | "stderr"; done: (s: string) => boolean; resolve: () => void }> = []
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (w.done(text[w.stream])) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve()
+      }
+    }
+  }
+  const read = async (stream: "stdout" | "stderr", from: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of from) {
+      text[stream] += decoder.decode(chunk, { stream: true })
+      check()
+    }
+  }
+  const reading = Promise.all([read("stdout", proc.stdout), read("stderr", proc.stderr)])
+  const finished = (async () => {
+    const code = await proc.exited
+    const exitedAt = performance.now()
+    await reading
+    for (const w of waiters.splice(0)) w.resolve()
+    return { code, stdout: text.stdout, stderr: text.stderr, exitedAt }
+  })()
+  const waitFor = (stream: "stdout" | "stderr") => (done: (s: string) => boolean) =>
+    new Promise<void>((resolve) => {
+      waiters.push({ stream, done, resolve })
+      check()
+    })
+  return { pid: proc.pid, kill: (signal) => proc.kill(signal), waitForStderr: waitFor("stderr"), waitForStdout: waitFor("stdout"), finished }
+}

@@ -185,3 +185,33 @@ describe("a tags rule across an air gap", () => {
     }
   }, 60_000)
 })
+
+describe("a tag a rule selects that an explicit entry also writes", () => {
+  test("the explicit entry wins; its report entry and stderr both name the target tag and the rule it took the tag from", async () => {
+    const dst = await startRegistry()
+    try {
+      const ruleSource = `${proxy.host}/team/exporter`
+      // the explicit entry writes 1.2.0 from another source tag, under the same target path the rule uses
+      const explicit = { source: `${proxy.host}/team/exporter:1.0.0`, tag: "1.2.0" }
+      const file = await writeDefinition(dir, "overlap.yaml", {
+        targetRepoPrefix: `${dst.host}/mirror/`,
+        images: [{ source: ruleSource, tags: { semver: ">=1.1.0 <2.0.0" } }, explicit]
+      })
+      const reportFile = join(dir, "overlap.json")
+      const run = await runCli(["-i", file, "--report", reportFile, "-j", "8"], { home: dir })
+      expect(run.code, describeRun(run)).toBe(0)
+      const report = await readReport(reportFile)
+      const target = `${targetRepo(dst, "team/exporter")}:1.2.0`
+      const onTarget = report.images.filter((i) => i.target === target)
+      expect(onTarget.map((i) => i.source)).toEqual([explicit.source])
+      const warning = `target tag 1.2.0 is also selected by the tags rule of ${ruleSource} (semver >=1.1.0 <2.0.0); synced once, as this entry`
+      expect(onTarget[0]!.warnings).toEqual([warning])
+      // the rule's other tags carry no such warning
+      expect(report.images.filter((i) => i.target !== target).every((i) => i.warnings === undefined)).toBe(true)
+      expect(run.stderr).toContain(`${ruleSource}: tag 1.2.0 is also an entry of its own; synced once, as that entry`)
+      expect(await skopeoDigest(target)).toBe(onTarget[0]!.digest!)
+    } finally {
+      await dst.stop()
+    }
+  }, 60_000)
+})

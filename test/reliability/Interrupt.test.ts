@@ -21,10 +21,10 @@ import {
   makeTempDir,
   readReport,
   removeDir,
-  REPO_ROOT,
   resultLines,
   runCli,
   SMALL,
+  startLiveCli,
   TWO_PLATFORMS,
   writeDefinition
 } from "../integration/helpers.ts"
@@ -50,60 +50,6 @@ const pushed = {} as Record<Name, PushedImage>
 
 const sourceOf = (name: Name) => `${proxy.host}/interrupt/${name}:1`
 const targetRepository = (prefix: string, name: Name) => `${prefix}/${proxy.host.replace(":", "-")}/interrupt/${name}`
-
-/** A CLI subprocess whose stdout can be waited on while it runs. */
-interface LiveCli {
-  readonly pid: number
-  readonly kill: (signal: NodeJS.Signals) => void
-  /** resolves once stderr (progress events, logs) satisfies `done` */
-  readonly waitForStderr: (done: (stderr: string) => boolean) => Promise<void>
-  /** the finished run and performance.now() when it exited */
-  readonly finished: Promise<CliRun & { readonly exitedAt: number }>
-}
-
-const startCli = (args: ReadonlyArray<string>): LiveCli => {
-  const proc = Bun.spawn([process.execPath, "src/cli/bin.ts", ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: dir, DOCKER_CONFIG: join(dir, ".docker"), NO_PROXY: "*" },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe"
-  })
-  let stderr = ""
-  const waiters: Array<{ done: (s: string) => boolean; resolve: () => void }> = []
-  const check = () => {
-    for (const w of [...waiters]) {
-      if (w.done(stderr)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve()
-      }
-    }
-  }
-  const reading = (async () => {
-    const decoder = new TextDecoder()
-    for await (const chunk of proc.stderr) {
-      stderr += decoder.decode(chunk, { stream: true })
-      check()
-    }
-  })()
-  const finished = (async () => {
-    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited])
-    const exitedAt = performance.now()
-    await reading
-    for (const w of waiters.splice(0)) w.resolve()
-    return { code, stdout, stderr, exitedAt }
-  })()
-  return {
-    pid: proc.pid,
-    kill: (signal) => proc.kill(signal),
-    waitForStderr: (done) =>
-      new Promise<void>((resolve) => {
-        waiters.push({ done, resolve })
-        check()
-      }),
-    finished
-  }
-}
 
 /** What one interrupted run and its re-run showed. */
 interface Scenario {
@@ -140,7 +86,7 @@ const interruptAndRerun = async (signal: NodeJS.Signals, prefix: string, stall: 
     ]
   })
   const reportPath = join(dir, `${prefix}.report.json`)
-  const cli = startCli(["-i", file, "--report", reportPath, "--debug"])
+  const cli = startLiveCli(["-i", file, "--report", reportPath, "--debug"], { home: dir })
   // mid-copy: the stalled request is hanging and both other images are copied, their tags
   // written and waiting for the read-back at the end of the run (the `confirm` step)
   const confirming = (err: string, name: Name) => new RegExp(`step ${sourceOf(name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} confirm`).test(err)

@@ -17,6 +17,7 @@ import type { ImageResult } from "../../model/Result.ts"
 import { formatTarget } from "../../model/Target.ts"
 import { Pipeline } from "../../pipeline/Pipeline.ts"
 import { exitCodeOf, formatResult, formatSummary } from "../../report/Output.ts"
+import type { UnfinishedImage } from "../../report/Output.ts"
 import { checkConcurrency, checkFrom, checkOutputPaths, checkPlatformSubsets, checkShard, checkTargetCredentials } from "../Checks.ts"
 import { RunEnvironment } from "../Config.ts"
 import { out } from "../Console.ts"
@@ -78,7 +79,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     // stdout keeps one line per image and the one-line summary. tty and json own stdout.
     const viewWrite = mode === "plain" ? (t: string) => void process.stderr.write(t) : (t: string) => void process.stdout.write(t)
     const elapsed = () => Date.now() - startedAt.getTime()
-    const writeReports = (results: ReadonlyArray<ImageResult>, unfinished?: number) =>
+    const writeReports = (results: ReadonlyArray<ImageResult>, unfinished?: ReadonlyArray<UnfinishedImage>) =>
       writeReportFiles(
         results,
         {
@@ -95,12 +96,12 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     // Known once `tags` rules are expanded; until then the run has done nothing to show.
     let view: ProgressView | undefined
     let images: ReadonlyArray<{ readonly source: string; readonly target: string }> = definition.images.map((e) => ({ source: e.source, target: formatTarget(e.target) }))
-    const finish = (results: ReadonlyArray<ImageResult>, note: string) =>
+    const finish = (results: ReadonlyArray<ImageResult>, unfinished?: number) =>
       Effect.gen(function*() {
-        view?.finish(results, elapsed())
+        view?.finish(results, elapsed(), unfinished)
         const quotas = quotaLines(quota.snapshot())
         if (mode !== "json" && quotas.length > 0) viewWrite(`${quotas.join("\n")}\n`)
-        if (mode === "plain") yield* out(`${formatSummary(results)}${note}`)
+        if (mode === "plain") yield* out(formatSummary(results, unfinished))
         if (plan) yield* out(planTable(results, [...quota.snapshot()].map(([registry, q]) => [registry, q.manifestGets] as const)))
       })
     const run = Effect.gen(function*() {
@@ -133,13 +134,14 @@ export const runSync = (flags: SyncFlags, plan = false) =>
         Effect.gen(function*() {
           const order = new Map(images.map((e, i) => [`${e.source} ${e.target}`, i]))
           const done = [...finished].sort((a, b) => (order.get(`${a.source} ${a.target}`) ?? 0) - (order.get(`${b.source} ${b.target}`) ?? 0))
-          const unfinished = images.length - done.length
-          yield* finish(done, ` (interrupted: ${unfinished} not finished)`)
+          const seen = new Set(done.map((r) => `${r.source} ${r.target}`))
+          const unfinished = images.filter((e) => !seen.has(`${e.source} ${e.target}`))
+          yield* finish(done, unfinished.length)
           yield* writeReports(done, unfinished)
         })
       )
     )
-    yield* finish(results, "")
+    yield* finish(results)
     const unwritten = yield* writeReports(results)
     const code = exitCodeOf(results)
     if (unwritten !== undefined && code === 0) return yield* new ReportNotWritten({ path: unwritten })

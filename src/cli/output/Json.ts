@@ -64,10 +64,10 @@ export const jsonView = (write: (s: string) => void, options: ViewOptions): Prog
       if (!finished) for (const state of inOrder(tracker)) flushBytes(state)
     },
     clear: () => {},
-    finish: (results, durationMs) => {
+    finish: (results, durationMs, unfinished) => {
       if (finished) return
       finished = true
-      jsonLine(summaryObject(results, durationMs))
+      jsonLine(summaryObject(results, durationMs, unfinished))
     }
   }
 }

@@ -106,10 +106,10 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
     clear: () => {
       if (!finished && blockShown.length > 0) redraw(() => [], false)
     },
-    finish: (results, durationMs) => {
+    finish: (results, durationMs, unfinished) => {
       if (finished) return
       finished = true
-      const table = summaryTable(results, durationMs)
+      const table = summaryTable(results, durationMs, unfinished)
       const coloured = color
         ? table.map((l) => {
           const match = /^ {2}(synced|present|planned|conflict|failed)( +)(\d+)$/.exec(l)

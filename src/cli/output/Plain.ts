@@ -77,11 +77,11 @@ export const plainView = (write: (s: string) => void, options: ViewOptions): Pro
       else if (now() - tracker.startedAt >= PROGRESS_EVERY_MS) progressLine()
     },
     clear: () => {},
-    finish: (results: ReadonlyArray<ImageResult>, durationMs: number) => {
+    finish: (results: ReadonlyArray<ImageResult>, durationMs: number, unfinished?: number) => {
       if (finished) return
       finished = true
       // The closing one-line summary is stdout's last line (Sync.ts): it is not said twice.
-      write(`${summaryTable(results, durationMs).slice(0, -1).join("\n")}\n`)
+      write(`${summaryTable(results, durationMs, unfinished).slice(0, -1).join("\n")}\n`)
     }
   }
 }

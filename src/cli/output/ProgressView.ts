@@ -30,6 +30,6 @@ export interface ProgressView {
    * stderr that shares the terminal, so the line does not land inside the block); otherwise a no-op.
    */
   readonly clear: () => void
-  /** Clears the live block and prints the summary table (status counts, bytes moved, duration). */
-  readonly finish: (results: ReadonlyArray<ImageResult>, durationMs: number) => void
+  /** Clears the live block and prints the summary table (status counts, bytes moved, duration; `unfinished`: the run was interrupted). */
+  readonly finish: (results: ReadonlyArray<ImageResult>, durationMs: number, unfinished?: number) => void
 }
