@@ -17,7 +17,7 @@ import { basicHeader } from "./http/Basic.ts"
 import { makeTokens } from "./http/Bearer.ts"
 import type { IssuedToken } from "./http/Bearer.ts"
 import { errorDetail, readErrorText } from "./http/BodyReader.ts"
-import { challengeScopes, pickChallenge } from "./http/Challenge.ts"
+import { challengeScopes, pickChallenge, scopeCovered } from "./http/Challenge.ts"
 import { makeExchange } from "./http/Exchange.ts"
 import type { Method, RequestBody } from "./http/Exchange.ts"
 import { makePings } from "./http/Ping.ts"
@@ -152,6 +152,7 @@ const make = (settings: RegistryHttpSettings) =>
       const challenge = pickChallenge(header)
       if (challenge === undefined) return undefined
       const wanted = challengeScopes(challenge)
+      const missing = wanted.filter((s) => !scopeCovered(scopes, s))
       const merged = [...wanted, ...scopes.filter((s) => !wanted.includes(s))]
       if (auth.skipped) {
         // `/v2/` was open but this repository is not: answer this challenge from now on.
@@ -160,9 +161,9 @@ const make = (settings: RegistryHttpSettings) =>
       }
       if (challenge.scheme !== "bearer" || auth.issued === undefined) return undefined
       // The registry may want more scopes than we asked for (a mount needs pull on `from`).
-      if (wanted.some((s) => !scopes.includes(s))) {
-        tokens.remember(endpoint, requested, wanted)
-        return merged
+      if (missing.length > 0) {
+        tokens.remember(endpoint, requested, missing)
+        return [...missing, ...scopes]
       }
       if (auth.issued.fresh) return undefined
       tokens.reject(auth.issued)

@@ -107,16 +107,14 @@ describe("tokens the registry stops accepting after 3 s, images slower than that
     })
     await authedDst.resetRequests()
     const file = await writeDefinition(dir, "expiring.yaml", { targetRepoPrefix: `${authedDst.host}/expiring/`, images: images.map((r) => ({ source: `${slow.host}/${r}:1` })) })
-    const started = performance.now()
     const run = await runCli(["-i", file, "-j", "8"], { home })
-    const seconds = (performance.now() - started) / 1000
     expect(run.code, describeRun(run)).toBe(0)
     expect(statuses(run)).toEqual(Array(images.length).fill("synced"))
-    // the run outlived a token several times over, and the registries did refuse tokens
-    expect(seconds).toBeGreaterThan(6)
+    // the run outlived the tokens: both registries refused some
     const refusedAtTarget = (await settledRequests(authedDst)).filter((r) => r.status === 401 && r.path !== "/v2/")
     const refusedAtSource = slow.requests().filter((r) => r.status === 401 && r.path !== "/v2/")
-    expect(refusedAtTarget.length + refusedAtSource.length).toBeGreaterThan(0)
+    expect(refusedAtTarget.length).toBeGreaterThan(0)
+    expect(refusedAtSource.length).toBeGreaterThan(0)
     // each side's token service was asked again after the first token of a scope: fresh tokens after refusals
     for (const tokens of [srcTokens, dstTokens]) {
       const byScope = new Map<string, number>()

@@ -72,3 +72,20 @@ export const pickChallenge = (header: string | undefined): Challenge | undefined
 /** Splits a Bearer challenge's `scope` into its space-separated scopes. */
 export const challengeScopes = (challenge: Challenge): ReadonlyArray<string> =>
   (challenge.params["scope"] ?? "").split(" ").filter((s) => s.length > 0)
+
+/** A scope's parts: `type:name:actions`; the name may hold a `host:port`, so the ends are split off. */
+const scopeParts = (scope: string): { readonly resource: string; readonly actions: ReadonlyArray<string> } | undefined => {
+  const last = scope.lastIndexOf(":")
+  if (last <= 0) return undefined
+  return { resource: scope.slice(0, last), actions: scope.slice(last + 1).split(",") }
+}
+
+/** True when `held` already grants `wanted`: the same resource with every action it names (`pull,push` covers `pull`). */
+export const scopeCovered = (held: ReadonlyArray<string>, wanted: string): boolean => {
+  const w = scopeParts(wanted)
+  if (w === undefined) return held.includes(wanted)
+  return held.some((h) => {
+    const p = scopeParts(h)
+    return p !== undefined && p.resource === w.resource && w.actions.every((a) => p.actions.includes(a) || p.actions.includes("*"))
+  })
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test"
-import { challengeScopes, parseChallenges, pickChallenge } from "../../../src/oci/http/Challenge.ts"
+import { challengeScopes, parseChallenges, pickChallenge, scopeCovered } from "../../../src/oci/http/Challenge.ts"
 
 describe("parseChallenges", () => {
   test("one Bearer challenge: scheme lower-cased, parameters by lower-cased key", () => {
@@ -82,5 +82,16 @@ describe("challengeScopes", () => {
       "repository:a:pull",
       "repository:b:pull"
     ])
+  })
+})
+
+describe("scopeCovered", () => {
+  test("pull,push covers pull of the same repository, not of another; a host:port name is read from both ends", () => {
+    const held = ["repository:127.0.0.1:5000/team/app:pull,push"]
+    expect(scopeCovered(held, "repository:127.0.0.1:5000/team/app:pull")).toBe(true)
+    expect(scopeCovered(held, "repository:127.0.0.1:5000/team/app:pull,push")).toBe(true)
+    expect(scopeCovered(held, "repository:127.0.0.1:5000/team/other:pull")).toBe(false)
+    expect(scopeCovered(["repository:team/app:pull"], "repository:team/app:push")).toBe(false)
+    expect(scopeCovered(["registry:catalog:*"], "registry:catalog:search")).toBe(true)
   })
 })
