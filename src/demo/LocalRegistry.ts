@@ -36,7 +36,7 @@ export interface LocalRegistry {
   readonly stop: () => Promise<void>
 }
 
-/** Options of startRegistry: auth (htpasswd or token), TLS, deletes. */
+/** Options of startRegistry: auth (htpasswd or token), TLS (optionally mutual), deletes. */
 export interface LocalRegistryOptions {
   readonly htpasswd?: { readonly username: string; readonly password: string }
   readonly token?: {
@@ -47,7 +47,14 @@ export interface LocalRegistryOptions {
     readonly rootCertBundle: string
   }
   /** PEM paths */
-  readonly tls?: { readonly certificate: string; readonly key: string }
+  readonly tls?: {
+    readonly certificate: string
+    readonly key: string
+    /** CAs (PEM paths) whose client certificates are required (`http.tls.clientcas`): a client without one is refused in the handshake */
+    readonly clientCas?: ReadonlyArray<string>
+    /** the client certificate and key (PEM paths) the launcher's own probes present; required with clientCas */
+    readonly probeClient?: { readonly certificate: string; readonly key: string }
+  }
   readonly deleteEnabled?: boolean
 }
 
@@ -110,9 +117,13 @@ const readLines = async (stream: ReadableStream<Uint8Array>, onLine: (line: stri
   if (pending !== "") onLine(pending)
 }
 
-/** fetch to the local registry: no proxy, and its possibly self-signed loopback certificate accepted. */
-const probe = (url: string): Promise<Response> =>
-  fetch(url, { proxy: false, tls: { rejectUnauthorized: false } })
+/** A fetch for the launcher's own requests: no proxy, the loopback certificate accepted, the client certificate presented where one is required. */
+type Probe = (url: string) => Promise<Response>
+
+const makeProbe = (tls: LocalRegistryOptions["tls"]): Probe => {
+  const client = tls?.probeClient === undefined ? {} : { cert: Bun.file(tls.probeClient.certificate), key: Bun.file(tls.probeClient.key) }
+  return (url) => fetch(url, { proxy: false, tls: { rejectUnauthorized: false, ...client } })
+}
 
 /** Starts docker-registry (`docker-registry serve cfg.yml`, http.addr 127.0.0.1:0, parse "listening on" from stderr, then poll GET /v2/ until 200 or 401). Fails with a clear message if the binary is missing ("docker-registry not found: apt-get install docker-registry"). */
 export const startRegistry = async (options: LocalRegistryOptions = {}): Promise<LocalRegistry> => {
@@ -122,10 +133,13 @@ export const startRegistry = async (options: LocalRegistryOptions = {}): Promise
   if (options.htpasswd !== undefined && options.token !== undefined) {
     throw new Error("startRegistry: htpasswd and token auth are mutually exclusive")
   }
+  if ((options.tls?.clientCas?.length ?? 0) > 0 && options.tls?.probeClient === undefined) {
+    throw new Error("startRegistry: tls.clientCas needs tls.probeClient, the certificate the launcher's readiness probes present")
+  }
   const dir = await mkdtemp(join(tmpdir(), "local-registry-"))
   try {
     const config = await writeConfig(dir, options)
-    return await launch(binary, dir, config, options.tls !== undefined)
+    return await launch(binary, dir, config, options.tls !== undefined, makeProbe(options.tls))
   } catch (error) {
     await rm(dir, { recursive: true, force: true })
     throw error
@@ -139,7 +153,10 @@ const writeConfig = async (dir: string, options: LocalRegistryOptions): Promise<
     // fixed per instance so upload _state HMACs stay valid for the process lifetime
     secret: randomBytes(16).toString("hex")
   }
-  if (options.tls !== undefined) http["tls"] = { certificate: options.tls.certificate, key: options.tls.key }
+  if (options.tls !== undefined) {
+    const clientCas = options.tls.clientCas ?? []
+    http["tls"] = { certificate: options.tls.certificate, key: options.tls.key, ...(clientCas.length === 0 ? {} : { clientcas: [...clientCas] }) }
+  }
   const config: Record<string, unknown> = {
     version: "0.1",
     // json on stderr for app messages; the combined access log on stdout is what requests() parses
@@ -174,7 +191,7 @@ const writeConfig = async (dir: string, options: LocalRegistryOptions): Promise<
 }
 
 /** Spawns the registry, waits until it answers, and builds the LocalRegistry handle. */
-const launch = async (binary: string, dir: string, configPath: string, tls: boolean): Promise<LocalRegistry> => {
+const launch = async (binary: string, dir: string, configPath: string, tls: boolean, probe: Probe): Promise<LocalRegistry> => {
   // if we die without stop() (e.g. bun test does not run "exit" hooks), the kernel stops the registry
   const setpriv = Bun.which("setpriv", { PATH: process.env["PATH"] ?? "" })
   const argv = [binary, "serve", configPath]
@@ -247,7 +264,7 @@ const launch = async (binary: string, dir: string, configPath: string, tls: bool
     )
     const host = `127.0.0.1:${port}`
     const url = `${tls ? "https" : "http"}://${host}`
-    await waitReady(url, hasExited)
+    await waitReady(url, hasExited, probe)
 
     let sentinelCounter = 0
     const settle = async (): Promise<void> => {
@@ -305,7 +322,7 @@ const processCpuSeconds = (pid: number): number | undefined => {
 }
 
 /** Polls GET /v2/ until the registry answers 200 or 401 (a bounded readiness check, not a sleep). */
-const waitReady = async (url: string, hasExited: () => boolean): Promise<void> => {
+const waitReady = async (url: string, hasExited: () => boolean, probe: Probe): Promise<void> => {
   const deadline = Date.now() + STARTUP_TIMEOUT_MS
   let lastError = "no answer"
   while (Date.now() < deadline && !hasExited()) {

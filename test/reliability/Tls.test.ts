@@ -14,8 +14,10 @@ import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { pushImage } from "../../src/demo/SampleImages.ts"
 import type { PushedImage } from "../../src/demo/SampleImages.ts"
-import { makeTestCertificates, startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
-import type { FaultProxy, TestCertificates } from "../support/FaultProxy.ts"
+import { startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
+import type { FaultProxy } from "../support/FaultProxy.ts"
+import { makeTestCertificates } from "../support/TestCertificates.ts"
+import type { TestCertificates } from "../support/TestCertificates.ts"
 import {
   describeRun,
   headManifest,

@@ -16,9 +16,7 @@
  * `redirect-cross-origin` fault sends clients to.
  */
 import { createHash } from "node:crypto"
-import { mkdir, writeFile } from "node:fs/promises"
 import net from "node:net"
-import { join } from "node:path"
 
 /** What can go wrong with one request. */
 export type FaultKind =
@@ -546,51 +544,6 @@ export const paths = {
   manifest: (repository?: string) => (path: string) =>
     repository === undefined ? /^\/v2\/.+\/manifests\/[^/]+$/.test(path) : path.startsWith(`/v2/${repository}/manifests/`)
 } as const
-
-/** A CA and a server certificate for 127.0.0.1/localhost, made with openssl. */
-export interface TestCertificates {
-  /** CA certificate (PEM path): what NODE_EXTRA_CA_CERTS points at */
-  readonly ca: string
-  /** server certificate (PEM path), signed by the CA, SAN IP:127.0.0.1, DNS:localhost */
-  readonly certificate: string
-  /** server key (PEM path) */
-  readonly key: string
-}
-
-const openssl = async (args: ReadonlyArray<string>, cwd: string): Promise<void> => {
-  const binary = Bun.which("openssl")
-  if (binary === null) throw new Error("openssl not found: apt-get install openssl")
-  const proc = Bun.spawn([binary, ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" })
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited, new Response(proc.stdout).text()])
-  if (code !== 0) throw new Error(`openssl ${args[0]} failed (exit ${code}): ${stderr.trim()}`)
-}
-
-/** Makes a test CA and a server certificate for 127.0.0.1 in `dir` (P-256 keys, 2 days). */
-export const makeTestCertificates = async (dir: string): Promise<TestCertificates> => {
-  await mkdir(dir, { recursive: true })
-  const ext = join(dir, "server.ext")
-  await writeFile(ext, [
-    "basicConstraints=CA:FALSE",
-    "keyUsage=digitalSignature,keyEncipherment",
-    "extendedKeyUsage=serverAuth",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ""
-  ].join("\n"))
-  await openssl([
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=image-syncer test CA", "-days", "2",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"
-  ], dir)
-  await openssl([
-    "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"
-  ], dir)
-  await openssl([
-    "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-    "-out", "server.pem", "-days", "2", "-extfile", "server.ext"
-  ], dir)
-  return { ca: join(dir, "ca.pem"), certificate: join(dir, "server.pem"), key: join(dir, "server.key") }
-}
 
 // == reading back what a registry holds (for "nothing half-written" checks)
 
