@@ -1,6 +1,8 @@
 /**
  * Small wrappers around the skopeo CLI (1.9.3) for test assertions: an independent client
- * that checks what our code wrote to a registry. TLS verification is off (loopback registries).
+ * that checks what our code wrote to a registry. TLS verification is off (loopback registries)
+ * unless a certs directory is given (`--cert-dir`: `ca.crt`, and `client.cert` + `client.key`
+ * for mutual TLS; see writeCertsDirectory in TestCertificates.ts).
  */
 import { createHash } from "node:crypto"
 
@@ -10,6 +12,8 @@ export interface SkopeoReadOptions {
   readonly creds?: string
   /** a ready bearer token (--registry-token) */
   readonly registryToken?: string
+  /** a certs.d host directory: TLS verified against its CA, its client certificate presented */
+  readonly certDir?: string
 }
 
 /** Options for skopeoCopy. */
@@ -22,9 +26,16 @@ export interface SkopeoCopyOptions {
   readonly destRegistryToken?: string
   /** --preserve-digests (fail rather than change a digest); default true */
   readonly preserveDigests?: boolean
+  /** certs.d host directories of the source and destination (TLS verified, client certificate presented) */
+  readonly srcCertDir?: string
+  readonly destCertDir?: string
 }
 
 const dockerRef = (ref: string): string => (ref.startsWith("docker://") ? ref : `docker://${ref}`)
+
+/** TLS flags of one side: verified with its certs directory, unverified without one. */
+const tlsFlags = (prefix: "" | "src-" | "dest-", certDir: string | undefined): Array<string> =>
+  certDir === undefined ? [`--${prefix}tls-verify=false`] : [`--${prefix}cert-dir`, certDir, `--${prefix}tls-verify=true`]
 
 /** Runs skopeo; throws with its stderr on failure, with credentials and tokens redacted from the message. */
 const runSkopeo = async (args: ReadonlyArray<string>, secrets: ReadonlyArray<string | undefined>): Promise<Uint8Array> => {
@@ -54,7 +65,7 @@ export const skopeoInspectRaw = (ref: string, opts: SkopeoReadOptions = {}): Pro
     [
       "inspect",
       "--raw",
-      "--tls-verify=false",
+      ...tlsFlags("", opts.certDir),
       ...(opts.creds === undefined ? [] : ["--creds", opts.creds]),
       ...(opts.registryToken === undefined ? [] : ["--registry-token", opts.registryToken]),
       dockerRef(ref)
@@ -73,8 +84,8 @@ export const skopeoCopy = async (from: string, to: string, opts: SkopeoCopyOptio
       // no trust policy lookup: tests copy unsigned sample images
       "--insecure-policy",
       "copy",
-      "--src-tls-verify=false",
-      "--dest-tls-verify=false",
+      ...tlsFlags("src-", opts.srcCertDir),
+      ...tlsFlags("dest-", opts.destCertDir),
       ...(opts.all === true ? ["--all"] : []),
       ...(opts.preserveDigests === false ? [] : ["--preserve-digests"]),
       ...(opts.srcCreds === undefined ? [] : ["--src-creds", opts.srcCreds]),
