@@ -27,6 +27,8 @@ export interface ArtifactRegistryQuota {
   readonly windowMs?: number
   /** the Retry-After (seconds) sent with a 429; none when omitted */
   readonly retryAfterSeconds?: number
+  /** the time in ms the windows are measured with (default Date.now); a test can move it on */
+  readonly now?: () => number
 }
 
 /** Options of startArtifactRegistry. */
@@ -48,13 +50,14 @@ const quotaMessage =
 /** The per-project quota windows. */
 const makeQuota = (quota: ArtifactRegistryQuota) => {
   const windowMs = quota.windowMs ?? 60_000
+  const now = quota.now ?? Date.now
   const windows = new Map<string, { start: number; used: number }>()
   return {
     /** true when the request is admitted (and counted) */
     admit: (project: string): boolean => {
-      const now = Date.now()
+      const at = now()
       const current = windows.get(project)
-      const window = current === undefined || now - current.start >= windowMs ? { start: now, used: 0 } : current
+      const window = current === undefined || at - current.start >= windowMs ? { start: at, used: 0 } : current
       windows.set(project, window)
       if (window.used >= quota.requests) return false
       window.used++
