@@ -11,7 +11,7 @@ import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { startArtifactory } from "./Artifactory.ts"
 import type { StandIn } from "./StandIn.ts"
-import { blobOf, closeUpload, locationOf, patchChunk, readBlob, startUpload, streamOf } from "./Uploads.ts"
+import { blobOf, chunkedUpload, closeUpload, locationOf, patchChunk, readBlob, startUpload, streamOf } from "./Uploads.ts"
 
 let artifactory: StandIn
 let image: PushedImage
@@ -66,6 +66,19 @@ describe("the blob must come by PATCH", () => {
     const closed = await closeUpload(locationOf(patched.response, started.location!), sha256Digest(blob), blob.subarray(2000))
     expect(closed.response.status).toBe(201)
     expect(await readBlob(artifactory.upstream.url, "team/app", sha256Digest(blob))).toEqual({ status: 200, digest: sha256Digest(blob) })
+  })
+
+  test("8 sessions at once, every other one monolithic: each answered by its own session's history", async () => {
+    const blobs = Array.from({ length: 8 }, (_, i) => blobOf(20_000 + i, `sessions-${i}`))
+    const statuses = await Promise.all(blobs.map(async (blob, i) => {
+      if (i % 2 === 1) return chunkedUpload(artifactory.url, "many/app", blob, 8192)
+      const started = await startUpload(artifactory.url, "many/app")
+      return [started.response.status, (await closeUpload(started.location!, sha256Digest(blob), blob)).response.status]
+    }))
+    statuses.forEach((s, i) => expect(s.at(-1)).toBe(i % 2 === 1 ? 201 : 404))
+    for (const [i, blob] of blobs.entries()) {
+      expect((await readBlob(artifactory.upstream.url, "many/app", sha256Digest(blob))).status).toBe(i % 2 === 1 ? 200 : 404)
+    }
   })
 
   test("a push that PATCHes (skopeo) syncs through it; a monolithic push (the sample pusher) fails", async () => {

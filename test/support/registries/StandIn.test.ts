@@ -11,7 +11,7 @@ import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { bodiesWithoutLength, routeOf, startStandIn } from "./StandIn.ts"
 import type { StandIn } from "./StandIn.ts"
-import { blobOf, closeUpload, locationOf, patchChunk, readBlob, send, startUpload, streamOf } from "./Uploads.ts"
+import { blobOf, chunkedUpload, closeUpload, locationOf, patchChunk, readBlob, send, startUpload, streamOf } from "./Uploads.ts"
 
 let standIn: StandIn
 let image: PushedImage
@@ -111,6 +111,18 @@ describe("a stand-in without quirks", () => {
     expect(patches).toHaveLength(image.blobs.length)
     for (const patch of patches) expect(patch).toMatchObject({ status: 202, contentLength: patch.bodyBytes })
     expect(bodiesWithoutLength(standIn.requests)).toEqual([])
+  })
+
+  test("16 uploads at once: each stored byte for byte, each request recorded once with its own body size", async () => {
+    standIn.clearRequests()
+    const blobs = Array.from({ length: 16 }, (_, i) => blobOf(100_000 + i * 1000, `parallel-${i}`))
+    const statuses = await Promise.all(blobs.map((blob) => chunkedUpload(standIn.url, "par/app", blob, 64 * 1024)))
+    expect(statuses.every((s) => s[0] === 202 && s.at(-1) === 201 && s.slice(1, -1).every((p) => p === 202))).toBe(true)
+    for (const blob of blobs) expect(await readBlob(standIn.upstream.url, "par/app", sha256Digest(blob))).toEqual({ status: 200, digest: sha256Digest(blob) })
+    const patches = standIn.requests.filter((r) => r.method === "PATCH")
+    expect(patches.reduce((sum, r) => sum + r.bodyBytes, 0)).toBe(blobs.reduce((sum, b) => sum + b.length, 0))
+    expect(patches.every((r) => r.bodyBytes === r.contentLength)).toBe(true)
+    expect(new Set(standIn.requests.map((r) => r.id)).size).toBe(standIn.requests.length)
   })
 
   test("stop() stops the registry it started, and leaves alone one it was given", async () => {
