@@ -5,6 +5,7 @@
  * requests are spent, project by project, also when many requests arrive at once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
+import { connect } from "node:net"
 import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
 import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
@@ -50,6 +51,27 @@ describe("no chunked uploads", () => {
     await expect(skopeoCopy(`${ar.host}/proj/repo/img:1`, `${ar.host}/proj/repo/copy:1`, { all: true })).rejects.toThrow()
     expect(ar.requests.filter((r) => r.method === "PATCH").map((r) => r.status)).toContain(405)
     expect((await headManifest(ar.upstream.url, "proj/repo/copy", "1")).status).toBe(404)
+  })
+})
+
+describe("Content-Length on every POST", () => {
+  test("a POST without Content-Length is answered 411 Length Required; with `Content-Length: 0` it opens a session", async () => {
+    const status = await new Promise<string>((resolve, reject) => {
+      let answer = ""
+      const socket = connect(Number(ar.host.split(":")[1]), "127.0.0.1", () => {
+        socket.write(`POST /v2/proj/repo/app/blobs/uploads/ HTTP/1.1\r\nHost: ${ar.host}\r\nConnection: close\r\n\r\n`)
+      })
+      socket.on("data", (chunk) => {
+        answer += chunk.toString("latin1")
+      })
+      socket.on("error", reject)
+      socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""))
+    })
+    expect(status).toBe("HTTP/1.1 411 Length Required")
+    expect(ar.requests.at(-1)).toMatchObject({ method: "POST", contentLength: undefined, status: 411, answeredBy: "quirk" })
+    const started = await send(`${ar.url}/v2/proj/repo/app/blobs/uploads/`, { method: "POST", headers: { "content-length": "0" } })
+    expect(started.status).toBe(202)
+    await started.arrayBuffer()
   })
 })
 

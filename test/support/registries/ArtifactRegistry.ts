@@ -7,6 +7,10 @@
  *   Every PATCH to an upload session is refused; monolithic POST + PUT goes through. No public
  *   source quotes AR's answer to a PATCH, so the stand-in gives distribution's answer for an
  *   operation the registry does not support: `405 UNSUPPORTED` "The operation is unsupported.".
+ * - a POST without a Content-Length (a client that sends no body and no length) is refused by
+ *   Google's front end with `411 Length Required` and an HTML page "Error 411 (Length
+ *   Required)!!1" (oras-project/rust-oci-client#176: "their registry requires Content-Length to
+ *   be set for acquiring a monolithic push session"); the stand-in keeps the page's first lines.
  * - optional per-project request quota: AR charges each HTTP request of a push or pull to a
  *   per-project, per-region quota per minute (cloud.google.com/artifact-registry/quotas, quoted
  *   in kubernetes/registry.k8s.io#153) and answers `429 Too Many Requests` once it is spent
@@ -17,7 +21,7 @@
  *   Retry-After is not documented; the stand-in sends one when asked to.
  */
 import { registryError, repositoryOf, startStandIn } from "./StandIn.ts"
-import type { Personality, StandIn, StandInOptions } from "./StandIn.ts"
+import type { Answer, Personality, StandIn, StandInOptions } from "./StandIn.ts"
 
 /** A per-project request quota. */
 export interface ArtifactRegistryQuota {
@@ -46,6 +50,13 @@ export interface ArtifactRegistryStandIn extends StandIn {
 
 const quotaMessage =
   "Quota exceeded for quota metric 'Requests per project per region' and limit 'Requests per project per region per minute per region' of service 'artifactregistry.googleapis.com'"
+
+/** Google's front end's answer to a POST without Content-Length (the page's styling left out). */
+const lengthRequired: Answer = {
+  status: 411,
+  headers: { "content-type": "text/html; charset=UTF-8" },
+  body: "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 411 (Length Required)!!1</title>\n"
+}
 
 /** The per-project quota windows. */
 const makeQuota = (quota: ArtifactRegistryQuota) => {
@@ -78,6 +89,9 @@ export const artifactRegistry = (options: ArtifactRegistryOptions = {}): Persona
       if (quota !== undefined && project !== undefined && !quota.admit(project)) {
         const retryAfter = options.quota?.retryAfterSeconds
         return registryError(429, "TOOMANYREQUESTS", quotaMessage, retryAfter === undefined ? {} : { headers: { "retry-after": String(retryAfter) } })
+      }
+      if (request.method === "POST" && !request.headers.has("content-length") && !request.headers.has("transfer-encoding")) {
+        return lengthRequired
       }
       if (request.route.kind === "upload" && request.method === "PATCH") {
         return registryError(405, "UNSUPPORTED", "The operation is unsupported.")
