@@ -125,6 +125,36 @@ describe("a stand-in without quirks", () => {
     expect(new Set(standIn.requests.map((r) => r.id)).size).toBe(standIn.requests.length)
   })
 
+  test("a personality can change what the registry behind is asked and the status and headers of its answer", async () => {
+    const upstreams: Array<string> = []
+    const reshaping = await startStandIn({
+      rewrite: (request) => {
+        upstreams.push(request.upstream)
+        if (request.route.kind !== "upload-start" || !request.url.searchParams.has("mount")) return undefined
+        return request.url.pathname
+      },
+      adjust: (request, answer) =>
+        request.method === "PATCH" && answer.status === 202 ? { status: 201, headers: { ...answer.headers, "x-adjusted": "yes" } } : answer
+    }, { upstream: standIn.upstream })
+    try {
+      const layer = image.blobs[0]!
+      // the registry behind would mount this blob (201); without `mount` it opens a session (202)
+      const mounted = await startUpload(reshaping.url, "reshape/app", `mount=${encodeURIComponent(layer)}&from=team%2Fapp`)
+      expect(mounted.response.status).toBe(202)
+      await reshaping.upstream.settle()
+      expect(reshaping.upstream.requests().at(-1)).toMatchObject({ method: "POST", path: "/v2/reshape/app/blobs/uploads/", status: 202 })
+      const blob = blobOf(1000, "reshaped")
+      const patched = await patchChunk(mounted.location!, blob, { "content-range": "0-999" })
+      expect([patched.response.status, patched.response.headers.get("x-adjusted")]).toEqual([201, "yes"])
+      expect(reshaping.requests.at(-1)).toMatchObject({ method: "PATCH", status: 201, answeredBy: "upstream" })
+      const closed = await closeUpload(locationOf(patched.response, mounted.location!), sha256Digest(blob))
+      expect(closed.response.status).toBe(201)
+      expect(new Set(upstreams)).toEqual(new Set([standIn.upstream.url]))
+    } finally {
+      await reshaping.stop()
+    }
+  })
+
   test("stop() stops the registry it started, and leaves alone one it was given", async () => {
     const owning = await startStandIn({})
     const borrowing = await startStandIn({}, { upstream: standIn.upstream })

@@ -3,7 +3,8 @@
  * in front of a real docker-registry that forwards each request with its body streamed both
  * ways, rewrites upstream `Location`s to its own origin, and records what each request carried
  * and how it was answered. A personality reproduces a registry's documented quirks by
- * answering some requests itself before they reach the registry behind.
+ * answering some requests itself before they reach the registry behind, by changing what the
+ * registry behind is asked, or by changing the status and headers of its answer.
  */
 import { once } from "node:events"
 import { createServer } from "node:http"
@@ -88,6 +89,8 @@ export interface StandInRequest {
   readonly url: URL
   readonly headers: Headers
   readonly route: Route
+  /** the origin of the registry behind, for a personality that needs to ask it something itself */
+  readonly upstream: string
   /**
    * Reads the body into memory, all of it or until more than `limit` bytes have come
    * (`complete: false`). What was read is still forwarded if the request goes on upstream.
@@ -95,10 +98,20 @@ export interface StandInRequest {
   readonly readBody: (limit?: number) => Promise<{ readonly bytes: Uint8Array; readonly complete: boolean }>
 }
 
+/** The status and headers of the registry's answer as the client will get them (Locations already the stand-in's). */
+export interface UpstreamAnswer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+}
+
 /** A registry's behaviour on top of the registry behind. */
 export interface Personality {
   /** answers a request itself (an Answer) or lets it through to the registry behind (undefined) */
   readonly answer?: (request: StandInRequest) => Answer | undefined | Promise<Answer | undefined>
+  /** the path and query the registry behind gets instead of the client's (e.g. a mount request without `mount`), or undefined */
+  readonly rewrite?: (request: StandInRequest) => string | undefined
+  /** changes the status and headers of the registry's answer (e.g. a PATCH answered 201); the body passes unchanged */
+  readonly adjust?: (request: StandInRequest, answer: UpstreamAnswer) => UpstreamAnswer
   /** sees each answer of the registry behind, e.g. to remember upload sessions that got a PATCH */
   readonly observe?: (request: StandInRequest, status: number) => void
 }
@@ -271,7 +284,14 @@ export const startStandIn = async (personality: Personality, options: StandInOpt
     const tap = new BodyTap(hasBody(request) ? request[Symbol.asyncIterator]() : undefined, (bytes) => {
       record.bodyBytes += bytes
     })
-    const seen: StandInRequest = { method, url, headers, route, readBody: (limit = Number.POSITIVE_INFINITY) => tap.read(limit) }
+    const seen: StandInRequest = {
+      method,
+      url,
+      headers,
+      route,
+      upstream: upstreamOrigin,
+      readBody: (limit = Number.POSITIVE_INFINITY) => tap.read(limit)
+    }
 
     const answer = await personality.answer?.(seen)
     if (answer !== undefined) {
@@ -285,7 +305,8 @@ export const startStandIn = async (personality: Personality, options: StandInOpt
 
     const forwarded = new Headers(headers)
     for (const name of HOP_BY_HOP) forwarded.delete(name)
-    const response = await fetch(`${upstreamOrigin}${url.pathname}${url.search}`, {
+    const target = personality.rewrite?.(seen) ?? `${url.pathname}${url.search}`
+    const response = await fetch(`${upstreamOrigin}${target}`, {
       method,
       headers: forwarded,
       body: tap.forward(),
@@ -295,8 +316,6 @@ export const startStandIn = async (personality: Personality, options: StandInOpt
       proxy: false,
       ...upstreamTls
     })
-    record.status = response.status
-    record.answeredBy = "upstream"
     personality.observe?.(seen, response.status)
     const back: Record<string, string> = {}
     response.headers.forEach((value, name) => {
@@ -304,8 +323,12 @@ export const startStandIn = async (personality: Personality, options: StandInOpt
     })
     const location = back["location"]
     if (location?.startsWith(upstreamOrigin) === true) back["location"] = `${origin}${location.slice(upstreamOrigin.length)}`
+    const given = { status: response.status, headers: back }
+    const adjusted = personality.adjust?.(seen, given) ?? given
+    record.status = adjusted.status
+    record.answeredBy = "upstream"
     const bodyless = method === "HEAD" || response.body === null
-    await reply(out, response.status, back, bodyless ? undefined : (response.body as unknown as AsyncIterable<Uint8Array>))
+    await reply(out, adjusted.status, { ...adjusted.headers }, bodyless ? undefined : (response.body as unknown as AsyncIterable<Uint8Array>))
   }
 
   const server = createServer((request, out) => {
