@@ -70,7 +70,7 @@ export interface RecordedRequest {
   readonly bodyBytes: number
   /** the status the client got; 0 while the request is still in flight */
   readonly status: number
-  /** "quirk" when the personality answered, "upstream" when the registry behind did */
+  /** "quirk" when the personality answered, "upstream" when the registry behind did; undefined while in flight */
   readonly answeredBy: "quirk" | "upstream" | undefined
 }
 
@@ -239,7 +239,9 @@ const reply = async (
   }
   if (body !== undefined) {
     for await (const chunk of body) {
-      if (!out.write(chunk)) await once(out, "drain")
+      // a client that went away ends the copy (and, by leaving the loop, the registry's body)
+      if (out.destroyed) break
+      if (!out.write(chunk)) await Promise.race([once(out, "drain"), once(out, "close")])
     }
   }
   out.end()
