@@ -52,6 +52,13 @@ module.exports = {
     },
     ...upward,
     {
+      name: "oci-stands-alone",
+      comment: "src/oci is a library of its own (image-syncer/oci): it imports src/model and nothing else of the program.",
+      severity: "error",
+      from: { path: "^src/oci/" },
+      to: { path: "^(src|plugins)/", pathNot: "^src/(oci|model)/" }
+    },
+    {
       name: "index-only-from-outside",
       comment: "src/index.ts is the public API: nothing inside the program imports it.",
       severity: "error",

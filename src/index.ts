@@ -135,8 +135,10 @@ export { defaultRetrySettings, retrySchedule } from "./oci/http/RetryPolicy.ts"
 export type { RetrySettings } from "./oci/http/RetryPolicy.ts"
 
 /** Credentials: an ordered chain of `CredentialProvider`s ("which credentials for this registry, on this side"). */
-export { Credentials, CredentialsFailed } from "./oci/Credentials.ts"
-export type { Credential, CredentialProvider } from "./oci/Credentials.ts"
+export { Credentials, CredentialsFailed } from "./transport/Credentials.ts"
+export type { Credential, CredentialProvider } from "./transport/Credentials.ts"
+export { RegistryClients } from "./transport/RegistryClients.ts"
+export type { RegistryClientsShape } from "./transport/RegistryClients.ts"
 
 /** Loads a custom auth provider module by path (as `--auth-plugin` does). */
 export { AuthPluginUnusable, loadAuthPlugin } from "./composition/AuthPluginLoader.ts"

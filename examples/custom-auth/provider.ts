@@ -7,8 +7,8 @@
  */
 import { Effect, Option, Redacted } from "effect"
 // Adjust these paths if you copy the file out of the image-syncer checkout.
-import { CredentialsFailed } from "../../src/oci/Credentials.ts"
-import type { Credential, CredentialProvider } from "../../src/oci/Credentials.ts"
+import { CredentialsFailed } from "../../src/transport/Credentials.ts"
+import type { Credential, CredentialProvider } from "../../src/transport/Credentials.ts"
 
 /** "ghcr.io" → "GHCR_IO", "127.0.0.1:5000" → "127_0_0_1_5000" */
 export const sanitiseHost = (host: string): string => host.toUpperCase().replace(/[^A-Z0-9]/g, "_")

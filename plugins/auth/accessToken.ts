@@ -1,7 +1,7 @@
 /** Auth provider: a bearer token for the target (`--access-token`), sent as is without a token exchange. */
 import { Effect, Option } from "effect"
 import type { Redacted } from "effect"
-import type { CredentialProvider } from "../../src/oci/Credentials.ts"
+import type { CredentialProvider } from "../../src/transport/Credentials.ts"
 
 /** The provider: answers for the target registry only. */
 export const provider = (token: Redacted.Redacted<string>): CredentialProvider => ({

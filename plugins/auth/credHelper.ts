@@ -5,8 +5,8 @@
  */
 import { Duration, Effect, Option, Redacted } from "effect"
 import type { Context } from "effect"
-import type { Credential } from "../../src/oci/Credentials.ts"
-import { CredentialsFailed } from "../../src/oci/Credentials.ts"
+import type { Credential } from "../../src/transport/Credentials.ts"
+import { CredentialsFailed } from "../../src/transport/Credentials.ts"
 import type { Exec, ProcessFailed } from "../../src/process/Exec.ts"
 import { shareOnce } from "../../src/model/shareOnce.ts"
 

@@ -4,7 +4,7 @@
  */
 import { Data, Effect, Option, Redacted } from "effect"
 import { readTextCapped } from "../../src/model/InputFile.ts"
-import type { CredentialProvider } from "../../src/oci/Credentials.ts"
+import type { CredentialProvider } from "../../src/transport/Credentials.ts"
 
 /** The key file is missing, unreadable or empty (an invocation error: exit 2). */
 export class AuthKeyUnusable extends Data.TaggedError("AuthKeyUnusable")<{ readonly path: string; readonly reason: string }> {

@@ -6,7 +6,7 @@
 import { Effect, Option } from "effect"
 import { stat } from "node:fs/promises"
 import { join } from "node:path"
-import type { CredentialProvider } from "../../src/oci/Credentials.ts"
+import type { CredentialProvider } from "../../src/transport/Credentials.ts"
 import { fromAuths, load } from "./dockerConfig.ts"
 
 /** Where Podman keeps credentials, from the environment; undefined when neither variable is set. */

@@ -17,8 +17,8 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { Credential } from "../../src/oci/Credentials.ts"
-import { Credentials } from "../../src/oci/Credentials.ts"
+import type { Credential } from "../../src/transport/Credentials.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
 import { sha256Digest } from "../../src/model/Digest.ts"
@@ -27,7 +27,7 @@ import type { TransportError } from "../../src/model/Errors.ts"
 import { describeLocation } from "../../src/model/Location.ts"
 import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
 import { manifestMediaType } from "../../src/model/Manifest.ts"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
 import { ownIndexRefused, Transport } from "../../src/transport/Transport.ts"
@@ -79,7 +79,7 @@ export const make = (binary = "crane") =>
   Effect.gen(function*() {
     const exec = yield* Exec
     const credentials = yield* Credentials
-    const registry = yield* RegistryClient
+    const registry = bySide(yield* RegistryClients)
 
     /** The credential for one endpoint, as our chain answers it. */
     const credentialFor = (endpoint: Endpoint) =>

@@ -17,7 +17,7 @@ import { layoutSource, layoutTarget } from "../../src/layout/LayoutStore.ts"
 import type { LayoutWriter } from "../../src/layout/LayoutWriter.ts"
 import { ioReason } from "../../src/layout/OciLayout.ts"
 import { unpackLayout } from "../../src/layout/Tar.ts"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { storeTransport } from "../../src/transport/StoreTransport.ts"
 import { Transport } from "../../src/transport/Transport.ts"
 import type { TransportLayer } from "../../src/transport/Transport.ts"
@@ -66,7 +66,7 @@ const materialise = (path: string): Effect.Effect<Materialised, LayoutUnusable> 
 export const layerOf = (layout: LayoutReader, name: string, release: Effect.Effect<void> = Effect.void): TransportLayer => {
   const transport = Layer.effect(
     Transport,
-    Effect.map(RegistryClient, (registry) => Transport.of(storeTransport(`layout ${name}`, { source: layoutSource(layout, `layout ${name}`), target: registry })))
+    Effect.map(RegistryClients, (registry) => Transport.of(storeTransport(`layout ${name}`, { source: layoutSource(layout, `layout ${name}`), target: registry.target })))
   )
   const cleanup = Layer.scopedDiscard(Effect.addFinalizer(() => release))
   return Layer.merge(transport, cleanup)
@@ -87,5 +87,5 @@ export const layerFrom = (path: string): Effect.Effect<TransportLayer, LayoutUnu
 export const exportLayer = (writer: LayoutWriter, annotate?: (refName: string) => Readonly<Record<string, string>>) =>
   Layer.effect(
     Transport,
-    Effect.map(RegistryClient, (registry) => Transport.of(storeTransport("export", { source: registry, target: layoutTarget(writer, annotate) })))
+    Effect.map(RegistryClients, (registry) => Transport.of(storeTransport("export", { source: registry.source, target: layoutTarget(writer, annotate) })))
   )

@@ -5,7 +5,7 @@
  * verify), then child manifests by digest, then the tag.
  */
 import { Effect, Layer } from "effect"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { defaultStoreTransportSettings, storeTransport } from "../../src/transport/StoreTransport.ts"
 import type { StoreTransportSettings } from "../../src/transport/StoreTransport.ts"
 import { Transport } from "../../src/transport/Transport.ts"
@@ -13,9 +13,9 @@ import { Transport } from "../../src/transport/Transport.ts"
 /** Settings of the oci transport. */
 export type OciTransportSettings = StoreTransportSettings
 
-/** Builds the oci Transport on the run's RegistryClient. */
+/** Builds the oci Transport on the run's registry clients. */
 export const make = (settings: OciTransportSettings = defaultStoreTransportSettings) =>
-  Effect.map(RegistryClient, (client) => Transport.of(storeTransport("oci", { source: client, target: client }, settings)))
+  Effect.map(RegistryClients, (clients) => Transport.of(storeTransport("oci", clients, settings)))
 
-/** The oci transport layer; needs a RegistryClient. */
+/** The oci transport layer; needs the RegistryClients. */
 export const layer = (settings?: OciTransportSettings) => Layer.effect(Transport, make(settings))

@@ -9,7 +9,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Credentials } from "../../src/oci/Credentials.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
 import { sha256Digest } from "../../src/model/Digest.ts"
@@ -19,7 +19,7 @@ import { describeLocation } from "../../src/model/Location.ts"
 import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
 import { manifestMediaType } from "../../src/model/Manifest.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { lastLook } from "../../src/transport/TagGuard.ts"
 import { ownIndexRefused, Transport } from "../../src/transport/Transport.ts"
 import { basicToken } from "../../src/oci/http/Basic.ts"
@@ -37,7 +37,7 @@ export const make = (binary = "skopeo") =>
   Effect.gen(function*() {
     const exec = yield* Exec
     const credentials = yield* Credentials
-    const registry = yield* RegistryClient
+    const registry = bySide(yield* RegistryClients)
 
     /** Writes an auth file for the endpoints that have credentials; returns its path, if any. */
     const authFile = (dir: string, name: string, endpoint: Endpoint) =>

@@ -6,7 +6,7 @@
 import { Data, Effect } from "effect"
 import { existsSync } from "node:fs"
 import { isAbsolute, resolve } from "node:path"
-import type { CredentialProvider } from "../oci/Credentials.ts"
+import type { CredentialProvider } from "../transport/Credentials.ts"
 
 /** The auth plugin cannot be used. */
 export class AuthPluginUnusable extends Data.TaggedError("AuthPluginUnusable")<{ readonly plugin: string; readonly reason: string }> {

@@ -5,7 +5,7 @@
  */
 import { Effect, Option } from "effect"
 import type { Redacted } from "effect"
-import type { CredentialProvider } from "../oci/Credentials.ts"
+import type { CredentialProvider } from "../transport/Credentials.ts"
 import { Exec } from "../process/Exec.ts"
 import * as AccessToken from "../../plugins/auth/accessToken.ts"
 import * as DockerConfig from "../../plugins/auth/dockerConfig.ts"

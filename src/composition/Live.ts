@@ -1,9 +1,9 @@
 /** The pipeline wired to a transport and a credential chain: the one place the run's layers are composed. */
 import { Layer } from "effect"
-import type { CommandExecutor, HttpClient } from "@effect/platform"
-import { Credentials } from "../oci/Credentials.ts"
-import type { CredentialProvider } from "../oci/Credentials.ts"
-import { RegistryClient } from "../oci/RegistryClient.ts"
+import type { CommandExecutor } from "@effect/platform"
+import { Credentials } from "../transport/Credentials.ts"
+import type { CredentialProvider } from "../transport/Credentials.ts"
+import { RegistryClients } from "../transport/RegistryClients.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../oci/RegistryHttp.ts"
 import type { RegistryHttpSettings } from "../oci/RegistryHttp.ts"
 import { CheckTarget } from "../pipeline/CheckTarget.ts"
@@ -43,17 +43,15 @@ export interface LiveOptions {
   readonly stallTimeoutMs?: number
   /** the run's book of pull quotas, filled by the HTTP stack (the caller reads it for the report) */
   readonly quota?: PullQuotaShape
+  /** what to do about an image's error, in the caller's words (see SyncSettings) */
+  readonly hint?: (error: { readonly _tag: string }) => string | undefined
 }
 
-/** The registry client stack (HTTP, auth, retries), read-only in a dry run. */
+/** The registry clients of a run (one HTTP stack: auth, retries, limits; one client per side), the target read-only in a dry run. */
 export const registryClientLayer = (options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "quota">) => {
   const http = options.http ?? defaultRegistryHttpSettings
   const httpLayer = RegistryHttp.layer(options.stallTimeoutMs ? { ...http, stallTimeoutMs: options.stallTimeoutMs } : http)
-  return RegistryClient.layer({
-    readOnly: options.dryRun,
-    retry: http.retry,
-    ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {})
-  }).pipe(
+  return RegistryClients.layer({ dryRun: options.dryRun, retry: http.retry }).pipe(
     Layer.provide(options.quota ? httpLayer.pipe(Layer.provide(Layer.succeed(PullQuota, options.quota))) : httpLayer),
     Layer.provideMerge(Credentials.chain(options.credentials))
   )
@@ -66,16 +64,21 @@ export const transportContextLayer = (options: Pick<LiveOptions, "dryRun" | "cre
 /** A transport layer on the run's context; the oci transport unless another is given. */
 export const transportLayer = (
   options: Pick<LiveOptions, "dryRun" | "credentials" | "http" | "stallTimeoutMs" | "transport" | "quota">
-): Layer.Layer<Transport, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
+): Layer.Layer<Transport, never, CommandExecutor.CommandExecutor> =>
   (options.transport ?? OciTransport.layer()).pipe(Layer.provide(transportContextLayer(options)))
 
-/** The whole pipeline; only the platform HttpClient and CommandExecutor are left to provide. */
+/** The whole pipeline; only the platform's CommandExecutor is left to provide (registries are spoken to with the platform's fetch). */
 export const pipelineLayer = (
   options: LiveOptions
-): Layer.Layer<Pipeline, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> => {
+): Layer.Layer<Pipeline, never, CommandExecutor.CommandExecutor> => {
   // One transport (and under it one client) shared by every step: token cache, blob dedupe.
   const transport = transportLayer(options)
-  const settings = SyncSettings.layer({ dryRun: options.dryRun, concurrency: options.concurrency, measure: options.measure ?? false })
+  const settings = SyncSettings.layer({
+    dryRun: options.dryRun,
+    concurrency: options.concurrency,
+    measure: options.measure ?? false,
+    ...(options.hint !== undefined ? { hint: options.hint } : {})
+  })
   const sign = options.signer
     ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
     : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings>)
@@ -96,7 +99,7 @@ export const exportLayer = (
   definition: Definition,
   writer: LayoutWriter,
   options: Pick<LiveOptions, "credentials" | "http" | "stallTimeoutMs">
-): Layer.Layer<LayoutExport | Expand, never, HttpClient.HttpClient | CommandExecutor.CommandExecutor> =>
+): Layer.Layer<LayoutExport | Expand, never, CommandExecutor.CommandExecutor> =>
   Layer.merge(LayoutExport.layer, Expand.layer).pipe(
     Layer.provide(TagLists.layer),
     Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(definition))),

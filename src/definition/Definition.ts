@@ -35,5 +35,21 @@ export interface Definition {
   /** every target prefix; each image is synced to each */
   readonly targetRepoPrefixes: ReadonlyArray<string>
   readonly registries: ReadonlyMap<string, RegistryOptions>
+  /** the TLS files named per registry host (`ca`, `clientCert`, `clientKey`), where the file names them; read by loadDefinition */
+  readonly tlsFiles?: ReadonlyMap<string, TlsFiles>
   readonly images: ReadonlyArray<ImageEntry>
+}
+
+/** A file a definition names, and where it names it. */
+export interface FileReference {
+  readonly path: string
+  readonly line: number
+  readonly column: number
+}
+
+/** The TLS files of one registry host. */
+export interface TlsFiles {
+  readonly ca?: FileReference
+  readonly clientCert?: FileReference
+  readonly clientKey?: FileReference
 }

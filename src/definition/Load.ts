@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { readCapped } from "../model/InputFile.ts"
 import type { Definition } from "./Definition.ts"
 import { parseDefinition } from "./Parse.ts"
+import { loadTls } from "./Tls.ts"
 import { DefinitionError } from "./Problems.ts"
 import type { DefinitionProblem } from "./Problems.ts"
 
@@ -37,9 +38,18 @@ export const readDefinitionText = (file: string): Effect.Effect<{ readonly text:
     })
   )
 
-/** Read a file (missing/unreadable/directory → DefinitionError with line 0 and a clear message like `cannot read images file "x.yaml": no such file`) then parseDefinition. */
+/**
+ * Read a file (missing/unreadable/directory → DefinitionError with line 0 and a clear message
+ * like `cannot read images file "x.yaml": no such file`), parseDefinition, then read the TLS
+ * files it names and the certs.d directories of its hosts (`certsDirs`, docker's and podman's
+ * by default): every problem found before anything is contacted.
+ */
 export const loadDefinition = (
   file: string,
-  options?: { readonly targetRepoPrefix?: string | ReadonlyArray<string> | undefined }
+  options?: { readonly targetRepoPrefix?: string | ReadonlyArray<string> | undefined; readonly certsDirs?: ReadonlyArray<string> }
 ): Effect.Effect<Definition, DefinitionError> =>
-  readDefinitionText(file).pipe(Effect.flatMap(({ text }) => parseDefinition(file, text, options)))
+  readDefinitionText(file).pipe(
+    Effect.flatMap(({ text }) => parseDefinition(file, text, options)),
+    Effect.flatMap((parsed) => loadTls(parsed, options?.certsDirs)),
+    Effect.flatMap(({ definition, problems }) => (problems.length > 0 ? Effect.fail(new DefinitionError({ file, problems })) : Effect.succeed(definition)))
+  )

@@ -12,7 +12,7 @@ import { parsePlatform, platformMatches } from "../model/Platform.ts"
 import type { Platform } from "../model/Platform.ts"
 import { formatTarget, parseTargetPrefix, targetFor } from "../model/Target.ts"
 import type { TargetReference } from "../model/Target.ts"
-import type { Definition, ImageEntry, RegistryOptions } from "./Definition.ts"
+import type { Definition, ImageEntry, RegistryOptions, TlsFiles } from "./Definition.ts"
 import { schemaProblems } from "./Messages.ts"
 import { isRecord, offsetOf, positionOf, problemAt, valueAt } from "./Positions.ts"
 import type { Located, Path } from "./Positions.ts"
@@ -182,6 +182,10 @@ const semanticProblems = (ctx: Located, prefixes: ReadonlyArray<string> | undefi
             `mirror "${options.mirror}" is not a valid host[:port] (no scheme such as "https://", no path)`
           )
         )
+      }
+      if (isRecord(options) && (typeof options.clientCert === "string") !== (typeof options.clientKey === "string")) {
+        const given = typeof options.clientCert === "string" ? "clientCert" : "clientKey"
+        problems.push(problemAt(ctx, ["registries", host, given], `${given} needs ${given === "clientCert" ? "clientKey" : "clientCert"} beside it (a client certificate and its private key)`, true))
       }
       const max = isRecord(options) ? options.maxRequests : undefined
       if (typeof max === "number" && (!Number.isInteger(max) || max < 1 || max > MAX_REQUESTS_PER_HOST)) {
@@ -385,12 +389,20 @@ export const parseDefinition = (
 
   const value = decoded.right
   const registries = new Map<string, RegistryOptions>()
+  const tlsFiles = new Map<string, TlsFiles>()
   for (const [host, opts] of Object.entries(value.registries ?? {})) {
     registries.set(normaliseHost(host), {
       mirror: opts.mirror?.toLowerCase(),
       insecure: opts.insecure ?? false,
       ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {})
     })
+    // Read when the file is loaded (Load.ts): parsing touches no file but the definition.
+    const file = (key: "ca" | "clientCert" | "clientKey") => {
+      const path = opts[key]
+      return path === undefined ? {} : { [key]: { path, ...positionOf(ctx, ["registries", host, key]) } }
+    }
+    const files = { ...file("ca"), ...file("clientCert"), ...file("clientKey") }
+    if (Object.keys(files).length > 0) tlsFiles.set(normaliseHost(host), files)
   }
   const images: Array<ImageEntry> = []
   for (const [index, entry] of value.images.entries()) {
@@ -409,5 +421,5 @@ export const parseDefinition = (
       tags: done.tags
     })
   }
-  return Either.right({ file, targetRepoPrefix: prefixes[0]!, targetRepoPrefixes: prefixes, registries, images })
+  return Either.right({ file, targetRepoPrefix: prefixes[0]!, targetRepoPrefixes: prefixes, registries, tlsFiles, images })
 }

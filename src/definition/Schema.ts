@@ -26,6 +26,21 @@ const RegistryOptionsSchema = Schema.Struct({
         description: "At most this many requests in flight to this host (default 32), for registries that ask clients to hold back."
       }
     })
+  ),
+  ca: Schema.optional(
+    Schema.String.annotations({
+      description: "A PEM file of CA certificates trusted for this host, beside the system's (a private CA). Relative to the definition file."
+    })
+  ),
+  clientCert: Schema.optional(
+    Schema.String.annotations({
+      description: "A PEM client certificate for this host (mutual TLS), with clientKey. Relative to the definition file."
+    })
+  ),
+  clientKey: Schema.optional(
+    Schema.String.annotations({
+      description: "The PEM private key of clientCert (mutual TLS). Relative to the definition file."
+    })
   )
 }).annotations({ identifier: "RegistryOptions", description: "Options for one source or target registry host." })
 
@@ -114,4 +129,4 @@ export const decodeFile = Schema.decodeUnknownEither(DefinitionFileSchema, { onE
 export const rootKeys = ["targetRepoPrefix", "platforms", "registries", "images"] as const
 export const entryKeys = ["source", "tag", "amd64Only", "tags", "platforms"] as const
 export const tagRuleKeys = ["semver", "match", "exclude", "latest", "prerelease"] as const
-export const registryKeys = ["mirror", "insecure", "maxRequests"] as const
+export const registryKeys = ["mirror", "insecure", "maxRequests", "ca", "clientCert", "clientKey"] as const

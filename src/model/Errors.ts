@@ -16,9 +16,35 @@ export class Unauthorized extends Data.TaggedError("Unauthorized")<{
   readonly registry: string
   readonly status: number
   readonly detail: string
+  /** no credentials were sent (none were found for the registry) */
+  readonly anonymous?: boolean
+  /** the distribution error codes of the registry's answer (`UNAUTHORIZED`, `DENIED`) */
+  readonly codes?: ReadonlyArray<string>
+  /** what to do about it, from the program that knows its own options (the CLI names its flags) */
+  readonly hint?: string
 }> {
   override get message() {
-    return `${this.registry}: access denied (HTTP ${this.status})${this.detail ? `: ${this.detail}` : ""}`
+    return `${this.registry}: access denied (HTTP ${this.status})${this.detail ? `: ${this.detail}` : ""}${this.hint ? ` (${this.hint})` : ""}`
+  }
+}
+
+/**
+ * A registry answered a request with something the client does not go on from: the HTTP
+ * status, the distribution error codes of its body (`NAME_UNKNOWN`, `DIGEST_INVALID`, …), its
+ * own message, and the request. Callers decide on `codes`, never on the message text.
+ */
+export class RegistryError extends Data.TaggedError("RegistryError")<{
+  readonly registry: string
+  readonly status: number
+  readonly codes: ReadonlyArray<string>
+  /** the registry's own words (its error messages, or the text of a body that is not JSON), shortened */
+  readonly detail: string
+  /** "PUT /v2/app/manifests/1" */
+  readonly request: string
+}> {
+  override get message() {
+    const codes = this.codes.length > 0 ? ` ${this.codes.join(", ")}` : ""
+    return `${this.registry}: ${this.request}: HTTP ${this.status}${codes}${this.detail ? `: ${this.detail}` : ""}`
   }
 }
 
@@ -150,6 +176,7 @@ export type TransportError =
   | ResponseTooLarge
   | RateLimited
   | RepositoryNotFound
+  | RegistryError
 
 /** The source image (tag or digest) does not exist. */
 export class SourceNotFound extends Data.TaggedError("SourceNotFound")<{ readonly source: string; readonly location: string }> {

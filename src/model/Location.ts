@@ -8,12 +8,21 @@ import { isDockerHub, isLoopbackHost } from "./Reference.ts"
 /** Which side of the sync a registry is on; credentials and token scopes depend on it. */
 export type Role = "source" | "target"
 
+/** TLS material for one registry host, as PEM text: CAs trusted beside the system's, a client certificate and key (mutual TLS). */
+export interface TlsMaterial {
+  readonly ca?: string
+  readonly cert?: string
+  readonly key?: string
+}
+
 /** Per-registry options from the definition's `registries:`. */
 export interface RegistryOptions {
   readonly mirror: string | undefined
   readonly insecure: boolean
   /** at most this many requests in flight to the host (else the client's default) */
   readonly maxRequests?: number
+  /** the host's own CAs and client certificate (`ca`, `clientCert`/`clientKey`, or a certs.d directory) */
+  readonly tls?: TlsMaterial
 }
 
 /** The highest `maxRequests` a registry may be given (as `--concurrency`). */
@@ -32,6 +41,8 @@ export interface Endpoint {
   readonly role: Role
   /** the host's own request limit (`maxRequests` of the host contacted), if the definition sets one */
   readonly maxRequests?: number
+  /** TLS material for the host contacted, if any */
+  readonly tls?: TlsMaterial
 }
 
 /** One image (or repository) at an endpoint. */
@@ -58,9 +69,11 @@ export const endpointFor = (
   const insecure = (options?.insecure ?? false) || (hostOptions?.insecure ?? false)
   // Plain HTTP only for loopback (no configuration needed) or hosts marked insecure.
   const scheme = isLoopbackHost(host) || insecure ? "http" : "https"
-  // The limit belongs to the host contacted: a mirror's own options, else the registry's.
-  const maxRequests = mirror ? hostOptions?.maxRequests : options?.maxRequests
-  return { registry, host, scheme, skipTlsVerify: insecure, role, ...(maxRequests !== undefined ? { maxRequests } : {}) }
+  // The limit and TLS material belong to the host contacted: a mirror's own options, else the registry's.
+  const own = mirror ? hostOptions : options
+  const maxRequests = own?.maxRequests
+  const tls = own?.tls
+  return { registry, host, scheme, skipTlsVerify: insecure, role, ...(maxRequests !== undefined ? { maxRequests } : {}), ...(tls !== undefined ? { tls } : {}) }
 }
 
 /** A location for another reference in the same repository. */

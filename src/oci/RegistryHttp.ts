@@ -2,29 +2,30 @@
  * The registry HTTP stack, composed here from small pieces (src/oci/http), modelled on
  * go-containerregistry's transport: scheme (Scheme.ts), ping and challenge (Ping.ts), Basic
  * (Basic.ts) and Bearer with token cache and scope upgrade (Bearer.ts), the redirect policy
- * (Redirects.ts) and per-host limit (HostLimit.ts) inside one exchange (Exchange.ts), the
- * retry policy (RetryPolicy.ts), body limits (BodyReader.ts) and the URL policy (UrlPolicy.ts).
- * Plain functions, no fiber or span per request. Registry operations (RegistryClient) sit on top.
+ * (Redirects.ts) and per-host limit (HostLimit.ts) inside one exchange on fetch (Exchange.ts),
+ * the retry policy (RetryPolicy.ts), body limits (BodyReader.ts) and the URL policy
+ * (UrlPolicy.ts). Credentials come from the Keychain. Registry operations sit on top (Fetch,
+ * Push, Mount, Tags, Referrers, assembled in RegistryClient).
  */
-import { HttpClient } from "@effect/platform"
-import type { HttpClientResponse } from "@effect/platform"
-import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { FetchHttpClient } from "@effect/platform"
+import { Clock, Context, Data, Duration, Effect, FiberRef, Layer, LogLevel, Option, Redacted, Runtime } from "effect"
 import { RateLimited, RegistryUnavailable, TransportFailure, Unauthorized } from "../model/Errors.ts"
 import type { ResponseTooLarge, UnsupportedUrl } from "../model/Errors.ts"
 import type { Endpoint } from "../model/Location.ts"
-import { Credentials } from "./Credentials.ts"
 import { basicHeader } from "./http/Basic.ts"
 import { makeTokens } from "./http/Bearer.ts"
 import type { IssuedToken } from "./http/Bearer.ts"
-import { errorDetail, readErrorText } from "./http/BodyReader.ts"
+import { readErrorText } from "./http/BodyReader.ts"
 import { challengeScopes, pickChallenge, scopeCovered } from "./http/Challenge.ts"
 import { makeExchange } from "./http/Exchange.ts"
-import type { Method, RequestBody } from "./http/Exchange.ts"
+import type { FetchFunction, Method } from "./http/Exchange.ts"
 import { makePings } from "./http/Ping.ts"
 import { makePullQuota, PullQuota } from "./http/PullQuota.ts"
 import { defaultRetrySettings, parseRetryAfter, Retryable, retryableStatus, withRetry } from "./http/RetryPolicy.ts"
 import type { RetrySettings } from "./http/RetryPolicy.ts"
 import { makeScheme } from "./http/Scheme.ts"
+import { Keychain } from "./Keychain.ts"
+import { isPullLimit, parseErrorBody } from "./RegistryError.ts"
 
 /** Settings of the HTTP stack. */
 export interface RegistryHttpSettings {
@@ -32,7 +33,7 @@ export interface RegistryHttpSettings {
   readonly retry: RetrySettings
   /** requests in flight per registry host (headers phase) */
   readonly requestsPerRegistry: number
-  /** time to wait for response headers before the try counts as failed (enforced in the fetch of FetchHttpClient) */
+  /** time to wait for response headers before the try counts as failed */
   readonly requestTimeout: Duration.DurationInput
   /** a body read (token, error message) silent for this long gives up; default 30 s */
   readonly stallTimeoutMs?: number
@@ -55,11 +56,15 @@ export interface RegistryRequest {
   readonly body?: Uint8Array
   /** token scopes this request needs, e.g. "repository:library/busybox:pull" */
   readonly scopes: ReadonlyArray<string>
+  /** sent once, never retried here (a PATCH chunk a registry may already have appended) */
+  readonly once?: boolean
 }
 
 /** A request whose body is a stream: sent once; the caller retries the whole upload. */
 export interface StreamedRequest extends Omit<RegistryRequest, "body"> {
-  readonly body: Exclude<RequestBody, Uint8Array>
+  readonly body: ReadableStream<Uint8Array>
+  /** the body's length, sent as `Content-Length` (a stream of unknown length goes chunked) */
+  readonly length?: number
 }
 
 /**
@@ -80,16 +85,15 @@ export class StaleCredentials extends Data.TaggedError("StaleCredentials")<{ rea
 export type RegistryHttpError = Unauthorized | RegistryUnavailable | TransportFailure | UnsupportedUrl | ResponseTooLarge | RateLimited
 
 /** The RegistryHttp service: sends one request with auth, redirects and retries handled. */
-export class RegistryHttp extends Context.Tag("syncer/RegistryHttp")<RegistryHttp, {
+export class RegistryHttp extends Context.Tag("image-syncer/oci/RegistryHttp")<RegistryHttp, {
   /** Statuses other than 401/403/429/5xx are returned for the caller to interpret. */
-  readonly send: (endpoint: Endpoint, request: RegistryRequest) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryHttpError>
+  readonly send: (endpoint: Endpoint, request: RegistryRequest) => Effect.Effect<Response, RegistryHttpError>
   /** `send` for a streamed body: sent once, not retried; StaleCredentials when fresh credentials could answer a 401 */
-  readonly sendStreamed: (
-    endpoint: Endpoint,
-    request: StreamedRequest
-  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryHttpError | StaleCredentials>
+  readonly sendStreamed: (endpoint: Endpoint, request: StreamedRequest) => Effect.Effect<Response, RegistryHttpError | StaleCredentials>
+  /** the stall timeout of body reads, for the operations that read bodies */
+  readonly stallMs: number
 }>() {
-  /** The live stack on the platform HttpClient. */
+  /** The live stack on the platform's fetch (`FetchHttpClient.Fetch` when provided, for tests), with the Keychain's credentials. */
   static layer(settings: RegistryHttpSettings = defaultRegistryHttpSettings) {
     return Layer.effect(RegistryHttp, make(settings))
   }
@@ -108,19 +112,26 @@ const NONE: Auth = { header: undefined, skipped: false }
 
 const make = (settings: RegistryHttpSettings) =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
-    const credentials = yield* Credentials
+    const keychain = yield* Keychain
+    const fetch = Option.getOrElse(yield* Effect.serviceOption(FetchHttpClient.Fetch), () => globalThis.fetch) as unknown as FetchFunction
+    // --debug: the level and logger in force where the stack is built (the run's).
+    const runtime = yield* Effect.runtime<never>()
+    const debug = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
     const retry = withRetry(settings.retry)
     const stallMs = settings.stallTimeoutMs ?? 30_000
     const scheme = makeScheme()
-    const exchange = makeExchange(client, settings, scheme.baseUrl)
+    const exchange = makeExchange(fetch, {
+      ...settings,
+      debug: () => debug,
+      log: (line) => Runtime.runSync(runtime)(Effect.logDebug(line))
+    }, scheme.baseUrl)
     const pings = makePings(exchange, scheme, retry, stallMs)
     const tokens = makeTokens(exchange, stallMs)
-    // The run's book when the composition root gives one (the report shows it), else one of our own.
+    // The run's book when the caller gives one (the report shows it), else one of our own.
     const quota = Option.getOrElse(yield* Effect.serviceOption(PullQuota), makePullQuota)
 
     const lookupCredential = (endpoint: Endpoint) =>
-      credentials.lookup(endpoint.host, endpoint.role).pipe(
+      keychain.lookup(endpoint).pipe(
         Effect.catchTag("CredentialsFailed", (e) => Effect.fail(new TransportFailure({ transport: e.provider, detail: e.detail })))
       )
 
@@ -152,15 +163,14 @@ const make = (settings: RegistryHttpSettings) =>
       const challenge = pickChallenge(header)
       if (challenge === undefined) return undefined
       const wanted = challengeScopes(challenge)
-      const missing = wanted.filter((s) => !scopeCovered(scopes, s))
-      const merged = [...wanted, ...scopes.filter((s) => !wanted.includes(s))]
       if (auth.skipped) {
         // `/v2/` was open but this repository is not: answer this challenge from now on.
         pings.learn(endpoint, challenge)
-        return merged
+        return [...wanted, ...scopes.filter((s) => !wanted.includes(s))]
       }
       if (challenge.scheme !== "bearer" || auth.issued === undefined) return undefined
       // The registry may want more scopes than we asked for (a mount needs pull on `from`).
+      const missing = wanted.filter((s) => !scopeCovered(scopes, s))
       if (missing.length > 0) {
         tokens.remember(endpoint, requested, missing)
         return [...missing, ...scopes]
@@ -170,29 +180,55 @@ const make = (settings: RegistryHttpSettings) =>
       return scopes
     }
 
+    /** Why the registry refused: its codes and words, and what we sent. */
+    const refused = (endpoint: Endpoint, res: Response, auth: Auth) =>
+      Effect.map(readErrorText(res, stallMs), (text) => {
+        const body = parseErrorBody(text)
+        const words = [body.codes.join(", "), body.detail].filter((w) => w !== "").join(": ")
+        const anonymous = auth.header === undefined
+        return new Unauthorized({
+          registry: endpoint.host,
+          status: res.status,
+          detail: anonymous ? `no credentials found for ${endpoint.host}${words ? `; ${words}` : ""}` : words,
+          anonymous,
+          codes: body.codes
+        })
+      })
+
     const exchangeWithAuth = (endpoint: Endpoint, request: RegistryRequest | StreamedRequest) => {
       // A streamed body cannot be replayed: the caller retries the whole blob copy instead.
-      const streamed = request.body !== undefined && !(request.body instanceof Uint8Array)
+      const streamed = request.body instanceof ReadableStream
       // A manifest GET is a pull (Docker Hub counts them); once the limit is hit, none goes out.
-      const pull = request.method === "GET" && /\/manifests\/[^/]+$/.test(request.path.split("?")[0] ?? "")
+      const pull = request.method === "GET" && request.path.includes("/manifests/")
       const registry = endpoint.registry
       const spent = pull ? quota.exhausted(registry) : undefined
       if (spent !== undefined) {
         return Effect.fail(new RateLimited({ registry, resetAt: spent || undefined, detail: "the limit was reached earlier in this run" }))
       }
-      const once = (
-        scopes: ReadonlyArray<string>,
-        reauthed: boolean
-      ): Effect.Effect<HttpClientResponse.HttpClientResponse, Retryable | RegistryHttpError | StaleCredentials> =>
-        Effect.gen(function*() {
-          const auth = yield* authorization(endpoint, scopes)
+      const length = "length" in request && request.length !== undefined ? { "content-length": String(request.length) } : undefined
+      const once = (scopes: ReadonlyArray<string>, reauthed: boolean): Effect.Effect<Response, Retryable | RegistryHttpError | StaleCredentials> =>
+        Effect.flatMap(authorization(endpoint, scopes), (auth) => {
           // After the ping, which may have switched the host to https.
           const url = request.path.startsWith("http") ? request.path : `${scheme.baseUrl(endpoint)}${request.path}`
-          const res = yield* exchange(endpoint, request.method, url, auth.header ? { ...request.headers, authorization: auth.header } : { ...request.headers }, request.body)
-          quota.observe(registry, res.headers)
-          if (pull && res.status === 200) quota.countGet(registry)
-          if (res.status === 401 && !reauthed) {
-            const again = reauthenticate(endpoint, request.scopes, scopes, auth, res.headers["www-authenticate"])
+          const headers = auth.header || length ? { ...request.headers, ...length, ...(auth.header ? { authorization: auth.header } : {}) } : request.headers ?? {}
+          return Effect.flatMap(exchange(endpoint, request.method, url, headers, request.body), (res) => answered(res, url, scopes, auth, reauthed))
+        })
+      const answered = (
+        res: Response,
+        url: string,
+        scopes: ReadonlyArray<string>,
+        auth: Auth,
+        reauthed: boolean
+      ): Effect.Effect<Response, Retryable | RegistryHttpError | StaleCredentials> => {
+        quota.observe(registry, res.headers)
+        const status = res.status
+        if (status < 400) {
+          if (pull && status === 200) quota.countGet(registry)
+          return Effect.succeed(res)
+        }
+        return Effect.gen(function*() {
+          if (status === 401 && !reauthed) {
+            const again = reauthenticate(endpoint, request.scopes, scopes, auth, res.headers.get("www-authenticate") ?? undefined)
             if (again !== undefined) {
               yield* readErrorText(res, stallMs)
               // The body went out with this request: the caller sends it again from its source.
@@ -200,39 +236,33 @@ const make = (settings: RegistryHttpSettings) =>
               return yield* once(again, true)
             }
           }
-          if (res.status === 401 || res.status === 403) {
-            const body = yield* errorDetail(res, stallMs)
-            const detail = auth.header
-              ? body
-              : `no credentials found for ${endpoint.host} (${endpoint.role === "target" ? "use --target-repo-auth-key, --access-token or " : ""}docker config.json)${body ? `; ${body}` : ""}`
-            return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail })
+          if (status === 401 || status === 403) return yield* Effect.flatMap(refused(endpoint, res, auth), Effect.fail)
+          if (!retryableStatus(status)) return res
+          const body = parseErrorBody(yield* readErrorText(res, stallMs))
+          const words = [body.codes.join(", "), body.detail].filter((w) => w !== "").join(": ")
+          const now = yield* Clock.currentTimeMillis
+          // The pull limit, not a moment's throttling: a retry would only wait for nothing.
+          if (status === 429 && isPullLimit(body, res.headers.get("ratelimit-remaining"))) {
+            const wait = parseRetryAfter(res.headers.get("retry-after") ?? res.headers.get("ratelimit-reset") ?? undefined, now)
+            const resetAt = wait === undefined ? undefined : new Date(now + Duration.toMillis(wait)).toISOString()
+            quota.exhaust(registry, resetAt)
+            return yield* new RateLimited({ registry, resetAt, detail: `HTTP 429${words ? ` ${words}` : ""}` })
           }
-          if (retryableStatus(res.status)) {
-            const detail = yield* errorDetail(res, stallMs)
-            // The pull limit (its message says so, or nothing is left), not a moment's throttling: a retry would only wait for nothing.
-            if (res.status === 429 && (/pull rate limit/i.test(detail) || /^0(;|$)/.test(res.headers["ratelimit-remaining"]?.trim() ?? ""))) {
-              const now = yield* Clock.currentTimeMillis
-              const wait = parseRetryAfter(res.headers["retry-after"] ?? res.headers["ratelimit-reset"], now)
-              const resetAt = wait === undefined ? undefined : new Date(now + Duration.toMillis(wait)).toISOString()
-              quota.exhaust(registry, resetAt)
-              return yield* new RateLimited({ registry, resetAt, detail: `HTTP 429${detail ? ` ${detail}` : ""}` })
-            }
-            return yield* new Retryable({
-              registry: endpoint.host,
-              detail: `${request.method} ${new URL(url).pathname}: HTTP ${res.status}${detail ? ` ${detail}` : ""}`,
-              retryAfter: parseRetryAfter(res.headers["retry-after"], yield* Clock.currentTimeMillis)
-            })
-          }
-          return res
+          return yield* new Retryable({
+            registry: endpoint.host,
+            detail: `${request.method} ${new URL(url).pathname}: HTTP ${status}${words ? ` ${words}` : ""}`,
+            retryAfter: parseRetryAfter(res.headers.get("retry-after") ?? undefined, now)
+          })
         })
+      }
       const attempt = once(request.scopes, false)
-      return (streamed ? attempt : retry(attempt)).pipe(
+      return (streamed || request.once === true ? attempt : retry(attempt)).pipe(
         Effect.catchTag("Retryable", (e) => Effect.fail(new RegistryUnavailable({ registry: e.registry, detail: e.detail })))
       )
     }
 
     const send = (endpoint: Endpoint, request: RegistryRequest) =>
-      exchangeWithAuth(endpoint, request) as Effect.Effect<HttpClientResponse.HttpClientResponse, RegistryHttpError>
+      exchangeWithAuth(endpoint, request) as Effect.Effect<Response, RegistryHttpError>
     const sendStreamed = (endpoint: Endpoint, request: StreamedRequest) => exchangeWithAuth(endpoint, request)
-    return { send, sendStreamed }
+    return { send, sendStreamed, stallMs }
   })

@@ -108,8 +108,10 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           })
 
         const finalResult = (r: ImageResult): Processed => ({ result: r, written: undefined })
-        const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) =>
-          Effect.succeed(finalResult(result(status, { error: e.message, errorType: e._tag })))
+        const fail = (status: ImageStatus) => (e: { readonly _tag: string; readonly message: string }) => {
+          const hint = settings.hint?.(e)
+          return Effect.succeed(finalResult(result(status, { error: hint === undefined ? e.message : `${e.message} (${hint})`, errorType: e._tag })))
+        }
         const steps = Effect.gen(function*() {
           yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
           const pinned = entry.reference.digest
@@ -171,6 +173,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             ResponseTooLarge: fail("failed"),
             RateLimited: fail("failed"),
             RepositoryNotFound: fail("failed"),
+            RegistryError: fail("failed"),
             SigningFailed: fail("failed")
           }),
           // A bug in one image must not take the run down; it is reported like any failure.

@@ -12,6 +12,11 @@ export interface SyncSettingsShape {
   readonly concurrency: number
   /** dry run only: read the manifests of images to copy to report their size (`plan`) */
   readonly measure?: boolean
+  /**
+   * what to do about an image's error, in the words of the program running the pipeline (the CLI
+   * names its flags: "use --target-repo-auth-key …"); appended to the error in the result
+   */
+  readonly hint?: (error: { readonly _tag: string }) => string | undefined
 }
 
 /** The SyncSettings tag. */

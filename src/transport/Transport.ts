@@ -7,8 +7,8 @@
 import { Context } from "effect"
 import type { Effect, Layer, Option } from "effect"
 import type { Exec } from "../process/Exec.ts"
-import type { Credentials } from "../oci/Credentials.ts"
-import type { RegistryClient } from "../oci/RegistryClient.ts"
+import type { Credentials } from "./Credentials.ts"
+import type { RegistryClients } from "./RegistryClients.ts"
 import { TransportFailure } from "../model/Errors.ts"
 import type { TransportError } from "../model/Errors.ts"
 import { describeLocation } from "../model/Location.ts"
@@ -66,8 +66,8 @@ export const ownIndexRefused = (transport: string, target: ImageLocation): Trans
 /** The Transport service tag. */
 export class Transport extends Context.Tag("syncer/Transport")<Transport, TransportShape>() {}
 
-/** What a transport layer may use when it is built: the registry client, the credential chain, the process runner. */
-export type TransportContext = RegistryClient | Credentials | Exec
+/** What a transport layer may use when it is built: the registry clients, the credential chain, the process runner. */
+export type TransportContext = RegistryClients | Credentials | Exec
 
 /** A transport layer, as every transport module exports it. */
 export type TransportLayer = Layer.Layer<Transport, never, TransportContext>

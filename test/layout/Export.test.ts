@@ -17,7 +17,8 @@ import * as LayoutTransport from "../../plugins/transports/layout.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
 import { openWriter } from "../../src/layout/LayoutWriter.ts"
 import { blobPath, REF_NAME, SOURCE_ANNOTATION } from "../../src/layout/OciLayout.ts"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import type { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { clientPair, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { fakeRegistries } from "../support/FakeRegistryStore.ts"
 import type { FakeRegistries } from "../support/FakeRegistryStore.ts"
 import { parseDefinition } from "../../src/definition/Parse.ts"
@@ -54,7 +55,7 @@ const exportAll = (def: Definition, client: RegistryClient["Type"] = world.clien
       const exporter = LayoutExport.layer.pipe(
         Layer.provide(TagLists.layer),
         Layer.provide(LayoutTransport.exportLayer(writer, sourceAnnotations(def))),
-        Layer.provide(Layer.succeed(RegistryClient, client))
+        Layer.provide(Layer.succeed(RegistryClients, clientPair(client, client)))
       )
       return yield* Effect.flatMap(LayoutExport, (e) => Effect.forEach(def.images, (entry) => Effect.either(e.exportImage(entry, def)))).pipe(
         Effect.provide(exporter)

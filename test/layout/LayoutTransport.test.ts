@@ -17,8 +17,9 @@ import { layoutSource } from "../../src/layout/LayoutStore.ts"
 import { openLayout } from "../../src/layout/LayoutReader.ts"
 import { openWriter } from "../../src/layout/LayoutWriter.ts"
 import { packLayout } from "../../src/layout/Tar.ts"
-import { Credentials } from "../../src/oci/Credentials.ts"
-import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
+import type { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { clientPair, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import { exportLayer, layerFrom } from "../../plugins/transports/layout.ts"
 import { endpoint, fakeRegistries, location } from "../support/FakeRegistryStore.ts"
@@ -72,7 +73,7 @@ beforeEach(async () => {
         Effect.provide(LayoutExport.layer.pipe(
           Layer.provide(TagLists.layer),
           Layer.provide(exportLayer(writer, sourceAnnotations(def))),
-          Layer.provide(Layer.succeed(RegistryClient, connected.client))
+          Layer.provide(Layer.succeed(RegistryClients, clientPair(connected.client, connected.client)))
         ))
       )
     })
@@ -86,10 +87,10 @@ afterEach(async () => {
 })
 
 /** Runs `body` with the layout transport wired as Live.ts wires a transport (client merged under it). */
-const withLayout = <A, E>(transportLayer: TransportLayer, body: Effect.Effect<A, E, Transport | RegistryClient>) =>
+const withLayout = <A, E>(transportLayer: TransportLayer, body: Effect.Effect<A, E, Transport | RegistryClients>) =>
   Effect.runPromise(
     body.pipe(Effect.provide(transportLayer.pipe(Layer.provideMerge(Layer.mergeAll(
-      Layer.succeed(RegistryClient, world.client),
+      Layer.succeed(RegistryClients, clientPair(world.client, world.client)),
       Credentials.anonymous,
       Layer.succeed(Exec, { run: () => Effect.die(new Error("the layout transport runs no processes")) })
     )))))

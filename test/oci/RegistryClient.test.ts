@@ -7,8 +7,9 @@ import { FetchHttpClient } from "@effect/platform"
 import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
 import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { Credentials } from "../../src/oci/Credentials.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
 import type { RetrySettings } from "../../src/oci/http/RetryPolicy.ts"
@@ -34,7 +35,9 @@ const fastRetry: RetrySettings = {
 }
 
 const clientLayer = (readOnly = false) =>
-  RegistryClient.layer({ readOnly, retry: fastRetry }).pipe(
+  // one client that reads sources with pull access and writes targets with push access, as a run does
+  Layer.effect(RegistryClient, Effect.map(RegistryClients, bySide)).pipe(
+    Layer.provide(RegistryClients.layer({ dryRun: readOnly, retry: fastRetry })),
     Layer.provide(RegistryHttp.layer({ ...defaultRegistryHttpSettings, retry: fastRetry })),
     Layer.provide(Credentials.anonymous),
     Layer.provide(FetchHttpClient.layer)

@@ -5,9 +5,10 @@
 import { afterEach, describe, expect, test } from "bun:test"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Either, Layer, Logger, LogLevel, Option, Redacted } from "effect"
-import { Credentials } from "../../src/oci/Credentials.ts"
-import type { CredentialProvider } from "../../src/oci/Credentials.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
+import type { CredentialProvider } from "../../src/transport/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
+import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
 import type { RetrySettings } from "../../src/oci/http/RetryPolicy.ts"
 import {
@@ -35,7 +36,9 @@ const clientLayer = (options: {
   readonly readOnly?: boolean
   readonly credentials?: ReadonlyArray<CredentialProvider>
 } = {}) =>
-  RegistryClient.layer({ readOnly: options.readOnly ?? false, retry: fastRetry }).pipe(
+  // one client that reads sources with pull access and writes targets with push access, as a run does
+  Layer.effect(RegistryClient, Effect.map(RegistryClients, bySide)).pipe(
+    Layer.provide(RegistryClients.layer({ dryRun: options.readOnly ?? false, retry: fastRetry })),
     Layer.provide(RegistryHttp.layer({ ...defaultRegistryHttpSettings, retry: fastRetry })),
     Layer.provide(Credentials.chain(options.credentials ?? [])),
     Layer.provide(FetchHttpClient.layer)
@@ -185,7 +188,9 @@ describe("retries", () => {
     const fake = startScriptedRegistry({ repository: "team/app", tag: "1.0", script: [{ status: 400 }] })
     cleanups.push(fake.server.stop)
     const r = await withClient((c) => Effect.either(c.headManifest(at(fake.server.host, "team/app", "1.0"))))
-    expect(Either.isLeft(r) && r.left._tag).toBe("TransportFailure")
+    // the registry's answer, as data: its status (and codes, when its body has any)
+    expect(Either.isLeft(r) && r.left._tag).toBe("RegistryError")
+    expect(Either.isLeft(r) && r.left._tag === "RegistryError" && r.left.status).toBe(400)
     expect(fake.manifestRequests()).toHaveLength(1)
   })
 

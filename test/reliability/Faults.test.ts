@@ -12,7 +12,7 @@ import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { buildImage, pushImage } from "../../src/demo/SampleImages.ts"
 import type { PushedImage, SampleImageSpec } from "../../src/demo/SampleImages.ts"
-import { Credentials } from "../../src/oci/Credentials.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
@@ -375,8 +375,8 @@ const fastRetry: RetrySettings = { attempts: 5, baseDelay: "10 millis", maxDelay
 
 /** A RegistryClient with a short stall timeout (the CLI has no knob for it: see docs/reliability.md). */
 const clientWithStallTimeout = (stallTimeoutMs: number) =>
-  RegistryClient.layer({ readOnly: false, retry: fastRetry, stallTimeoutMs }).pipe(
-    Layer.provide(RegistryHttp.layer({ ...defaultRegistryHttpSettings, retry: fastRetry })),
+  RegistryClient.layer({ readOnly: false, retry: fastRetry }).pipe(
+    Layer.provide(RegistryHttp.layer({ ...defaultRegistryHttpSettings, retry: fastRetry, stallTimeoutMs })),
     Layer.provide(Credentials.anonymous),
     Layer.provide(FetchHttpClient.layer)
   )

@@ -4,7 +4,6 @@
  * run in the composition root, show it with the view of the output mode, write the report
  * files, and end with the exit status of design.md. Interrupted: what finished is reported.
  */
-import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { credentialChain } from "../../composition/CredentialChain.ts"
 import { pipelineLayer, transportContextLayer } from "../../composition/Live.ts"
@@ -18,6 +17,7 @@ import { formatTarget } from "../../model/Target.ts"
 import { Pipeline } from "../../pipeline/Pipeline.ts"
 import { exitCodeOf, formatResult, formatSummary } from "../../report/Output.ts"
 import type { UnfinishedImage } from "../../report/Output.ts"
+import { errorHints } from "../Hints.ts"
 import { checkConcurrency, checkFrom, checkOutputPaths, checkPlatformSubsets, checkShard, checkTargetCredentials } from "../Checks.ts"
 import { RunEnvironment } from "../Config.ts"
 import { out } from "../Console.ts"
@@ -50,7 +50,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       : loaded
     const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins] }).pipe(Effect.mapError(invalid))
     // Built once against a read-only client: a module that is not a transport stops here, before any request.
-    const readOnlyContext = transportContextLayer({ dryRun: true, credentials }).pipe(Layer.provide(FetchHttpClient.layer))
+    const readOnlyContext = transportContextLayer({ dryRun: true, credentials })
     const { layer: transport, ...features } = yield* chooseTransport(flags, readOnlyContext).pipe(Effect.mapError(invalid))
     yield* checkPlatformSubsets(loaded, features)
     const signer = Option.isSome(flags.signKey) ? yield* loadSigner(flags.signKey.value, env.signKeyPassword).pipe(Effect.mapError(invalid)) : undefined
@@ -67,8 +67,9 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       concurrency: flags.concurrency,
       credentials,
       transport,
+      hint: errorHints(definition),
       ...(signer ? { signer } : {})
-    }).pipe(Layer.provide(FetchHttpClient.layer))
+    })
 
     const finished: Array<ImageResult> = []
     const { mode, color } = resolveOutput(flags.output, process.stdout.isTTY === true, {

@@ -61,7 +61,8 @@ const verifyOne = (transport: TransportShape, entry: ImageEntry, location: Image
       UnsupportedUrl: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
       ResponseTooLarge: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
       RateLimited: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
-      RepositoryNotFound: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message })
+      RepositoryNotFound: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message }),
+      RegistryError: (e) => Effect.succeed({ status: "failed" as VerifyStatus, digest: undefined, detail: e.message })
     }),
     Effect.map((r) => ({ entry, ...r }))
   )

@@ -11,9 +11,10 @@ import { TransportFailure, Unauthorized } from "../../model/Errors.ts"
 import type { ResponseTooLarge, UnsupportedUrl } from "../../model/Errors.ts"
 import type { Endpoint } from "../../model/Location.ts"
 import { shareOnce } from "../../model/shareOnce.ts"
-import type { Credential } from "../Credentials.ts"
+import type { Credential } from "../Keychain.ts"
+import { parseErrorBody } from "../RegistryError.ts"
 import { basicHeader } from "./Basic.ts"
-import { errorDetail, readBody, TOKEN_LIMIT } from "./BodyReader.ts"
+import { discard, readBody, readErrorText, TOKEN_LIMIT } from "./BodyReader.ts"
 import type { Challenge } from "./Challenge.ts"
 import type { Exchange } from "./Exchange.ts"
 import { parseRetryAfter, Retryable, retryableStatus } from "./RetryPolicy.ts"
@@ -64,7 +65,20 @@ interface Entry {
   fetching?: Effect.Effect<CachedToken, TokenError>
 }
 
-const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.role} ${e.host} ${[...scopes].sort().join(" ")}`
+const scopeKey = (e: Endpoint, scopes: ReadonlyArray<string>) => `${e.host} ${[...scopes].sort().join(" ")}`
+
+/** Which credentials a token is for: tokens are shared by requests with the same credentials only. */
+const identities = new WeakMap<Credential, number>()
+let nextIdentity = 1
+const identityOf = (credential: Option.Option<Credential>): string => {
+  if (Option.isNone(credential)) return "anonymous"
+  let id = identities.get(credential.value)
+  if (id === undefined) {
+    id = nextIdentity++
+    identities.set(credential.value, id)
+  }
+  return `c${id}`
+}
 
 /** When a token that lives `expiresInSeconds` from `now` is renewed. */
 export const renewalTime = (now: number, expiresInSeconds: number): number => {
@@ -106,24 +120,25 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
       const res = yield* fetchToken(endpoint, url, service, scopes, credential)
       const now = yield* Clock.currentTimeMillis
       if (res.status === 401 || res.status === 403) {
+        discard(res)
         return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail: `token server ${url.host} refused the credentials` })
       }
       if (retryableStatus(res.status)) {
-        return yield* new Retryable({ registry: url.host, detail: `token request: HTTP ${res.status}`, retryAfter: parseRetryAfter(res.headers["retry-after"], now) })
+        return yield* new Retryable({ registry: url.host, detail: `token request: HTTP ${res.status}`, retryAfter: parseRetryAfter(res.headers.get("retry-after") ?? undefined, now) })
       }
       if (res.status !== 200) {
-        const detail = yield* errorDetail(res, stallMs)
-        return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: HTTP ${res.status} ${detail}` })
+        const body = parseErrorBody(yield* readErrorText(res, stallMs))
+        return yield* new TransportFailure({ transport: "registry", detail: `token server ${url.host}: HTTP ${res.status}${body.codes.length ? ` ${body.codes.join(", ")}` : ""} ${body.detail}` })
       }
       const bytes = yield* readBody(res, { registry: url.host, request: `GET ${displayUrl(url)}`, what: "token response", limit: TOKEN_LIMIT, stallMs })
       const body = yield* Effect.try({
         try: () => JSON.parse(new TextDecoder().decode(bytes)) as { token?: unknown; access_token?: unknown; expires_in?: unknown },
-        catch: () => new TransportFailure({ transport: "oci", detail: `token server ${url.host}: invalid JSON` })
+        catch: () => new TransportFailure({ transport: "registry", detail: `token server ${url.host}: invalid JSON` })
       })
       const raw = typeof body.token === "string" && body.token !== "" ? body.token : body.access_token
-      if (typeof raw !== "string" || raw === "") return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: no token` })
+      if (typeof raw !== "string" || raw === "") return yield* new TransportFailure({ transport: "registry", detail: `token server ${url.host}: no token` })
       if (/[\r\n\0]/.test(raw)) {
-        return yield* new TransportFailure({ transport: "oci", detail: `token server ${url.host}: the token contains a line break or NUL` })
+        return yield* new TransportFailure({ transport: "registry", detail: `token server ${url.host}: the token contains a line break or NUL` })
       }
       const expiresIn = typeof body.expires_in === "number" && Number.isFinite(body.expires_in) ? body.expires_in : DEFAULT_EXPIRES_IN_SECONDS
       return { token: Redacted.make(raw), renewAt: renewalTime(now, expiresIn) }
@@ -132,11 +147,11 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
   const token: Tokens["token"] = (endpoint, challenge, requested, credential) =>
     Effect.gen(function*() {
       const realm = challenge.params["realm"]
-      if (!realm) return yield* new TransportFailure({ transport: "oci", detail: `${endpoint.host}: Bearer challenge without realm` })
+      if (!realm) return yield* new TransportFailure({ transport: "registry", detail: `${endpoint.host}: Bearer challenge without realm` })
       const extra = extraScopes.get(scopeKey(endpoint, requested))
       const scopes = extra ? [...requested, ...[...extra].filter((s) => !requested.includes(s))] : requested
       const service = challenge.params["service"]
-      const key = `${endpoint.role} ${endpoint.host} ${realm} ${service ?? ""} ${[...scopes].sort().join(" ")}`
+      const key = `${endpoint.host} ${realm} ${service ?? ""} ${identityOf(credential)} ${[...scopes].sort().join(" ")}`
       const now = yield* Clock.currentTimeMillis
       const entry = entries.get(key)
       if (entry?.value !== undefined && entry.value.renewAt > now) return { token: entry.value.token, fresh: false, key }

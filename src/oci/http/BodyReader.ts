@@ -5,8 +5,7 @@
  * before the first byte and again while reading; a read that waits longer than the stall
  * timeout gives up. Blobs are streamed elsewhere and never read whole.
  */
-import type { HttpClientResponse } from "@effect/platform"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import { Retryable } from "./RetryPolicy.ts"
 import { ResponseTooLarge } from "../../model/Errors.ts"
 
@@ -36,18 +35,17 @@ export interface BodyReader {
   cancel(reason?: unknown): Promise<void>
 }
 
-/** A reader over the response body, the fetch body itself when there is one. */
-const readerOf = (res: HttpClientResponse.HttpClientResponse): BodyReader => {
-  const raw = (res as unknown as { readonly source?: unknown }).source
-  const body = raw instanceof Response ? raw.body : Stream.toReadableStream(res.stream)
-  return (body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() })).getReader()
-}
+const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })
+
+/** A reader over the response body. */
+const readerOf = (res: Response): BodyReader => (res.body ?? empty()).getReader()
 
 /** The response's web body (for streaming blobs elsewhere). */
-export const webBody = (res: HttpClientResponse.HttpClientResponse): ReadableStream<Uint8Array> => {
-  const raw = (res as unknown as { readonly source?: unknown }).source
-  if (raw instanceof Response && raw.body) return raw.body
-  return Stream.toReadableStream(res.stream)
+export const webBody = (res: Response): ReadableStream<Uint8Array> => res.body ?? empty()
+
+/** Lets a response's body go unread (its connection is freed). */
+export const discard = (res: Response): void => {
+  void res.body?.cancel().catch(() => {})
 }
 
 /** One read of `reader` that rejects after `stallMs` without data. */
@@ -62,8 +60,8 @@ export const readWithin = (reader: BodyReader, stallMs: number, onStall: () => E
 class Stalled extends Error {}
 class TooLarge extends Error {}
 
-const announcedLength = (res: HttpClientResponse.HttpClientResponse): number | undefined => {
-  const value = res.headers["content-length"]
+const announcedLength = (res: Response): number | undefined => {
+  const value = res.headers.get("content-length") ?? undefined
   if (value === undefined || !/^\d+$/.test(value.trim())) return undefined
   return Number(value.trim())
 }
@@ -108,7 +106,7 @@ const collect = async (
  * when `Content-Length` says so). Stalled or broken: Retryable, so the request is tried again.
  */
 export const readBody = (
-  res: HttpClientResponse.HttpClientResponse,
+  res: Response,
   read: BodyRead
 ): Effect.Effect<Uint8Array, ResponseTooLarge | Retryable> =>
   Effect.suspend(() => {
@@ -136,7 +134,7 @@ export const readBody = (
 
 /** The first `limit` bytes of an error body as text, for messages; never fails (a stalled or broken body gives what arrived, or ""). */
 export const readErrorText = (
-  res: HttpClientResponse.HttpClientResponse,
+  res: Response,
   stallMs: number,
   limit: number = ERROR_BODY_LIMIT
 ): Effect.Effect<string> =>
@@ -147,15 +145,4 @@ export const readErrorText = (
     )
   )
 
-/** The registry's own words from an error body (its `errors` codes and messages, or the text); never fails. */
-export const errorDetail = (res: HttpClientResponse.HttpClientResponse, stallMs: number): Effect.Effect<string> =>
-  Effect.map(readErrorText(res, stallMs), (t) => {
-    try {
-      const j = JSON.parse(t) as { errors?: Array<{ code?: string; message?: string }>; message?: string }
-      if (j.errors?.length) return j.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ")
-      if (j.message) return j.message
-    } catch {
-      // plain-text bodies are common (route 404s, proxies)
-    }
-    return t.trim().slice(0, 200)
-  })
+

@@ -35,7 +35,7 @@ export const parseQuotaHeader = (value: string | undefined): { readonly count: n
 /** The quota book of a run, keyed by registry identity ("docker.io"). */
 export interface PullQuotaShape {
   /** notes the quota headers of an answer from `registry` */
-  readonly observe: (registry: string, headers: Readonly<Record<string, string | undefined>>) => void
+  readonly observe: (registry: string, headers: Headers | Readonly<Record<string, string | undefined>>) => void
   /** counts one manifest GET to `registry` */
   readonly countGet: (registry: string) => void
   /** marks the pull limit of `registry` as reached, resetting at `resetAt` (ISO) if known */
@@ -59,8 +59,9 @@ export const makePullQuota = (): PullQuotaShape => {
   }
   return {
     observe: (registry, headers) => {
-      const limit = parseQuotaHeader(headers["ratelimit-limit"])
-      const remaining = parseQuotaHeader(headers["ratelimit-remaining"])
+      const header = (name: string) => (headers instanceof Headers ? headers.get(name) ?? undefined : headers[name])
+      const limit = parseQuotaHeader(header("ratelimit-limit"))
+      const remaining = parseQuotaHeader(header("ratelimit-remaining"))
       if (limit === undefined && remaining === undefined) return
       const state = entry(registry)
       if (limit !== undefined) {

@@ -1,6 +1,5 @@
 /** Bearer tokens: cached for the lifetime the token service gives, by Effect's Clock (driven here with TestClock), fetched once for many, forgotten when refused. */
 import { describe, expect, test } from "bun:test"
-import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Deferred, Effect, Fiber, Option, Redacted, TestClock, TestContext } from "effect"
 import { endpointFor } from "../../../src/model/Location.ts"
 import { makeTokens, renewalTime } from "../../../src/oci/http/Bearer.ts"
@@ -18,7 +17,7 @@ const tokenServer = (expiresIn: number | undefined, gate?: Deferred.Deferred<voi
       const n = requests.length
       if (gate) yield* Deferred.await(gate)
       const body = JSON.stringify({ token: `t${n}`, ...(expiresIn === undefined ? {} : { expires_in: expiresIn }) })
-      return HttpClientResponse.fromWeb(HttpClientRequest.get(url), new Response(body, { status: 200 }))
+      return new Response(body, { status: 200 })
     })
   return { exchange, requests }
 }

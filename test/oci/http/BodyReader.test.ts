@@ -1,6 +1,5 @@
 /** Bodies read into memory: a size limit (announced or read), a stall timeout, error bodies cut short. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { Effect, Either } from "effect"
 import { readBody, readErrorText } from "../../../src/oci/http/BodyReader.ts"
 
@@ -28,8 +27,7 @@ beforeAll(() => {
 })
 afterAll(() => server.stop(true))
 
-const get = (path: string) =>
-  Effect.flatMap(HttpClient.HttpClient, (c) => c.get(`http://127.0.0.1:${server.port}${path}`)).pipe(Effect.provide(FetchHttpClient.layer), Effect.orDie)
+const get = (path: string) => Effect.promise(() => fetch(`http://127.0.0.1:${server.port}${path}`))
 
 const read = (path: string, limit: number) =>
   Effect.runPromise(Effect.either(Effect.flatMap(get(path), (res) => readBody(res, { registry: "r", request: `GET ${path}`, what: "manifest", limit, stallMs: 200 }))))

@@ -13,7 +13,7 @@ import {
   serverAddressOf
 } from "../../../plugins/auth/credHelper.ts"
 import type { Runner } from "../../../plugins/auth/credHelper.ts"
-import type { Credential } from "../../../src/oci/Credentials.ts"
+import type { Credential } from "../../../src/transport/Credentials.ts"
 import { Exec } from "../../../src/process/Exec.ts"
 
 /** The stand-in helpers (docker-credential-test, -other, -garbage). */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Runner } from "../../../plugins/auth/credHelper.ts"
 import { configPath, credentialOf, load, make, normaliseKey, provider } from "../../../plugins/auth/dockerConfig.ts"
-import type { Credential } from "../../../src/oci/Credentials.ts"
+import type { Credential } from "../../../src/transport/Credentials.ts"
 import { Exec } from "../../../src/process/Exec.ts"
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64")

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { authFilePath, fromFile, make } from "../../../plugins/auth/podman.ts"
-import type { CredentialProvider } from "../../../src/oci/Credentials.ts"
+import type { CredentialProvider } from "../../../src/transport/Credentials.ts"
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64")
 
