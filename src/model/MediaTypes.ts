@@ -32,3 +32,11 @@ export const isSchema1 = (mediaType: string): boolean =>
 export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 /** cosign's simple-signing payload layer. */
 export const SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+/** OCI's empty descriptor type (the `{}` config of artifacts). */
+export const OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+/** A sigstore bundle, v0.3 (cosign v3's signatures and attestations, stored as OCI 1.1 referrers). */
+export const SIGSTORE_BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+/** A DSSE envelope (cosign's legacy `.att` layers). */
+export const DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
+/** An in-toto statement: the payload type of DSSE envelopes that carry one. */
+export const IN_TOTO = "application/vnd.in-toto+json"
