@@ -49,6 +49,14 @@ export const checkShard = (flag: Option.Option<string>): Effect.Effect<Option.Op
       })
   })
 
+/** `--attest` signs its attestations: it needs `--sign-key`. */
+export const checkAttest = (flags: Pick<SyncFlags, "attest" | "signKey">): Effect.Effect<void, InvalidInput> =>
+  flags.attest && Option.isNone(flags.signKey)
+    ? Effect.fail(new InvalidInput({
+      message: `--attest (${Env.attest}) needs --sign-key (${Env.signKey}): the provenance attestation is signed with that key; give a key or leave --attest out`
+    }))
+    : Effect.void
+
 /** `--from` reads sources from a layout: no `--transport` beside it. */
 export const checkFrom = (flags: Pick<SyncFlags, "from" | "transport">): Effect.Effect<void, InvalidInput> =>
   Option.isSome(flags.from) && flags.transport !== "oci"

@@ -36,10 +36,10 @@ export const run = Command.run(command, { name: "image-syncer", version: VERSION
 /** Flags that take a value (so the next argument is not a flag of its own). */
 const valueFlags = new Set([
   "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
-  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin", "--output", "--junit", "--shard"
+  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin", "--output", "--junit", "--shard", "--signature-format"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
-const switchFlags = new Set(["--dry-run", "--check", "--debug", "--help", "-h", "--version", "--wizard", "--completions"])
+const switchFlags = new Set(["--dry-run", "--check", "--debug", "--sign-recursive", "--attest", "--help", "-h", "--version", "--wizard", "--completions"])
 
 /**
  * The first unknown flag in argv, if any. @effect/cli stops reading options at an unknown

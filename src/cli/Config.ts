@@ -24,6 +24,9 @@ export const Env = {
   output: "SYNCER_OUTPUT",
   junit: "SYNCER_JUNIT",
   shard: "SYNCER_SHARD",
+  signatureFormat: "SYNCER_SIGNATURE_FORMAT",
+  signRecursive: "SYNCER_SIGN_RECURSIVE",
+  attest: "SYNCER_ATTEST",
   /** tuning, not a flag: a body silent this long (ms) is abandoned (default 30000) */
   stallTimeoutMs: "SYNCER_STALL_TIMEOUT_MS",
   githubStepSummary: "GITHUB_STEP_SUMMARY",

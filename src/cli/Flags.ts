@@ -5,6 +5,8 @@ import { Config, Effect } from "effect"
 import { invalid } from "./Errors.ts"
 import type { InvalidInput } from "./Errors.ts"
 import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
+import { SIGNATURE_FORMATS } from "../signing/Formats.ts"
+import type { SignatureFormat } from "../signing/Formats.ts"
 import { Env } from "./Config.ts"
 import { outputFlags } from "./output/Views.ts"
 import type { OutputFlag } from "./output/Views.ts"
@@ -82,6 +84,38 @@ export const signKey = Options.text("sign-key").pipe(
   Options.withFallbackConfig(Config.string(Env.signKey)),
   Options.optional
 )
+/** `--signature-format F` as `verify` reads it: absent, either format satisfies it. */
+export const signatureFormatChoice = (description: string) =>
+  Options.choice("signature-format", SIGNATURE_FORMATS).pipe(
+    Options.withDescription(withEnv(description, Env.signatureFormat)),
+    Options.withFallbackConfig(Config.literal(...SIGNATURE_FORMATS)(Env.signatureFormat)),
+    Options.optional
+  )
+/** `--signature-format legacy|bundle|both`: which signatures a sync writes (default legacy). */
+export const signatureFormat = Options.choice("signature-format", SIGNATURE_FORMATS).pipe(
+  Options.withDescription(withEnv(
+    "legacy (cosign's sha256-<hex>.sig tag, the default), bundle (a sigstore bundle as an OCI 1.1 referrer, as cosign v3 writes), or both",
+    Env.signatureFormat
+  )),
+  Options.withFallbackConfig(Config.literal(...SIGNATURE_FORMATS)(Env.signatureFormat)),
+  Options.withDefault("legacy" as SignatureFormat)
+)
+/** `--sign-recursive`: sign every child manifest of an index too. */
+export const signRecursiveFor = (description: string) =>
+  Options.boolean("sign-recursive").pipe(
+    Options.withDescription(withEnv(description, Env.signRecursive)),
+    Options.withFallbackConfig(Config.boolean(Env.signRecursive))
+  )
+/** `--sign-recursive` of a sync. */
+export const signRecursive = signRecursiveFor("sign every child manifest of an index too (what runtimes verify when they pull one platform)")
+/** `--attest`: a signed provenance attestation of each copy (needs --sign-key). */
+export const attestFor = (description: string) =>
+  Options.boolean("attest").pipe(
+    Options.withDescription(withEnv(description, Env.attest)),
+    Options.withFallbackConfig(Config.boolean(Env.attest))
+  )
+/** `--attest` of a sync. */
+export const attest = attestFor("a signed SLSA provenance attestation of each image: source, resolved digest, target, tool; needs --sign-key")
 /** `--transport NAME|PATH`. */
 export const transport = Options.text("transport").pipe(
   Options.withDescription(withEnv("how images are moved: oci (default), skopeo, crane, or a module path", Env.transport)),
@@ -127,7 +161,26 @@ export const concurrency = Options.integer("concurrency").pipe(
 
 
 /** Every flag of a sync (and `plan`). */
-export const syncOptions = { imagesFile, targetRepoAuthKey, accessToken, targetRepoPrefix, dryRun, debug, report, concurrency, signKey, transport, from, authPlugin, output, junit, shard: shardOption }
+export const syncOptions = {
+  imagesFile,
+  targetRepoAuthKey,
+  accessToken,
+  targetRepoPrefix,
+  dryRun,
+  debug,
+  report,
+  concurrency,
+  signKey,
+  signatureFormat,
+  signRecursive,
+  attest,
+  transport,
+  from,
+  authPlugin,
+  output,
+  junit,
+  shard: shardOption
+}
 
 /** The parsed flags of a sync run. */
 export interface SyncFlags {
@@ -140,6 +193,9 @@ export interface SyncFlags {
   readonly report: Option.Option<string>
   readonly concurrency: number
   readonly signKey: Option.Option<string>
+  readonly signatureFormat: SignatureFormat
+  readonly signRecursive: boolean
+  readonly attest: boolean
   readonly transport: string
   readonly from: Option.Option<string>
   readonly authPlugin: ReadonlyArray<string>

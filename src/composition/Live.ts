@@ -1,5 +1,5 @@
 /** The pipeline wired to a transport and a credential chain: the one place the run's layers are composed. */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { CommandExecutor } from "@effect/platform"
 import { Credentials } from "../transport/Credentials.ts"
 import type { CredentialProvider } from "../transport/Credentials.ts"
@@ -13,12 +13,15 @@ import { Expand } from "../pipeline/Expand.ts"
 import { Pipeline } from "../pipeline/Pipeline.ts"
 import { Resolve } from "../pipeline/Resolve.ts"
 import { Sign } from "../pipeline/Sign.ts"
+import type { OurSignatures } from "../pipeline/Sign.ts"
 import { SyncSettings } from "../pipeline/SyncSettings.ts"
 import { TagLists } from "../pipeline/TagLists.ts"
 import { PullQuota } from "../oci/http/PullQuota.ts"
 import type { PullQuotaShape } from "../oci/http/PullQuota.ts"
 import { Exec } from "../process/Exec.ts"
 import type { Signer } from "../signing/Signer.ts"
+import { defaultSigningSettings } from "../signing/Formats.ts"
+import type { SigningSettings } from "../signing/Formats.ts"
 import type { Transport, TransportContext } from "../transport/Transport.ts"
 import type { Definition } from "../definition/Definition.ts"
 import type { LayoutWriter } from "../layout/LayoutWriter.ts"
@@ -38,6 +41,8 @@ export interface LiveOptions {
   readonly transport?: Layer.Layer<Transport, never, TransportContext>
   /** a Signer to sign with; without one nothing is signed (upstream signatures are still carried) */
   readonly signer?: Layer.Layer<Signer>
+  /** with a signer: the formats, children, attestations (default: legacy `.sig` of the top digest) */
+  readonly signing?: SigningSettings
   readonly http?: RegistryHttpSettings
   /** a body silent for this long is abandoned (a blob is resumed) (default 30 s) */
   readonly stallTimeoutMs?: number
@@ -67,6 +72,13 @@ export const transportLayer = (
 ): Layer.Layer<Transport, never, CommandExecutor.CommandExecutor> =>
   (options.transport ?? OciTransport.layer()).pipe(Layer.provide(transportContextLayer(options)))
 
+/**
+ * Our signatures' service, its module (and the sigstore libraries under it) imported only now:
+ * a run without a key never loads them.
+ */
+const oursLayer = (settings: SigningSettings): Layer.Layer<OurSignatures, never, Transport | SyncSettings | Signer> =>
+  Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../pipeline/OurSignatures.ts")), (m) => m.layer(settings)))
+
 /** The whole pipeline; only the platform's CommandExecutor is left to provide (registries are spoken to with the platform's fetch). */
 export const pipelineLayer = (
   options: LiveOptions
@@ -80,7 +92,7 @@ export const pipelineLayer = (
     ...(options.hint !== undefined ? { hint: options.hint } : {})
   })
   const sign = options.signer
-    ? Sign.layer({ signer: true }).pipe(Layer.provide(options.signer))
+    ? Sign.layer({ signer: true }).pipe(Layer.provide(oursLayer(options.signing ?? defaultSigningSettings)), Layer.provide(options.signer))
     : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings>)
   const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
     // one memo of tag lists for the run: rules and signature discovery share a repository's listing

@@ -24,6 +24,8 @@ export interface ImageEntry {
   readonly platforms: ReadonlyArray<Platform> | undefined
   /** the entry's `tags` rule: the entry names a repository, each tag the rule selects is an image */
   readonly tags: TagRule | undefined
+  /** an entry made from a `tags` rule: the rule that selected its tag (for the provenance of the copy) */
+  readonly selectedBy?: TagRule["spec"] | undefined
 }
 
 

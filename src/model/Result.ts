@@ -20,8 +20,20 @@ export interface ImageResult {
   readonly warnings: ReadonlyArray<string>
   readonly signed: boolean | "already"
   readonly signatureDigest: string | undefined
+  /** digest of the referrer manifest holding our signature bundle (bundle format) */
+  readonly bundleDigest?: string
   /** dry run: a signature would be added */
   readonly wouldSign: boolean
+  /** `--sign-recursive` on an index: children signed by this run */
+  readonly childrenSigned?: number
+  /** `--attest`: true attested now, "already" a provenance by the key was there, false not (a dry run) */
+  readonly attested?: boolean | "already"
+  /** the `.att` manifest holding our provenance attestation (legacy format) */
+  readonly attestationDigest?: string
+  /** the referrer manifest holding our provenance attestation bundle (bundle format) */
+  readonly attestationBundleDigest?: string
+  /** dry run: an attestation would be added */
+  readonly wouldAttest?: boolean
   /** upstream signature artifacts copied along */
   readonly carried: ReadonlyArray<string>
   readonly bytesCopied: number

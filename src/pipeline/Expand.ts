@@ -64,7 +64,8 @@ const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
   reference: { ...rule.reference, tag, digest: undefined },
   target: { ...rule.target, tag },
   targets: rule.targets.map((t) => ({ ...t, tag })),
-  tags: undefined
+  tags: undefined,
+  ...(rule.tags ? { selectedBy: rule.tags.spec } : {})
 })
 
 /** The failed results of a rule entry, one per target repository (no tag: none was selected). */

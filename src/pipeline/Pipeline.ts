@@ -94,7 +94,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
         let warnings: ReadonlyArray<string> = []
         const result = (
           status: ImageStatus,
-          extra: Partial<Pick<ImageResult, "error" | "errorType" | "signed" | "signatureDigest" | "bytesCopied" | "wouldSign" | "carried" | "sizeBytes">> = {}
+          extra: Partial<Omit<ImageResult, "source" | "target" | "digest" | "sourceDigest" | "status" | "warnings">> = {}
         ): ImageResult =>
           // durationMs is stamped when the image is done (below), from the Clock
           imageResult({
@@ -112,7 +112,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           const hint = settings.hint?.(e)
           return Effect.succeed(finalResult(result(status, { error: hint === undefined ? e.message : `${e.message} (${hint})`, errorType: e._tag })))
         }
-        const steps = Effect.gen(function*() {
+        const steps = (started: number) => Effect.gen(function*() {
           yield* Progress.report({ _tag: "StepStarted", step: "resolve" })
           const pinned = entry.reference.digest
           const located = locate(entry, definition)
@@ -124,7 +124,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             digest = pinned
             warnings = image.warnings
             if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
-            return finalResult(result("present", yield* sign.sign(image, false)))
+            return finalResult(result("present", yield* sign.sign(image, false, started)))
           }
           // Otherwise the target tag does not depend on the source: both HEADs go out at once. The
           // source's error wins (it is the one to fix first), so the check's waits until Resolve is through.
@@ -144,18 +144,18 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           if (decision === "present") {
             if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
             // An image that is present but unsigned gets signed (the Sign step writes nothing in a dry run).
-            return finalResult(result("present", yield* sign.sign(image, false)))
+            return finalResult(result("present", yield* sign.sign(image, false, started)))
           }
           const fetched = yield* shared.checkPlatform(image)
           if (settings.dryRun) {
-            const signed = yield* sign.sign(image, false)
+            const signed = yield* sign.sign(image, false, started)
             const sizeBytes = settings.measure ? yield* shared.size(fetched === undefined ? image : { ...image, fetched }) : undefined
             return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) }))
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
           const copied = yield* copy.copy(fetched === undefined ? image : { ...image, fetched })
           if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
-          const signed = yield* sign.sign(image, true)
+          const signed = yield* sign.sign(image, true, started)
           yield* Progress.report({ _tag: "StepStarted", step: "confirm" })
           return { result: result("synced", { ...signed, bytesCopied: copied.bytesCopied }), written: image.target }
         }).pipe(
@@ -183,7 +183,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           Effect.annotateLogs("image", entry.source)
         )
         return Effect.flatMap(Clock.currentTimeMillis, (started) =>
-          Effect.flatMap(steps, (done) =>
+          Effect.flatMap(steps(started), (done) =>
             Effect.map(Clock.currentTimeMillis, (now): Processed => ({ ...done, result: { ...done.result, durationMs: now - started } }))))
       }
 

@@ -1,20 +1,14 @@
 /**
  * Step 5, Sign: upstream signatures of the source digest travel with a copied image
- * (Upstream.ts); then a cosign-compatible signature of ours is appended to the target's
- * `sha256-<hex>.sig` — unless one by the same key already verifies for that digest, in which
- * case nothing is written. In a dry run nothing is written and the outcome says whether we
- * would sign. Every read and write goes through the Transport.
+ * (Upstream.ts); then, with a key, ours: cosign-compatible signatures in the formats the run
+ * asks for, of the image's digest (and of its children with `--sign-recursive`), and a signed
+ * provenance attestation with `--attest` (OurSignatures.ts, loaded only when a key is given).
+ * Each is written only when none by the same key is there; in a dry run nothing is written and
+ * the outcome says whether we would sign. Every read and write goes through the Transport.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { sha256Digest } from "../model/Digest.ts"
 import type { TransportError } from "../model/Errors.ts"
-import { withReference } from "../model/Location.ts"
-import { OCI_MANIFEST, SIMPLE_SIGNING } from "../model/MediaTypes.ts"
-import { signatureTag } from "../model/Signatures.ts"
-import { Signer, SigningFailed } from "../signing/Signer.ts"
-import type { SignerShape } from "../signing/Signer.ts"
-import { buildSignatureImage, dockerReference, layersOf, payloadFor, signatureLayer } from "../signing/SimpleSigning.ts"
-import { layerVerifies } from "../signing/Verify.ts"
+import { SigningFailed } from "../signing/Signer.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { TransportShape } from "../transport/Transport.ts"
 import type { ResolvedImage } from "./Resolve.ts"
@@ -29,16 +23,44 @@ export interface SignOutcome {
   readonly signed: boolean | "already"
   /** digest of the `.sig` manifest that holds our signature */
   readonly signatureDigest: string | undefined
+  /** digest of the referrer manifest holding our signature bundle (`--signature-format bundle|both`) */
+  readonly bundleDigest?: string
   /** dry run: a signature would be added */
   readonly wouldSign?: boolean
+  /** `--sign-recursive` on an index: children signed now */
+  readonly childrenSigned?: number
+  /** `--attest`: true, attested now; "already": a provenance by our key was there; false: a dry run */
+  readonly attested?: boolean | "already"
+  /** the `.att` manifest holding our provenance attestation */
+  readonly attestationDigest?: string
+  /** the referrer manifest holding our provenance attestation bundle */
+  readonly attestationBundleDigest?: string
+  /** dry run: an attestation would be added */
+  readonly wouldAttest?: boolean
   /** upstream signature artifacts copied along ("sha256-….sig", referrers …) */
   readonly carried?: ReadonlyArray<string>
 }
 
+/** Where the image is in its run: for the provenance of a copy. */
+export interface SignContext {
+  /** the image was copied now (false: it was present already) */
+  readonly copied: boolean
+  /** when the image's work began (Clock millis) */
+  readonly startedMillis?: number
+}
+
+/** What our signatures give an image's outcome. */
+export type OursOutcome = Omit<SignOutcome, "carried">
+
+/** Our signatures and attestations of one image (src/pipeline/OurSignatures.ts provides it, with a key). */
+export class OurSignatures extends Context.Tag("syncer/OurSignatures")<OurSignatures, {
+  readonly sign: (image: ResolvedImage, context: SignContext) => Effect.Effect<OursOutcome, SigningFailed>
+}>() {}
+
 /** The Sign service. */
 export class Sign extends Context.Tag("syncer/Sign")<Sign, {
-  /** `copied`: the image was just copied (upstream signatures are carried then). */
-  readonly sign: (image: ResolvedImage, copied: boolean) => Effect.Effect<SignOutcome, SigningFailed>
+  /** `copied`: the image was just copied (upstream signatures are carried then); `startedMillis`: when its work began. */
+  readonly sign: (image: ResolvedImage, copied: boolean, startedMillis?: number) => Effect.Effect<SignOutcome, SigningFailed>
   /** a key was given: there is a signing step to show (carrying upstream signatures alone is part of the copy) */
   readonly signs: boolean
 }>() {
@@ -48,7 +70,7 @@ export class Sign extends Context.Tag("syncer/Sign")<Sign, {
     signs: false
   })
 
-  /** Carries upstream signatures; signs too when a Signer is provided. */
+  /** Carries upstream signatures; with `signer`, ours too (OurSignatures must then be provided). */
   static layer = (options: { readonly signer: boolean }) =>
     Layer.effect(
       Sign,
@@ -56,43 +78,22 @@ export class Sign extends Context.Tag("syncer/Sign")<Sign, {
         const transport = yield* Transport
         const tagLists = yield* TagLists
         const settings = yield* SyncSettings
-        const signer = options.signer ? Option.some(yield* Signer) : Option.none()
-        return { sign: make(transport, tagLists.of, settings.dryRun, signer), signs: Option.isSome(signer) }
+        const ours = options.signer ? Option.some(yield* OurSignatures) : Option.none()
+        return { sign: make(transport, tagLists.of, settings.dryRun, ours), signs: Option.isSome(ours) }
       })
-    ) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings | Signer>
+    ) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings | OurSignatures>
 }
 
 const failed = (what: string) => (e: TransportError) => new SigningFailed({ detail: `${what}: ${e.message}` })
 
-const make = (transport: TransportShape, listTags: ListTags, dryRun: boolean, signer: Option.Option<SignerShape>) => {
+const make = (
+  transport: TransportShape,
+  listTags: ListTags,
+  dryRun: boolean,
+  ours: Option.Option<{ readonly sign: (image: ResolvedImage, context: SignContext) => Effect.Effect<OursOutcome, SigningFailed> }>
+) => {
   const carry = makeCarryUpstream(transport, listTags)
-  const signOurs = (image: ResolvedImage, s: SignerShape) =>
-    Effect.gen(function*() {
-      const digest = image.manifest.digest
-      const sigLocation = withReference(image.target, signatureTag(digest))
-      const existing = yield* transport.manifest(sigLocation).pipe(
-        Effect.map(Option.some),
-        Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
-      )
-      const layers = Option.isSome(existing) ? layersOf(existing.value.bytes) : []
-      for (const layer of layers) {
-        if (layer.mediaType !== SIMPLE_SIGNING) continue
-        const payload = yield* transport.blob(image.target, layer.digest)
-        if (layerVerifies(layer, payload, digest, s.publicKey)) {
-          return { signed: "already" as const, signatureDigest: Option.getOrUndefined(existing)?.digest }
-        }
-      }
-      if (dryRun) return { signed: false, signatureDigest: undefined, wouldSign: true }
-      const payload = payloadFor(dockerReference(image.target.endpoint.registry, image.target.repository), digest)
-      const signature = yield* s.sign(payload)
-      const sigImage = buildSignatureImage([...layers, signatureLayer(payload, signature)])
-      yield* transport.putBlob(image.target, sha256Digest(payload), payload)
-      yield* transport.putBlob(image.target, sigImage.configDigest, sigImage.config)
-      yield* transport.putManifest(sigLocation, sigImage.manifest, OCI_MANIFEST)
-      return { signed: true, signatureDigest: sigImage.manifestDigest }
-    }).pipe(Effect.catchIf((e): e is TransportError => e._tag !== "SigningFailed", (e) => Effect.fail(failed("signature")(e))))
-
-  return (image: ResolvedImage, copied: boolean): Effect.Effect<SignOutcome, SigningFailed> =>
+  return (image: ResolvedImage, copied: boolean, startedMillis?: number): Effect.Effect<SignOutcome, SigningFailed> =>
     Effect.gen(function*() {
       // A platform subset is an index of our own: the source's signatures are not over it.
       const carried = copied && !dryRun && image.root === undefined
@@ -100,8 +101,8 @@ const make = (transport: TransportShape, listTags: ListTags, dryRun: boolean, si
           Effect.mapError(failed("carrying upstream signatures"))
         )).map(carriedLabel)
         : []
-      if (Option.isNone(signer)) return { signed: false, signatureDigest: undefined, carried }
-      const outcome: SignOutcome = yield* signOurs(image, signer.value)
+      if (Option.isNone(ours)) return { signed: false, signatureDigest: undefined, carried }
+      const outcome = yield* ours.value.sign(image, { copied, ...(startedMillis !== undefined ? { startedMillis } : {}) })
       return { ...outcome, carried }
     })
 }

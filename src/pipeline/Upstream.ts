@@ -11,10 +11,9 @@ import type { TransportError } from "../model/Errors.ts"
 import { withReference } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import { parseManifest } from "../model/Manifest.ts"
-import type { Descriptor } from "../model/Manifest.ts"
-import { isIndex, OCI_INDEX } from "../model/MediaTypes.ts"
 import { COSIGN_SUFFIXES, referrersTag, signatureTag } from "../model/Signatures.ts"
 import type { TransportShape } from "../transport/Transport.ts"
+import { addToFallbackIndex } from "./Referrers.ts"
 import { makeTagLists } from "./TagLists.ts"
 import type { ListTags } from "./TagLists.ts"
 
@@ -58,22 +57,6 @@ const carryTag = (transport: TransportShape, source: ImageLocation, target: Imag
     const raw = yield* transport.manifest(byDigest)
     yield* transport.putManifest(withReference(target, tag), raw.bytes, raw.mediaType)
     return true
-  })
-
-/** Adds descriptors to the target's referrers fallback index (a registry without the API, or a layout). */
-const mergeFallbackIndex = (transport: TransportShape, target: ImageLocation, tag: string, add: ReadonlyArray<Descriptor>) =>
-  Effect.gen(function*() {
-    const existing = yield* transport.manifest(withReference(target, tag)).pipe(
-      Effect.map(Option.some),
-      Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
-    )
-    const current = Option.isSome(existing) && isIndex(existing.value.mediaType)
-      ? parseManifest(existing.value.bytes, existing.value.mediaType).manifests
-      : []
-    const missing = add.filter((d) => !current.some((c) => c.digest === d.digest))
-    if (missing.length === 0) return
-    const bytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...current, ...missing] }))
-    yield* transport.putManifest(withReference(target, tag), bytes, OCI_INDEX)
   })
 
 /** Copies the upstream signatures and referrers of a digest from `source` to `target`. */
@@ -130,6 +113,8 @@ const carryWith = (
       concurrency: 4,
       discard: true
     })
-    if (Option.isNone(yield* transport.referrers(target, digest))) yield* mergeFallbackIndex(transport, target, fallback, found)
+    if (Option.isNone(yield* transport.referrers(target, digest))) {
+      yield* addToFallbackIndex(transport, target, digest, found.map((d) => ({ digest: d.digest, json: JSON.stringify(d) })))
+    }
     return [...tags.flat(), { kind: "referrers", tag: fallback, count: found.length } as const]
   })

@@ -75,7 +75,13 @@ export const reportOf = (
     ...(r.warnings.length ? { warnings: r.warnings } : {}),
     signed: r.signed,
     ...(r.signatureDigest ? { signatureDigest: r.signatureDigest } : {}),
+    ...(r.bundleDigest ? { bundleDigest: r.bundleDigest } : {}),
     ...(r.wouldSign ? { wouldSign: true } : {}),
+    ...(r.childrenSigned !== undefined ? { childrenSigned: r.childrenSigned } : {}),
+    ...(r.attested !== undefined ? { attested: r.attested } : {}),
+    ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
+    ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
+    ...(r.wouldAttest ? { wouldAttest: true } : {}),
     ...(r.carried.length ? { carried: r.carried } : {}),
     bytesCopied: r.bytesCopied,
     durationMs: r.durationMs

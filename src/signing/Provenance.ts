@@ -32,7 +32,7 @@ export interface CopyRecord {
   /** the source, as a docker reference ("docker.io/library/busybox:1.36"), and what it resolved to */
   readonly sourceReference: string
   readonly sourceDigest: string
-  readonly sourceMediaType: string
+  readonly sourceMediaType?: string
   /** the host the source was read from, when it is not the registry itself (a mirror) */
   readonly readFrom?: string
   /** false: the image was already in the target (attested on a later run) */
@@ -65,7 +65,7 @@ export const provenanceStatement = (r: CopyRecord): Uint8Array =>
         resolvedDependencies: [{
           uri: `docker://${r.sourceReference}`,
           digest: { sha256: hexOf(r.sourceDigest) },
-          mediaType: r.sourceMediaType,
+          ...(r.sourceMediaType ? { mediaType: r.sourceMediaType } : {}),
           ...(r.readFrom ? { annotations: { readFrom: r.readFrom } } : {})
         }]
       },

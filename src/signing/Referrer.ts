@@ -27,6 +27,8 @@ export const CREATED_ANNOTATION = "org.opencontainers.image.created"
 export interface ReferrerArtifact {
   readonly manifest: Uint8Array
   readonly digest: string
+  /** the digest of the bundle blob (its one layer) */
+  readonly bundleDigest: string
   /** as listed in a referrers index: media type, size, digest, annotations, artifactType */
   readonly descriptor: Descriptor
 }
@@ -57,7 +59,8 @@ export const bundleReferrer = (options: {
     [CREATED_ANNOTATION]: rfc3339Seconds(options.createdMillis)
   }
   const config = descriptorJson({ mediaType: OCI_EMPTY, size: EMPTY_CONFIG.length, digest: EMPTY_CONFIG_DIGEST, artifactType: SIGSTORE_BUNDLE_V03 })
-  const layer = descriptorJson({ mediaType: SIGSTORE_BUNDLE_V03, size: options.bundle.length, digest: sha256Digest(options.bundle) })
+  const bundleDigest = sha256Digest(options.bundle)
+  const layer = descriptorJson({ mediaType: SIGSTORE_BUNDLE_V03, size: options.bundle.length, digest: bundleDigest })
   const subject = descriptorJson({ mediaType: options.subject.mediaType, size: options.subject.size, digest: options.subject.digest })
   const manifest = new TextEncoder().encode(
     `{"schemaVersion":2,"mediaType":${JSON.stringify(OCI_MANIFEST)},"config":${config},"layers":[${layer}],` +
@@ -67,6 +70,7 @@ export const bundleReferrer = (options: {
   return {
     manifest,
     digest,
+    bundleDigest,
     descriptor: { mediaType: OCI_MANIFEST, size: manifest.length, digest, annotations, artifactType: SIGSTORE_BUNDLE_V03 }
   }
 }

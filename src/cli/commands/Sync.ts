@@ -18,7 +18,7 @@ import { Pipeline } from "../../pipeline/Pipeline.ts"
 import { exitCodeOf, formatResult, formatSummary } from "../../report/Output.ts"
 import type { UnfinishedImage } from "../../report/Output.ts"
 import { errorHints } from "../Hints.ts"
-import { checkConcurrency, checkFrom, checkOutputPaths, checkPlatformSubsets, checkShard, checkTargetCredentials } from "../Checks.ts"
+import { checkAttest, checkConcurrency, checkFrom, checkOutputPaths, checkPlatformSubsets, checkShard, checkTargetCredentials } from "../Checks.ts"
 import { RunEnvironment } from "../Config.ts"
 import { out } from "../Console.ts"
 import { invalid, ReportNotWritten, SyncIncomplete } from "../Errors.ts"
@@ -30,6 +30,7 @@ import { makePullQuota } from "../../oci/http/PullQuota.ts"
 import { quotaLines, quotaReport } from "../../report/Quota.ts"
 import type { ProgressView } from "../output/Views.ts"
 import { writeReportFiles } from "../ReportFiles.ts"
+import { VERSION } from "../Version.ts"
 import { planTable } from "./PlanTable.ts"
 
 /** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2), SyncIncomplete or ReportNotWritten (exit 1). */
@@ -40,6 +41,7 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     yield* checkOutputPaths(flags)
     yield* checkTargetCredentials(flags)
     yield* checkFrom(flags)
+    yield* checkAttest(flags)
     const shard = yield* checkShard(flags.shard)
     const loaded = yield* loadDefinition(flags.imagesFile, { targetRepoPrefix: yield* targetPrefixes(flags.targetRepoPrefix) }).pipe(
       Effect.mapError(invalid)
@@ -68,7 +70,12 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       credentials,
       transport,
       hint: errorHints(definition),
-      ...(signer ? { signer } : {})
+      ...(signer
+        ? {
+          signer,
+          signing: { format: flags.signatureFormat, recursive: flags.signRecursive, attest: flags.attest, tool: { name: "image-syncer", version: VERSION } }
+        }
+        : {})
     })
 
     const finished: Array<ImageResult> = []

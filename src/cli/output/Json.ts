@@ -21,6 +21,12 @@ export const resultFields = (r: ImageResult) => ({
   signed: r.signed,
   signatureDigest: r.signatureDigest ?? null,
   wouldSign: r.wouldSign,
+  ...(r.bundleDigest ? { bundleDigest: r.bundleDigest } : {}),
+  ...(r.childrenSigned !== undefined ? { childrenSigned: r.childrenSigned } : {}),
+  ...(r.attested !== undefined ? { attested: r.attested } : {}),
+  ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
+  ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
+  ...(r.wouldAttest ? { wouldAttest: true } : {}),
   carried: r.carried,
   bytesCopied: r.bytesCopied,
   durationMs: r.durationMs
