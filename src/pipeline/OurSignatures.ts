@@ -27,11 +27,12 @@ import { attestationLayer, envelopeBytes, preAuthEncoding } from "../signing/Dss
 import type { Envelope } from "../signing/Dsse.ts"
 import { formatsOf } from "../signing/Formats.ts"
 import type { SigningSettings } from "../signing/Formats.ts"
-import { provenanceStatement, SLSA_PROVENANCE_V1 } from "../signing/Provenance.ts"
+import { provenanceOfStatement, provenanceStatement, SLSA_PROVENANCE_V1 } from "../signing/Provenance.ts"
 import { Signer, SigningFailed } from "../signing/Signer.ts"
 import type { SignerShape } from "../signing/Signer.ts"
 import { dockerReference, payloadFor, signatureLayer } from "../signing/SimpleSigning.ts"
 import { COSIGN_SIGN_PREDICATE, signStatement } from "../signing/Statement.ts"
+import type { Statement } from "../signing/Statement.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { TransportShape } from "../transport/Transport.ts"
 import { bundlesBy, pushBundle } from "./BundleSignatures.ts"
@@ -298,3 +299,7 @@ export const layer = (settings: SigningSettings) =>
       return { sign: make(transport, signer, dryRun, settings) }
     })
   )
+
+/** The source digests a provenance statement names (its resolvedDependencies). */
+export const provenanceSources = (statement: Statement): ReadonlyArray<string> =>
+  provenanceOfStatement(statement)?.sourceDigests ?? []

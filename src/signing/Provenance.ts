@@ -88,7 +88,12 @@ export interface ReadProvenance {
 /** Reads a provenance statement of ours (any SLSA v1 statement, in fact); undefined for anything else. */
 export const readProvenance = (payload: Uint8Array): ReadProvenance | undefined => {
   const statement = readStatement(payload)
-  if (statement === undefined || statement.predicateType !== SLSA_PROVENANCE_V1) return undefined
+  return statement === undefined ? undefined : provenanceOfStatement(statement)
+}
+
+/** What a statement already read says as a provenance; undefined when it is not SLSA provenance v1. */
+export const provenanceOfStatement = (statement: Statement): ReadProvenance | undefined => {
+  if (statement.predicateType !== SLSA_PROVENANCE_V1) return undefined
   const predicate = statement.predicate as {
     buildDefinition?: { buildType?: unknown; resolvedDependencies?: Array<{ digest?: Record<string, unknown> }> }
     runDetails?: { builder?: { id?: unknown } }
