@@ -125,9 +125,8 @@ export const childrenOf = (
 
 const failed = (what: string) => (e: TransportError) => new SigningFailed({ detail: `${what}: ${e.message}` })
 
-/** The registry would not rewrite a tag that adding ours needs rewritten (immutable tags). */
-const refusedRewrite = (what: string, e: { readonly message: string }, remedy: string) =>
-  new SigningFailed({ detail: `${what}: ${e.message}; ${remedy}` })
+/** The registry would not rewrite a tag that adding ours needs rewritten (immutable tags); its message names the tag. */
+const refusedRewrite = (e: { readonly message: string }, remedy: string) => new SigningFailed({ detail: `${e.message}; ${remedy}` })
 
 const LEGACY_REMEDY =
   "a legacy signature is added by rewriting that tag, which immutable tags forbid: sign with --signature-format bundle (an OCI 1.1 referrer, nothing rewritten)"
@@ -138,7 +137,7 @@ const FALLBACK_REMEDY =
 const mapErrors = (what: string, remedy: string) => <A>(eff: Effect.Effect<A, TransportError | SigningFailed>): Effect.Effect<A, SigningFailed> =>
   eff.pipe(
     Effect.catchIf((e): e is TransportError => e._tag !== "SigningFailed", (e) =>
-      Effect.fail(e._tag === "TagTaken" && e.when === "immutable" ? refusedRewrite(what, e, remedy) : failed(what)(e)))
+      Effect.fail(e._tag === "TagTaken" && e.when === "immutable" ? refusedRewrite(e, remedy) : failed(what)(e)))
   )
 
 /** The docker reference of a source entry, for the provenance. */
