@@ -6,11 +6,18 @@ set -uo pipefail
 here="${ACTION_PATH:-$(cd "$(dirname "$0")/.." && pwd)}"
 
 args=(-i "${INPUT_IMAGES_FILE:-images.yaml}")
-case "${INPUT_DRY_RUN:-false}" in
-  true|TRUE|True|yes|1) args+=(--dry-run) ;;
-  false|FALSE|False|no|0|"") ;;
-  *) echo "::error::dry-run must be true or false (got ${INPUT_DRY_RUN})"; exit 2 ;;
-esac
+# true/false inputs: a flag when true; anything but true or false stops here (exit 2, as the CLI would)
+switch() {
+  case "$2" in
+    true|TRUE|True|yes|1) args+=("$3") ;;
+    false|FALSE|False|no|0|"") ;;
+    *) echo "::error::$1 must be true or false (got $2)"; exit 2 ;;
+  esac
+}
+switch dry-run "${INPUT_DRY_RUN:-false}" --dry-run
+switch sign-recursive "${INPUT_SIGN_RECURSIVE:-false}" --sign-recursive
+switch attest "${INPUT_ATTEST:-false}" --attest
+[ -n "${INPUT_SIGNATURE_FORMAT:-}" ] && args+=(--signature-format "$INPUT_SIGNATURE_FORMAT")
 [ -n "${INPUT_TARGET_REPO_AUTH_KEY:-}" ] && args+=(--target-repo-auth-key "$INPUT_TARGET_REPO_AUTH_KEY")
 [ -n "${INPUT_SHARD:-}" ] && args+=(--shard "$INPUT_SHARD")
 [ -n "${INPUT_SIGN_KEY:-}" ] && args+=(--sign-key "$INPUT_SIGN_KEY")
