@@ -51,8 +51,11 @@ export type { Decision } from "./pipeline/Compare.ts"
 export { Copy } from "./pipeline/Copy.ts"
 
 /** Step 5, Sign: a cosign-compatible signature per target digest; upstream signatures carried (`carryUpstream`). */
-export { Sign } from "./pipeline/Sign.ts"
-export type { SignOutcome } from "./pipeline/Sign.ts"
+export { OurSignatures, Sign } from "./pipeline/Sign.ts"
+export type { OursOutcome, SignContext, SignOutcome } from "./pipeline/Sign.ts"
+/** Which signatures a run writes with a key: formats (legacy `.sig`, sigstore bundle referrers, both), children, provenance (`LiveOptions.signing`). */
+export { defaultSigningSettings, formatsOf, SIGNATURE_FORMATS } from "./signing/Formats.ts"
+export type { SignatureFormat, SigningSettings } from "./signing/Formats.ts"
 export { carryUpstream, makeCarryUpstream } from "./pipeline/Upstream.ts"
 export type { CarryUpstream } from "./pipeline/Upstream.ts"
 /** The key behind signing, and its error. */

@@ -112,6 +112,22 @@ describe("--attest without --sign-key", () => {
   })
 })
 
+describe("--attest in a dry run", () => {
+  test("every image planned, wouldSign and wouldAttest in the report; nothing written", async () => {
+    await plain.resetRequests()
+    const reportPath = join(dir, "dry.json")
+    const run = await sync(await definitionFor(plain.host, "dry.yaml"), ["--dry-run", "--sign-key", paths.key, "--signature-format", "both", "--attest", "--report", reportPath])
+    expect(run.code, describeRun(run)).toBe(0)
+    for (const r of (await readReport(reportPath)).images as unknown as Array<Record<string, unknown>>) {
+      expect(r["status"]).toBe("planned")
+      expect(r["wouldSign"]).toBe(true)
+      expect(r["wouldAttest"]).toBe(true)
+      expect(r["attested"]).toBe(false)
+    }
+    expect(await writeRequests(plain)).toEqual([])
+  }, 60_000)
+})
+
 describe("legacy: a DSSE layer in sha256-<hex>.att", () => {
   const attOf = async (e: Entry) => {
     const att = await fetchManifest(plain.url, e.repo, sigTag(e.targetDigest, ".att"))
