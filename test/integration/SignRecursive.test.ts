@@ -10,11 +10,11 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../src/demo/SampleImages.ts"
+import { pushImage, pushRawManifest } from "../../src/demo/SampleImages.ts"
 import { p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
 import { signedLineFor } from "../fixtures/signing/Lines.ts"
-import { expectedPayload, fetchSignature } from "../fixtures/signing/RegistryReads.ts"
-import { referrersFromApi, verifiedBundles } from "../fixtures/signing/Sigstore.ts"
+import { expectedPayload, fetchSignature, sha256 } from "../fixtures/signing/RegistryReads.ts"
+import { fallbackIndex, referrersFromApi, verifiedBundles } from "../fixtures/signing/Sigstore.ts"
 import { startReferrersRegistry } from "../support/registries/Referrers.ts"
 import type { ReferrersRegistry } from "../support/registries/Referrers.ts"
 import { describeRun, makeTempDir, readReport, removeDir, runCli, SMALL, writeDefinition, writeRequests } from "./helpers.ts"
@@ -147,4 +147,31 @@ describe("bundle: a referrer bundle for the index and for each child (referrers 
     const v = await runCli(["verify", "-i", file, "--key", paths.pub, "--sign-recursive", "--signature-format", "bundle"], { home: dir })
     expect(v.code, describeRun(v)).toBe(0)
   }, 180_000)
+})
+
+describe("a child two indexes share, both synced at once", () => {
+  test("it gets one signature per format: one .sig layer, one bundle in its fallback index; the index stays an index", async () => {
+    // app:a and app:b are two indexes of one repository listing the same linux/amd64 manifest
+    const a = await pushImage(src.url, "team/shared", "a", { platforms: THREE, seed: "shared-a", ...SMALL })
+    const b = await pushImage(src.url, "team/shared", "tmp-b", { platforms: THREE, seed: "shared-b", ...SMALL })
+    const index = JSON.parse(new TextDecoder().decode(b.manifestBytes)) as { manifests: Array<{ digest: string; size: number; mediaType: string; platform: unknown }> }
+    const fromA = JSON.parse(new TextDecoder().decode(a.manifestBytes)) as typeof index
+    index.manifests[0] = fromA.manifests[0]!
+    const bBytes = new TextEncoder().encode(JSON.stringify(index))
+    await pushRawManifest(src.url, "team/shared", "b", bBytes, index.manifests[0]!.mediaType.includes("oci") ? "application/vnd.oci.image.index.v1+json" : "application/vnd.docker.distribution.manifest.list.v2+json")
+    const shared = a.children[0]!.digest
+    expect(index.manifests[0]!.digest).toBe(shared)
+    const list = [
+      { source: "team/shared:a", digest: a.digest, children: a.children.map((c) => c.digest), repo: "mirror/team/shared" },
+      { source: "team/shared:b", digest: sha256(bBytes), children: index.manifests.map((m) => m.digest), repo: "mirror/team/shared" }
+    ]
+    const file = await definitionFor(plain.host, "shared.yaml", list)
+    const run = await sync(file, ["--sign-key", paths.key, "--signature-format", "both", "--sign-recursive"])
+    expect(run.code, describeRun(run)).toBe(0)
+    expect((await fetchSignature(plain.url, "mirror/team/shared", shared))?.json.layers).toHaveLength(1)
+    const fallback = await fallbackIndex(plain.url, "mirror/team/shared", shared)
+    expect(fallback?.entries).toHaveLength(1)
+    expect(await verifiedBundles(plain.url, "mirror/team/shared", fallback!.entries, key.publicKey)).toHaveLength(1)
+    for (const i of list) for (const digest of [i.digest, ...i.children]) expect(await legacySigned(plain, i.repo, digest), digest).toBe(true)
+  }, 120_000)
 })
