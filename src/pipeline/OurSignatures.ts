@@ -22,6 +22,7 @@ import type { ManifestDescriptor } from "../model/Manifest.ts"
 import { IN_TOTO, isIndex } from "../model/MediaTypes.ts"
 import { formatPlatform } from "../model/Platform.ts"
 import { formatReference, isDockerHub } from "../model/Reference.ts"
+import { signatureTag } from "../model/Signatures.ts"
 import { bundleBytes, keyHint } from "../signing/Bundle.ts"
 import { attestationLayer, envelopeBytes, preAuthEncoding } from "../signing/Dsse.ts"
 import type { Envelope } from "../signing/Dsse.ts"
@@ -178,7 +179,7 @@ export const make = (transport: TransportShape, signer: SignerShape, dryRun: boo
       const payload = payloadFor(dockerReference(image.endpoint.registry, image.repository), subject.digest)
       const layer = signatureLayer(payload, yield* signer.sign(payload))
       return { written: true, would: false, digest: yield* appendLayer(transport, tag, layer, payload) }
-    }).pipe(mapErrors(`signature ${describeLocation(withReference(image, `${subject.digest.replace(":", "-")}.sig`))}`, LEGACY_REMEDY))
+    }).pipe(mapErrors(`signature ${describeLocation(withReference(image, signatureTag(subject.digest)))}`, LEGACY_REMEDY))
 
   const bundleSignature = (image: ImageLocation, subject: ManifestDescriptor): Effect.Effect<Done, SigningFailed> =>
     Effect.gen(function*() {
