@@ -39,6 +39,8 @@ export interface Definition {
   readonly registries: ReadonlyMap<string, RegistryOptions>
   /** the TLS files named per registry host (`ca`, `clientCert`, `clientKey`), where the file names them; read by loadDefinition */
   readonly tlsFiles?: ReadonlyMap<string, TlsFiles>
+  /** the file's top-level `createRepositories` (default false); `registries.<host>.createRepositories` wins */
+  readonly createRepositories?: boolean
   readonly images: ReadonlyArray<ImageEntry>
 }
 

@@ -1,6 +1,7 @@
 /** What the schema's issues become: one problem each, in words a user of the file understands. */
 import type { ParseResult } from "effect"
 import { ParseResult as PR } from "effect"
+import { CLOUDS, TAG_MUTABILITIES } from "../model/Cloud.ts"
 import { didYouMean } from "./Problems.ts"
 import type { DefinitionProblem } from "./Problems.ts"
 import { describeValue, problemAt, valueAt, writtenText } from "./Positions.ts"
@@ -31,6 +32,7 @@ const typeMessage = (ctx: Located, path: Path, fallback: string): string => {
       : `images must be a list of entries like "- source: busybox:1.36" ${got}`
   }
   if (path.length === 1 && last === "registries") return `registries must be a mapping of registry host to options ${got}`
+  if (path.length === 1 && last === "createRepositories") return `createRepositories must be true or false ${got}`
   if (path.length === 2 && path[0] === "images") {
     return typeof value === "string"
       ? `each images entry must be a mapping; write "- source: ${value}" (got a plain string)`
@@ -46,8 +48,14 @@ const typeMessage = (ctx: Located, path: Path, fallback: string): string => {
         ? `tag must be a string (quote it: tag: "${writtenText(ctx, path, value)}")`
         : `tag must be a string ${got}`
     }
-    if (last === "amd64Only" || last === "insecure") return `${String(last)} must be true or false ${got}`
+    if (last === "amd64Only" || last === "insecure" || last === "createRepositories") return `${String(last)} must be true or false ${got}`
     if (last === "mirror") return `mirror must be a string host[:port] ${got}`
+    if (path[0] === "registries" && (last === "cloud" || last === "tagMutability")) {
+      const allowed: ReadonlyArray<string> = last === "cloud" ? CLOUDS : TAG_MUTABILITIES
+      const hint = typeof value === "string" ? didYouMean(value, allowed) : undefined
+      return `${last} must be one of ${quoteList(allowed)} ${got}${hint !== undefined ? ` (did you mean "${hint}"?)` : ""}`
+    }
+    if (path[0] === "registries" && (last === "region" || last === "registryId")) return `${last} must be a string ${got}`
     if (last === "tags") return `tags must be a mapping with semver and/or match (and optionally exclude, latest) ${got}`
   }
   if (path.length === 4 && path[2] === "tags") {

@@ -12,6 +12,7 @@ import { parsePlatform, platformMatches } from "../model/Platform.ts"
 import type { Platform } from "../model/Platform.ts"
 import { formatTarget, parseTargetPrefix, targetFor } from "../model/Target.ts"
 import type { TargetReference } from "../model/Target.ts"
+import { cloudOptionsOf, cloudProblems } from "./CloudOptions.ts"
 import type { Definition, ImageEntry, RegistryOptions, TlsFiles } from "./Definition.ts"
 import { schemaProblems } from "./Messages.ts"
 import { isRecord, offsetOf, positionOf, problemAt, valueAt } from "./Positions.ts"
@@ -193,6 +194,8 @@ const semanticProblems = (ctx: Located, prefixes: ReadonlyArray<string> | undefi
       }
     }
   }
+
+  problems.push(...cloudProblems(ctx, prefixes))
 
   const images = valueAt(root, ["images"])
   if (Array.isArray(images)) {
@@ -394,7 +397,8 @@ export const parseDefinition = (
     registries.set(normaliseHost(host), {
       mirror: opts.mirror?.toLowerCase(),
       insecure: opts.insecure ?? false,
-      ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {})
+      ...(opts.maxRequests !== undefined ? { maxRequests: opts.maxRequests } : {}),
+      ...cloudOptionsOf(opts)
     })
     // Read when the file is loaded (Load.ts): parsing touches no file but the definition.
     const file = (key: "ca" | "clientCert" | "clientKey") => {
@@ -421,5 +425,13 @@ export const parseDefinition = (
       tags: done.tags
     })
   }
-  return Either.right({ file, targetRepoPrefix: prefixes[0]!, targetRepoPrefixes: prefixes, registries, tlsFiles, images })
+  return Either.right({
+    file,
+    targetRepoPrefix: prefixes[0]!,
+    targetRepoPrefixes: prefixes,
+    registries,
+    tlsFiles,
+    ...(value.createRepositories !== undefined ? { createRepositories: value.createRepositories } : {}),
+    images
+  })
 }

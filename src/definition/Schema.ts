@@ -3,6 +3,7 @@
  * it (strictly: unknown keys are errors) and to generate its JSON Schema (`image-syncer schema`).
  */
 import { Schema } from "effect"
+import { CLOUDS, TAG_MUTABILITIES } from "../model/Cloud.ts"
 
 const RegistryOptionsSchema = Schema.Struct({
   mirror: Schema.optional(
@@ -40,6 +41,28 @@ const RegistryOptionsSchema = Schema.Struct({
   clientKey: Schema.optional(
     Schema.String.annotations({
       description: "The PEM private key of clientCert (mutual TLS). Relative to the definition file."
+    })
+  ),
+  cloud: Schema.optional(
+    Schema.Literal(...CLOUDS).annotations({
+      description:
+        "Whose ambient identity this host uses when no key file, token, auth plugin, docker config or podman entry answers: ecr (AWS SDK default chain), gcp (Application Default Credentials). Inferred from ECR, gcr.io and *-docker.pkg.dev host names; none turns it off. azure is not built in: give ACR credentials through docker config."
+    })
+  ),
+  region: Schema.optional(
+    Schema.String.annotations({ description: "ECR: the AWS region of the registry (default: the host name's, else AWS_REGION / the AWS config)." })
+  ),
+  registryId: Schema.optional(
+    Schema.String.annotations({ description: "ECR: the 12-digit AWS account id of the registry (default: the host name's, else the caller's account)." })
+  ),
+  createRepositories: Schema.optional(
+    Schema.Boolean.annotations({
+      description: "ECR targets: create a missing repository before the first write (wins over the file's top-level createRepositories)."
+    })
+  ),
+  tagMutability: Schema.optional(
+    Schema.Literal(...TAG_MUTABILITIES).annotations({
+      description: "ECR: the tag mutability of repositories created on demand (default IMMUTABLE)."
     })
   )
 }).annotations({ identifier: "RegistryOptions", description: "Options for one source or target registry host." })
@@ -112,6 +135,11 @@ export const DefinitionFileSchema = Schema.Struct({
       description: "Per-registry options, keyed by host[:port] (docker.io for Docker Hub)."
     })
   ),
+  createRepositories: Schema.optional(
+    Schema.Boolean.annotations({
+      description: "Create missing repositories on ECR targets before the first write (IMMUTABLE tags unless registries.<host>.tagMutability says otherwise); registries.<host>.createRepositories wins. Default false."
+    })
+  ),
   images: Schema.NonEmptyArray(ImageEntrySchema).annotations({ description: "The images to sync; at least one." })
 }).annotations({
   identifier: "DefinitionFile",
@@ -126,7 +154,7 @@ export type DefinitionFile = typeof DefinitionFileSchema.Type
 export const decodeFile = Schema.decodeUnknownEither(DefinitionFileSchema, { onExcessProperty: "error", errors: "all" })
 
 /** The keys allowed at each level (for did-you-mean). */
-export const rootKeys = ["targetRepoPrefix", "platforms", "registries", "images"] as const
+export const rootKeys = ["targetRepoPrefix", "platforms", "registries", "createRepositories", "images"] as const
 export const entryKeys = ["source", "tag", "amd64Only", "tags", "platforms"] as const
 export const tagRuleKeys = ["semver", "match", "exclude", "latest", "prerelease"] as const
-export const registryKeys = ["mirror", "insecure", "maxRequests", "ca", "clientCert", "clientKey"] as const
+export const registryKeys = ["mirror", "insecure", "maxRequests", "ca", "clientCert", "clientKey", "cloud", "region", "registryId", "createRepositories", "tagMutability"] as const

@@ -2,6 +2,7 @@
  * Where an image is: which registry, contacted at which host and how (mirrors, plain HTTP for
  * loopback or `insecure` hosts), which repository and tag or digest, on which side of the sync.
  */
+import type { CloudOptions } from "./Cloud.ts"
 import { isDigestReference } from "./Digest.ts"
 import { isDockerHub, isLoopbackHost } from "./Reference.ts"
 
@@ -15,8 +16,8 @@ export interface TlsMaterial {
   readonly key?: string
 }
 
-/** Per-registry options from the definition's `registries:`. */
-export interface RegistryOptions {
+/** Per-registry options from the definition's `registries:` (with the cloud ones: `cloud`, `region`, `registryId`, `createRepositories`, `tagMutability`). */
+export interface RegistryOptions extends CloudOptions {
   readonly mirror: string | undefined
   readonly insecure: boolean
   /** at most this many requests in flight to the host (else the client's default) */
