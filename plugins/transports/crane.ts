@@ -18,7 +18,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Credential } from "../../src/transport/Credentials.ts"
-import { Credentials } from "../../src/transport/Credentials.ts"
+import { Credentials, refusedBy } from "../../src/transport/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
 import { sha256Digest } from "../../src/model/Digest.ts"
@@ -84,7 +84,7 @@ export const make = (binary = "crane") =>
     /** The credential for one endpoint, as our chain answers it. */
     const credentialFor = (endpoint: Endpoint) =>
       credentials.lookup(endpoint.host, endpoint.role).pipe(
-        Effect.mapError((e) => new TransportFailure({ transport: "crane", detail: e.message }))
+        Effect.mapError((e) => e.unauthorized === true ? refusedBy(e, endpoint.host) : new TransportFailure({ transport: "crane", detail: e.message }))
       )
 
     /** A private DOCKER_CONFIG with the `auths` of these endpoints (and which hosts got one); removed after `use`. */

@@ -9,7 +9,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Credentials } from "../../src/transport/Credentials.ts"
+import { Credentials, refusedBy } from "../../src/transport/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
 import { sha256Digest } from "../../src/model/Digest.ts"
@@ -43,7 +43,7 @@ export const make = (binary = "skopeo") =>
     const authFile = (dir: string, name: string, endpoint: Endpoint) =>
       Effect.gen(function*() {
         const cred = yield* credentials.lookup(endpoint.host, endpoint.role).pipe(
-          Effect.mapError((e) => new TransportFailure({ transport: "skopeo", detail: e.message }))
+          Effect.mapError((e) => e.unauthorized === true ? refusedBy(e, endpoint.host) : new TransportFailure({ transport: "skopeo", detail: e.message }))
         )
         if (Option.isNone(cred)) return undefined
         const c = cred.value

@@ -24,7 +24,7 @@ import { makePullQuota, PullQuota } from "./http/PullQuota.ts"
 import { defaultRetrySettings, parseRetryAfter, Retryable, retryableStatus, withRetry } from "./http/RetryPolicy.ts"
 import type { RetrySettings } from "./http/RetryPolicy.ts"
 import { makeScheme } from "./http/Scheme.ts"
-import { Keychain } from "./Keychain.ts"
+import { Keychain, refusedBy } from "./Keychain.ts"
 import { isPullLimit, parseErrorBody } from "./RegistryError.ts"
 
 /** Settings of the HTTP stack. */
@@ -132,7 +132,8 @@ const make = (settings: RegistryHttpSettings) =>
 
     const lookupCredential = (endpoint: Endpoint) =>
       keychain.lookup(endpoint).pipe(
-        Effect.catchTag("CredentialsFailed", (e) => Effect.fail(new TransportFailure({ transport: e.provider, detail: e.detail })))
+        Effect.catchTag("CredentialsFailed", (e) =>
+          Effect.fail(e.unauthorized === true ? refusedBy(e, endpoint.host) : new TransportFailure({ transport: e.provider, detail: e.detail })))
       )
 
     /** What a request carries for auth, decided by what the registry asked for so far. */
