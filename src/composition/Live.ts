@@ -22,6 +22,7 @@ import { Exec } from "../process/Exec.ts"
 import type { Signer } from "../signing/Signer.ts"
 import { defaultSigningSettings } from "../signing/Formats.ts"
 import type { SigningSettings } from "../signing/Formats.ts"
+import type { Repositories } from "../transport/Repositories.ts"
 import type { Transport, TransportContext } from "../transport/Transport.ts"
 import type { Definition } from "../definition/Definition.ts"
 import type { LayoutWriter } from "../layout/LayoutWriter.ts"
@@ -50,6 +51,8 @@ export interface LiveOptions {
   readonly quota?: PullQuotaShape
   /** what to do about an image's error, in the caller's words (see SyncSettings) */
   readonly hint?: (error: { readonly _tag: string }) => string | undefined
+  /** repositories created on demand before the first write (createRepositories); none otherwise */
+  readonly repositories?: Layer.Layer<Repositories>
 }
 
 /** The registry clients of a run (one HTTP stack: auth, retries, limits; one client per side), the target read-only in a dry run. */
@@ -100,7 +103,8 @@ export const pipelineLayer = (
     Layer.provide(transport),
     Layer.provideMerge(settings)
   )
-  return Pipeline.layer.pipe(Layer.provide(steps))
+  const pipeline = Pipeline.layer.pipe(Layer.provide(steps))
+  return options.repositories ? pipeline.pipe(Layer.provide(options.repositories)) : pipeline
 }
 
 /**

@@ -39,6 +39,10 @@ export interface ImageResult {
   readonly bytesCopied: number
   /** `plan` only: bytes of the image (manifests, configs, layers) a copy would bring */
   readonly sizeBytes?: number
+  /** this run created the target repository before the copy (`createRepositories`) */
+  readonly repositoryCreated?: boolean
+  /** dry run: the target repository is missing and a sync would create it (`createRepositories`) */
+  readonly wouldCreateRepository?: boolean
   readonly durationMs: number
 }
 

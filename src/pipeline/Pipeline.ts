@@ -27,6 +27,7 @@ import type { Expanded, Slot } from "./Expand.ts"
 import { Resolve } from "./Resolve.ts"
 import type { ResolvedImage, ResolveError } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
+import { noRepositories, Repositories } from "../transport/Repositories.ts"
 import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
 
 /** What every target of one entry shares: the source resolved once, its platform checked once, its size measured once. */
@@ -72,6 +73,8 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const sign = yield* Sign
       const settings = yield* SyncSettings
       const expand = yield* Expand
+      // Only runs that create repositories on demand provide one (the composition root decides).
+      const repositories = Option.getOrElse(yield* Effect.serviceOption(Repositories), () => noRepositories)
 
       /** The work on the source that every target of an entry shares: done once, for the first target that needs it. */
       const sourceWork = (entry: ImageEntry, definition: Definition): SourceWork => {
@@ -148,16 +151,19 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           }
           const fetched = yield* shared.checkPlatform(image)
           if (settings.dryRun) {
+            const wouldCreateRepository = yield* repositories.wouldCreate(image.target)
             const signed = yield* sign.sign(image, false, started)
             const sizeBytes = settings.measure ? yield* shared.size(fetched === undefined ? image : { ...image, fetched }) : undefined
-            return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}) }))
+            return finalResult(result("planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}), ...(wouldCreateRepository ? { wouldCreateRepository } : {}) }))
           }
           yield* Progress.report({ _tag: "StepStarted", step: "copy" })
+          // Before the first write: a registry that does not create repositories on push gets it made (createRepositories).
+          const repositoryCreated = yield* repositories.ensure(image.target)
           const copied = yield* copy.copy(fetched === undefined ? image : { ...image, fetched })
           if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
           const signed = yield* sign.sign(image, true, started)
           yield* Progress.report({ _tag: "StepStarted", step: "confirm" })
-          return { result: result("synced", { ...signed, bytesCopied: copied.bytesCopied }), written: image.target }
+          return { result: result("synced", { ...signed, bytesCopied: copied.bytesCopied, ...(repositoryCreated ? { repositoryCreated } : {}) }), written: image.target }
         }).pipe(
           Effect.catchTags({
             TagConflict: fail("conflict"),

@@ -57,6 +57,8 @@ const passOutput = (r: ImageResult): string => {
   if (r.signed === true) lines.push("signed: yes")
   else if (r.signed === "already") lines.push("signed: signature present")
   else if (r.wouldSign) lines.push("signed: would sign")
+  if (r.repositoryCreated === true) lines.push("repository: created")
+  else if (r.wouldCreateRepository === true) lines.push("repository: would create")
   if (r.bytesCopied > 0) lines.push(`bytes copied: ${r.bytesCopied}`)
   for (const w of r.warnings) lines.push(`warning: ${w}`)
   return lines.join("\n")

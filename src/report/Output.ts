@@ -9,13 +9,23 @@ export const formatResult = (r: ImageResult): string => {
   return [p.status, p.source, "->", p.target, p.digest, ...(p.note ? [p.note] : []), ...(p.error ? [p.error] : [])].join(" ")
 }
 
+/** The parenthesised notes after the digest: the repository this run created or would create, then the signature. */
+const notesOf = (r: ImageResult): string | undefined => {
+  const notes: Array<string> = []
+  if (r.repositoryCreated === true) notes.push("(created repository)")
+  else if (r.wouldCreateRepository === true) notes.push("(would create repository)")
+  const signed = r.signed === true ? "(signed)" : r.signed === "already" ? "(signature present)" : r.wouldSign ? "(would sign)" : undefined
+  if (signed !== undefined) notes.push(signed)
+  return notes.length > 0 ? notes.join(" ") : undefined
+}
+
 /** The pieces of a result line, for views that shorten them to fit (the order and spacing are formatResult's). */
 export const resultParts = (r: ImageResult) => ({
   status: r.status.padEnd(8),
   source: r.source,
   target: r.target,
   digest: r.digest ?? "-",
-  note: r.signed === true ? "(signed)" : r.signed === "already" ? "(signature present)" : r.wouldSign ? "(would sign)" : undefined,
+  note: notesOf(r),
   error: r.error ? `: ${r.error}` : undefined
 })
 
@@ -82,6 +92,8 @@ export const reportOf = (
     ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
     ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
     ...(r.wouldAttest ? { wouldAttest: true } : {}),
+    ...(r.repositoryCreated ? { repositoryCreated: true } : {}),
+    ...(r.wouldCreateRepository ? { wouldCreateRepository: true } : {}),
     ...(r.carried.length ? { carried: r.carried } : {}),
     bytesCopied: r.bytesCopied,
     durationMs: r.durationMs

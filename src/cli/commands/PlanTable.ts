@@ -11,10 +11,13 @@ export const planTable = (results: ReadonlyArray<ImageResult>, pulls: ReadonlyAr
   const toCopy = results.filter((r) => r.status === "planned").reduce((n, r) => n + (r.sizeBytes ?? 0), 0)
   // The plan read each tree to copy once, as the copy will: its manifest GETs are the copy's (pulls, on Docker Hub).
   const gets = pulls.filter(([, n]) => n > 0).map(([registry, n]) => `${registry} ${n}`)
+  // "registry/repository:tag" without its tag: one line per repository a sync would create.
+  const toCreate = [...new Set(results.filter((r) => r.wouldCreateRepository === true).map((r) => r.target.replace(/:[^:/]*$/, "")))]
   return [
     line(header),
     ...rows.map(line),
     `to copy: ${results.filter((r) => r.status === "planned").length} image(s), ${formatBytes(toCopy)} (blobs already in the target are not copied again)`,
+    ...toCreate.map((repository) => `would create repository ${repository}`),
     ...(gets.length > 0 ? [`manifest GETs the copy makes (pulls on Docker Hub): ${gets.join(", ")}`] : [])
   ].join("\n")
 }

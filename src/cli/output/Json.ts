@@ -27,6 +27,8 @@ export const resultFields = (r: ImageResult) => ({
   ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
   ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
   ...(r.wouldAttest ? { wouldAttest: true } : {}),
+  ...(r.repositoryCreated ? { repositoryCreated: true } : {}),
+  ...(r.wouldCreateRepository ? { wouldCreateRepository: true } : {}),
   carried: r.carried,
   bytesCopied: r.bytesCopied,
   durationMs: r.durationMs
