@@ -29,6 +29,9 @@ export const isFresh = (bundle: string, sources: ReadonlyArray<string>): boolean
   return built !== undefined && built.mtimeMs > newestMtime(sources)
 }
 
+/** Packages only imported when a cloud registry needs them (plugins/auth/ecrApi.ts, gcp.ts). */
+export const CLOUD_SDKS = ["@aws-sdk/client-ecr", "google-auth-library"]
+
 /** Bundles `entry` for Bun into `bundle`, written next to it first and renamed, so a concurrent start never sees half a file. */
 export const buildBundle = async (entry: string, bundle: string): Promise<void> => {
   mkdirSync(dirname(bundle), { recursive: true })
@@ -41,7 +44,9 @@ export const buildBundle = async (entry: string, bundle: string): Promise<void> 
       format: "cjs",
       bytecode: true,
       outdir: scratch,
-      minify: { syntax: true, whitespace: true }
+      minify: { syntax: true, whitespace: true },
+      // The cloud SDKs stay outside: imported from node_modules on first use, never at start-up.
+      external: CLOUD_SDKS
     })
     if (!result.success) throw new Error(result.logs.map(String).join("\n") || "bun build failed")
     const out = join(scratch, `${basename(entry).replace(/\.[cm]?[jt]sx?$/, "")}.js`)

@@ -183,7 +183,8 @@ export const runExport = (flags: ExportFlags) =>
     const providers = yield* credentialChain({
       targetRepoAuthKey: Option.none(),
       accessToken: Option.none(),
-      authPlugins: [...flags.authPlugin, ...env.authPlugins]
+      authPlugins: [...flags.authPlugin, ...env.authPlugins],
+      registries: definition.registries
     }).pipe(Effect.mapError(invalid))
     let packed = false
     return yield* Effect.acquireUseRelease(

@@ -63,7 +63,7 @@ export const pinCommand = Command.make(
         onLeft: (e) => Effect.fail(invalid(e)),
         onRight: Effect.succeed
       })
-      const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins] }).pipe(Effect.mapError(invalid))
+      const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins], registries: definition.registries }).pipe(Effect.mapError(invalid))
       const states = definition.images.map(pinState)
       const live = transportLayer({ dryRun: true, credentials }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer)))
 

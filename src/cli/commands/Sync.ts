@@ -7,6 +7,7 @@
 import { Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { credentialChain } from "../../composition/CredentialChain.ts"
 import { pipelineLayer, transportContextLayer } from "../../composition/Live.ts"
+import { repositoriesFor, runEcrApi } from "../../composition/Cloud.ts"
 import { loadSigner } from "../../composition/SignerLoader.ts"
 import { chooseTransport } from "../../composition/TransportLoader.ts"
 import { loadDefinition } from "../../definition/Load.ts"
@@ -50,7 +51,11 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     const definition = Option.isSome(shard)
       ? { ...loaded, images: selectShard(loaded.images, shard.value, (e) => formatTarget(e.target)) }
       : loaded
-    const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins] }).pipe(Effect.mapError(invalid))
+    // One ECR API for the run (its SDK imported on first use): credentials and repositories created on demand share it.
+    const ecr = runEcrApi()
+    const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins], registries: definition.registries, ecr })
+      .pipe(Effect.mapError(invalid))
+    const repositories = repositoriesFor(definition, ecr)
     // Built once against a read-only client: a module that is not a transport stops here, before any request.
     const readOnlyContext = transportContextLayer({ dryRun: true, credentials })
     const { layer: transport, ...features } = yield* chooseTransport(flags, readOnlyContext).pipe(Effect.mapError(invalid))
@@ -75,7 +80,8 @@ export const runSync = (flags: SyncFlags, plan = false) =>
           signer,
           signing: { format: flags.signatureFormat, recursive: flags.signRecursive, attest: flags.attest, tool: { name: "image-syncer", version: VERSION } }
         }
-        : {})
+        : {}),
+      ...(repositories ? { repositories } : {})
     })
 
     const finished: Array<ImageResult> = []

@@ -157,7 +157,7 @@ export const verifyCommand = Command.make(
         targetRepoPrefix: yield* targetPrefixes(flags.targetRepoPrefix)
       }).pipe(Effect.mapError((e) => new InvalidInput({ message: e.message })))
       yield* checkTargetCredentials(flags)
-      const providers = yield* credentialChain({ ...flags, authPlugins: [] }).pipe(Effect.mapError(invalid))
+      const providers = yield* credentialChain({ ...flags, authPlugins: [], registries: definition.registries }).pipe(Effect.mapError(invalid))
       const ours: Ours = yield* Effect.promise(() => import("../../pipeline/OurSignatures.ts"))
       const options: VerifyOptions = { format: flags.signatureFormat, recursive: flags.signRecursive, attest: flags.attest }
       const results = yield* Effect.flatMap(Transport, (transport) =>
