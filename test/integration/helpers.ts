@@ -113,8 +113,8 @@ export const runCli = async (
 export const describeRun = (run: CliRun): string =>
   `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`
 
-// A signing marker may follow the digest: "(signed)", "(signature present)", "(would sign)".
-const RESULT_LINE = /^(synced|present|planned|conflict|failed)\s+(\S+) -> (\S+) (\S+)(?: \((?:signed|signature present|would sign)\))?(?: : (.*))?$/
+// Notes may follow the digest: "(created repository)" or "(would create repository)", then "(signed)", "(signature present)" or "(would sign)".
+const RESULT_LINE = /^(synced|present|planned|conflict|failed)\s+(\S+) -> (\S+) (\S+)(?: \((?:created repository|would create repository)\))?(?: \((?:signed|signature present|would sign)\))?(?: : (.*))?$/
 
 /** The non-empty lines of stdout. */
 export const stdoutLines = (run: CliRun): Array<string> => run.stdout.split("\n").filter((l) => l.trim() !== "")

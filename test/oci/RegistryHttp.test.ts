@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Either, Layer, Logger, LogLevel, Option, Redacted } from "effect"
-import { Credentials } from "../../src/transport/Credentials.ts"
+import { Credentials, CredentialsFailed } from "../../src/transport/Credentials.ts"
 import type { CredentialProvider } from "../../src/transport/Credentials.ts"
 import { RegistryClient } from "../../src/oci/RegistryClient.ts"
 import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
@@ -121,6 +121,29 @@ describe("redirects", () => {
     expect(Either.isLeft(r) && r.left._tag).toBe("Unauthorized")
     if (Either.isLeft(r) && r.left._tag === "Unauthorized") expect(r.left.status).toBe(401)
     expect(fake.storage.requests()).toHaveLength(0)
+  })
+})
+
+describe("a provider that should have answered", () => {
+  test("a refusal (no cloud identity) is Unauthorized naming the registry and the provider, before any registry request but the ping", async () => {
+    const fake = startRedirectingRegistry({ repository: "team/app", blob: sampleBlob(10), username: "alice", password: "s3cret" })
+    cleanups.push(fake.stop)
+    const refusing: CredentialProvider = {
+      name: "cloud-x",
+      lookup: () => Effect.fail(new CredentialsFailed({ provider: "cloud-x", detail: "no identity found (tried A, B)", unauthorized: true }))
+    }
+    const r = await withClient((c) => Effect.either(c.getBlob(at(fake.registry.host, "team/app", "1.0"), fake.digest)), { credentials: [refusing] })
+    expect(Either.isLeft(r) && r.left._tag).toBe("Unauthorized")
+    expect(Either.isLeft(r) ? r.left.message : "").toBe(`${fake.registry.host}: access denied (HTTP 401): cloud-x: no identity found (tried A, B)`)
+    expect(fake.registry.requests().map((q) => q.path)).toEqual(["/v2/"])
+  })
+
+  test("any other failure stays a TransportFailure in the provider's words", async () => {
+    const fake = startRedirectingRegistry({ repository: "team/app", blob: sampleBlob(10), username: "alice", password: "s3cret" })
+    cleanups.push(fake.stop)
+    const crashing: CredentialProvider = { name: "helper", lookup: () => Effect.fail(new CredentialsFailed({ provider: "helper", detail: "crashed" })) }
+    const r = await withClient((c) => Effect.either(c.getBlob(at(fake.registry.host, "team/app", "1.0"), fake.digest)), { credentials: [crashing] })
+    expect(Either.isLeft(r) ? [r.left._tag, r.left.message] : []).toEqual(["TransportFailure", "helper: crashed"])
   })
 })
 

@@ -41,8 +41,12 @@ export interface TokenServer {
 
 /** Options of startTokenServer. */
 export interface TokenServerOptions {
-  /** accepted Basic users → password; e.g. { _json_key: "<key file content>" }; anonymous requests get pull-only (or nothing if anonymousPull is false) */
-  readonly users: Readonly<Record<string, string>>
+  /**
+   * accepted Basic users → password; e.g. { _json_key: "<key file content>" }, or a function
+   * asked at each request (a password that changes: a cloud access token); anonymous requests
+   * get pull-only (or nothing if anonymousPull is false)
+   */
+  readonly users: Readonly<Record<string, string>> | ((username: string) => string | undefined)
   /** default false */
   readonly anonymousPull?: boolean
   /**
@@ -121,6 +125,9 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
     const kid = libtrustKeyId(privateKey)
     const seen: Array<TokenRequest> = []
     const refreshTokens = new Map<string, string>()
+    const users = options.users
+    const passwordOf = (username: string): string | undefined =>
+      typeof users === "function" ? users(username) : Object.hasOwn(users, username) ? users[username] : undefined
 
     const mint = (access: ReadonlyArray<TokenAccess>, ttlSeconds = DEFAULT_TTL_SECONDS, subject = ""): string => {
       const now = Math.floor(Date.now() / 1000)
@@ -190,7 +197,7 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       const badService = checkService(url.searchParams.get("service"))
       if (badService !== undefined) return badService
       if (authorization !== null && credentials === undefined) return unauthorized()
-      if (credentials !== undefined && options.users[credentials.username] !== credentials.password) return unauthorized()
+      if (credentials !== undefined && (passwordOf(credentials.username) === undefined || passwordOf(credentials.username) !== credentials.password)) return unauthorized()
       return issue(credentials?.username, scopes, url.searchParams.get("offline_token") === "true")
     }
 
@@ -209,7 +216,7 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       const badService = checkService(form.get("service"))
       if (badService !== undefined) return badService
       if (grantType === "password") {
-        if (username === undefined || options.users[username] !== form.get("password")) return unauthorized()
+        if (username === undefined || passwordOf(username) === undefined || passwordOf(username) !== form.get("password")) return unauthorized()
       } else if (grantType === "refresh_token") {
         if (username === undefined) return unauthorized()
       } else {
