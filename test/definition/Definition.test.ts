@@ -353,7 +353,7 @@ describe("unknown keys with did-you-mean", () => {
       "images.yaml:4:5: images[0] (busybox): unknown key \"arch\" (allowed keys: \"source\", \"tag\", \"amd64Only\", \"tags\", \"platforms\")"
     ])
     expect(lines(`${withImages("  - source: busybox")}dryRun: true\n`)).toEqual([
-      "images.yaml:4:1: unknown key \"dryRun\" (allowed keys: \"targetRepoPrefix\", \"platforms\", \"registries\", \"images\")"
+      "images.yaml:4:1: unknown key \"dryRun\" (allowed keys: \"targetRepoPrefix\", \"platforms\", \"registries\", \"createRepositories\", \"images\")"
     ])
   })
 })

@@ -85,7 +85,12 @@ export const writeDefinition = async (dir: string, name: string, spec: Definitio
  */
 export const runCli = async (
   args: ReadonlyArray<string>,
-  options: { readonly home: string; readonly env?: Readonly<Record<string, string>> }
+  options: {
+    readonly home: string
+    readonly env?: Readonly<Record<string, string>>
+    /** arguments for bun itself, before the script (e.g. --preload FILE) */
+    readonly bunArgs?: ReadonlyArray<string>
+  }
 ): Promise<CliRun> => {
   const env: Record<string, string> = {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
@@ -94,7 +99,7 @@ export const runCli = async (
     NO_PROXY: "*",
     ...options.env
   }
-  const proc = Bun.spawn([process.execPath, "src/cli/launch.ts", ...args], {
+  const proc = Bun.spawn([process.execPath, ...(options.bunArgs ?? []), "src/cli/launch.ts", ...args], {
     cwd: REPO_ROOT,
     env,
     stdin: "ignore",
