@@ -46,3 +46,27 @@ describe("examples/kubernetes/cronjob.yaml", () => {
     expect(container.args[0]).toContain("/config/images.yaml")
   })
 })
+
+describe("examples/kubernetes/cloud-identity.yaml", () => {
+  const cloudDocs = parseAllDocuments(readFileSync(join(ROOT, "examples/kubernetes/cloud-identity.yaml"), "utf8")).map((d) => d.toJS() as Doc & { metadata: { name: string; annotations?: Record<string, string> } })
+  const account = cloudDocs.find((d) => d.kind === "ServiceAccount")!
+  const cloudPod = cloudDocs.find((d) => d.kind === "CronJob")!.spec.jobTemplate.spec.template.spec
+
+  test("the pod runs as a service account annotated for IRSA and Workload Identity, with no credentials Secret or DOCKER_CONFIG", () => {
+    expect(cloudPod.serviceAccountName).toBe(account.metadata.name)
+    expect(account.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam::\d{12}:role\//)
+    expect(account.metadata.annotations?.["iam.gke.io/gcp-service-account"]).toMatch(/@[a-z0-9-]+\.iam\.gserviceaccount\.com$/)
+    expect(cloudDocs.some((d) => d.kind === "Secret")).toBe(false)
+    expect(cloudPod.volumes.every((v: { secret?: unknown }) => v.secret === undefined)).toBe(true)
+    expect(cloudPod.containers[0].env.some((e: { name: string }) => e.name === "DOCKER_CONFIG")).toBe(false)
+  })
+
+  test("its definition parses: an ECR target creating its repositories", () => {
+    const map = cloudDocs.find((d) => d.kind === "ConfigMap")!
+    const parsed = parseDefinition("images.yaml", map.data!["images.yaml"]!)
+    expect(Either.isRight(parsed) && parsed.right.createRepositories).toBe(true)
+    expect(Either.isRight(parsed) && parsed.right.targetRepoPrefix).toMatch(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//)
+    const args: Array<string> = cloudPod.containers[0].args
+    expect(args.slice(0, 2)).toEqual(["--images-file", "/config/images.yaml"])
+  })
+})

@@ -297,3 +297,18 @@ describe("the token's lifetime (in process, on a clock the test moves)", () => {
       images: []
     }) as unknown as DefinitionSpec
 })
+
+describe("a definition error", () => {
+  test("createRepositories with a target that is not ECR: exit 2, file:line:col naming the host, nothing contacted", async () => {
+    await upstream.resetRequests()
+    const before = api.calls().length
+    const file = await writeDefinition(dir, "not-ecr.yaml", { ...definition([`${upstream.host}/mirror/`], { createRepositories: true }), registries: { "docker.io": { mirror: source.host } } })
+    const result = await runCli(["-i", file, "--output", "plain"], { home, env: cloudEnv(home, { ecr: api, metadataHost: closedMetadata }) })
+    expect(result.code, describeRun(result)).toBe(2)
+    expect(result.stderr).toContain(`${file}:15:1: createRepositories is for ECR targets only; target registry ${upstream.host} is not ECR`)
+    expect(result.stderr).not.toContain("    at ")
+    await upstream.settle()
+    expect(upstream.requests()).toEqual([])
+    expect(api.calls().length).toBe(before)
+  }, 60_000)
+})
