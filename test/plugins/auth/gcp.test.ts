@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Either, Option, Redacted, TestClock, TestContext } from "effect"
 import * as Gcp from "../../../plugins/auth/gcp.ts"
 import type { RegistryOptions } from "../../../src/model/Location.ts"
+import type { Credential } from "../../../src/oci/Credentials.ts"
 
 type Library = typeof import("google-auth-library")
 
@@ -38,8 +39,8 @@ const fakeLibrary = (options: { readonly lifeMs?: number; readonly fail?: string
 const registries = (entries: Record<string, Partial<RegistryOptions>>) =>
   new Map(Object.entries(entries).map(([host, o]) => [host, { mirror: undefined, insecure: false, ...o }]))
 
-const basic = (c: Option.Option<{ readonly _tag: string }>) =>
-  Option.isSome(c) && c.value._tag === "Basic" ? `${(c.value as { username: string }).username}:${Redacted.value((c.value as { password: Redacted.Redacted<string> }).password)}` : undefined
+const basic = (c: Option.Option<Credential>) =>
+  Option.isSome(c) && c.value._tag === "Basic" ? `${c.value.username}:${Redacted.value(c.value.password)}` : undefined
 
 describe("which hosts", () => {
   test("targets on gcr.io, *.gcr.io and *-docker.pkg.dev get oauth2accesstoken:<token>; other hosts never load the library", async () => {
