@@ -76,6 +76,9 @@ export type { StoreTransportSettings } from "./transport/StoreTransport.ts"
 /** The copy engine (blobs, children, then the tag) and the last look at a tag before it is written. */
 export { makeCopy } from "./transport/CopyTree.ts"
 export { lastLook } from "./transport/TagGuard.ts"
+/** Repositories made to exist before the first write (`pipelineLayer({ repositories })`), once per repository and run. */
+export { noRepositories, onDemand, Repositories } from "./transport/Repositories.ts"
+export type { RepositoriesShape, RepositoryCreator } from "./transport/Repositories.ts"
 
 /** Picks a transport by built-in name or module path (as `--transport` does). */
 export { builtinTransports, checkTransport, loadTransport, TransportUnusable } from "./composition/TransportLoader.ts"
@@ -233,6 +236,17 @@ export * as PodmanAuth from "../plugins/auth/podman.ts"
 export * as CredentialHelper from "../plugins/auth/credHelper.ts"
 /** Auth provider: anonymous (no credentials for any host). */
 export * as AnonymousAuth from "../plugins/auth/anonymous.ts"
+/** Auth provider: ECR's ambient identity (`EcrAuth.provider(EcrApi.make(), registries)`); the AWS SDK is imported on first use. */
+export * as EcrAuth from "../plugins/auth/ecr.ts"
+/** ECR's API (GetAuthorizationToken, DescribeRepositories, CreateRepository) through @aws-sdk/client-ecr. */
+export * as EcrApi from "../plugins/auth/ecrApi.ts"
+/** ECR repositories created on demand: `Repositories.onDemand(EcrRepositories.creator(api, definition))`. */
+export * as EcrRepositories from "../plugins/auth/ecrRepositories.ts"
+/** Auth provider: Google's Application Default Credentials for Artifact Registry / GCR; google-auth-library is imported on first use. */
+export * as GcpAuth from "../plugins/auth/gcp.ts"
+/** Which cloud a registry host belongs to (ECR, Google, ACR host names, `cloud:`). */
+export { cloudOf, ecrHost, inferredCloud } from "./model/Cloud.ts"
+export type { Cloud, CloudOptions, TagMutability } from "./model/Cloud.ts"
 
 /** Signer: a cosign key file or PKCS#8 PEM; `KeySigner.load(path, password)` then `KeySigner.layer(key, name)`. */
 export * as KeySigner from "../plugins/signers/key.ts"
