@@ -248,7 +248,7 @@ describe("the token's lifetime (in process, on a clock the test moves)", () => {
     // Ten minutes, as a short-lived token: the chain asks again five minutes before it ends.
     const account = startEcrApi({ expirySeconds: 600, now: time.now })
     const personality = startEcrRegistry(upstream.url, account)
-    const restore = setProcessEnv({ ...cloudEnv(home, { ecr: account, metadataHost: closedMetadata }), NO_PROXY: "*" })
+    const restore = setProcessEnv({ ...cloudEnv(home, { ecr: account, metadataHost: closedMetadata }), NO_PROXY: "*", HOME: home })
     try {
       const spec = (prefix: string) => ({
         ...one(personality.host, prefix),

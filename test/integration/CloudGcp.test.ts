@@ -124,7 +124,7 @@ describe("a token that expires (in process, on a clock the test moves)", () => {
     short = await startGoogleLike(240)
     const g = short
     const time = shiftedClock()
-    const restore = setProcessEnv({ ...cloudEnv(home, { metadataHost: g.metadata.host }), NO_PROXY: "*" })
+    const restore = setProcessEnv({ ...cloudEnv(home, { metadataHost: g.metadata.host }), NO_PROXY: "*", HOME: home })
     try {
       const first = await writeDefinition(dir, "refresh-1.yaml", spec(g.registry.host, "refresh-one/"))
       const second = await writeDefinition(dir, "refresh-2.yaml", spec(g.registry.host, "refresh-two/"))

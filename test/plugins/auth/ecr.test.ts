@@ -79,7 +79,7 @@ describe("the ECR API on the real SDK", () => {
   beforeAll(async () => {
     stand = startEcrApi({ repositories: [{ name: "mirror/existing", imageTagMutability: "MUTABLE" }] })
     home = await mkdtemp(join(tmpdir(), "ecr-api-test-"))
-    restore = setProcessEnv({ ...cloudEnv(home, { ecr: stand, metadataHost: `127.0.0.1:${await closedPort()}` }), NO_PROXY: "*" })
+    restore = setProcessEnv({ ...cloudEnv(home, { ecr: stand, metadataHost: `127.0.0.1:${await closedPort()}` }), NO_PROXY: "*", HOME: home })
   })
   afterAll(async () => {
     restore()
