@@ -5,7 +5,9 @@
  * GCE/GKE/Cloud Run). An access token is sent as Basic `oauth2accesstoken:<token>` and asked for
  * again before it expires. Targets on gcr.io, *.gcr.io and *-docker.pkg.dev use it unless the
  * host says `cloud: none`; sources only with `cloud: gcp` (public images there are read anonymously).
- * The library is imported on the first lookup that needs it.
+ * No ADC at all is an error (Unauthorized, naming what was tried) for a host that says
+ * `cloud: gcp`; a host known only by its name is then read anonymously, as before (a public
+ * mirror's dry run from a fork without secrets). The library is imported on the first lookup that needs it.
  */
 import { Clock, Duration, Effect, Option, Redacted } from "effect"
 import type { GoogleAuth } from "google-auth-library"
@@ -27,6 +29,9 @@ const LOOKUP_TIMEOUT = Duration.seconds(30)
 
 const TRIED =
   "tried GOOGLE_APPLICATION_CREDENTIALS, gcloud's application_default_credentials.json and the metadata server (GCE_METADATA_HOST, else metadata.google.internal)"
+
+// google-auth-library's words when it finds no credentials at all (GoogleAuthExceptionMessages.NO_ADC_FOUND).
+const NO_ADC = /could not load the default credentials/i
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim()
 
@@ -59,18 +64,9 @@ export const provider = (
       const options = registries.get(host.toLowerCase())
       const cloud = role === "target" ? cloudOf(host, options) : options?.cloud
       if (cloud !== "gcp") return Effect.succeed(Option.none())
-      return Effect.tryPromise({
-        try: issue,
-        catch: (e) => {
-          const text = firstLine(e)
-          const detail = /could not load the default credentials/i.test(text) ? `no Application Default Credentials found (${TRIED})` : `no access token: ${text}`
-          return new CredentialsFailed({ provider: NAME, detail, unauthorized: true })
-        }
-      }).pipe(
-        Effect.timeoutFail({
-          duration: LOOKUP_TIMEOUT,
-          onTimeout: () => new CredentialsFailed({ provider: NAME, detail: `no access token within ${Duration.format(LOOKUP_TIMEOUT)} (${TRIED})`, unauthorized: true })
-        }),
+      const asked = options?.cloud === "gcp"
+      return Effect.tryPromise({ try: issue, catch: (e) => firstLine(e) }).pipe(
+        Effect.timeoutFail({ duration: LOOKUP_TIMEOUT, onTimeout: () => `no access token within ${Duration.format(LOOKUP_TIMEOUT)} (${TRIED})` }),
         Effect.flatMap((issued) =>
           Effect.map(Clock.currentTimeMillis, (now) =>
             Option.some<Credential>({
@@ -79,7 +75,14 @@ export const provider = (
               password: Redacted.make(issued.token),
               ...(issued.leftMs !== undefined ? { expiresAt: now + issued.leftMs } : {})
             }))
-        )
+        ),
+        Effect.catchAll((text) => {
+          const none = NO_ADC.test(text)
+          // A host known only by its name goes on anonymously, as it did before this provider existed.
+          if (none && !asked) return Effect.succeed(Option.none<Credential>())
+          const detail = none ? `no Application Default Credentials found (${TRIED})` : text.startsWith("no access token") ? text : `no access token: ${text}`
+          return Effect.fail(new CredentialsFailed({ provider: NAME, detail, unauthorized: true }))
+        })
       )
     }
   }

@@ -76,9 +76,9 @@ describe("tokens", () => {
     expect(expiresAt).toBeLessThanOrEqual(1_000 + 3_600_000)
   })
 
-  test("no Application Default Credentials: CredentialsFailed marked unauthorized, saying what was tried", async () => {
+  test("no Application Default Credentials for a host that says cloud: gcp: CredentialsFailed marked unauthorized, saying what was tried", async () => {
     const lib = fakeLibrary({ fail: "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information." })
-    const r = await Effect.runPromise(Effect.either(Gcp.provider(registries({}), lib.load).lookup("gcr.io", "target")))
+    const r = await Effect.runPromise(Effect.either(Gcp.provider(registries({ "gcr.io": { cloud: "gcp" } }), lib.load).lookup("gcr.io", "target")))
     expect(Either.isLeft(r) && [r.left.provider, r.left.unauthorized, r.left.detail]).toEqual([
       "gcp (Application Default Credentials)",
       true,
@@ -86,7 +86,13 @@ describe("tokens", () => {
     ])
   })
 
-  test("any other failure of the library names it (first line only)", async () => {
+  test("no Application Default Credentials for a host known only by its name: anonymous, as before (a public target's dry run)", async () => {
+    const lib = fakeLibrary({ fail: "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information." })
+    const r = await Effect.runPromise(Gcp.provider(registries({}), lib.load).lookup("eu.gcr.io", "target"))
+    expect(Option.isNone(r)).toBe(true)
+  })
+
+  test("any other failure of the library names it (first line only), whatever the host", async () => {
     const lib = fakeLibrary({ fail: "invalid_grant: account disabled\n    at stack" })
     const r = await Effect.runPromise(Effect.either(Gcp.provider(registries({}), lib.load).lookup("gcr.io", "target")))
     expect(Either.isLeft(r) && r.left.detail).toBe("no access token: invalid_grant: account disabled")
