@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test"
 import { Effect, Either, Option, Redacted, TestClock, TestContext } from "effect"
 import * as Gcp from "../../../plugins/auth/gcp.ts"
 import type { RegistryOptions } from "../../../src/model/Location.ts"
-import type { Credential } from "../../../src/oci/Credentials.ts"
+import type { Credential } from "../../../src/transport/Credentials.ts"
 
 type Library = typeof import("google-auth-library")
 
