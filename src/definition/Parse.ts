@@ -73,7 +73,8 @@ const optionalString = (v: unknown): string | undefined => (typeof v === "string
 
 /**
  * The `tags` rule of an entry, checked: it goes with a repository only (no tag or digest in
- * `source`, no `tag:`, no `amd64Only`), and needs a valid semver range or regular expression.
+ * `source`, no `tag:`), and needs a valid semver range or regular expression. `amd64Only` (and
+ * `platforms`) apply to every tag it selects, as on an entry of its own.
  * Undefined (with the problems noted) when it cannot be used.
  */
 const ruleOf = (
@@ -93,7 +94,6 @@ const ruleOf = (
     problems.push(problemAt(ctx, at("source"), `a tags rule selects the tags itself: name the repository only (source: "${repository}"), without ${reference.digest !== undefined ? "a digest" : "a tag"}`))
   }
   if (tag !== undefined) problems.push(problemAt(ctx, at("tag"), "tag cannot be combined with tags: each selected tag is synced to the same tag in the target", true))
-  if (entry.amd64Only !== undefined) problems.push(problemAt(ctx, at("amd64Only"), "amd64Only cannot be combined with tags", true))
   const raw = entry.tags
   const spec: TagRuleSpec = {
     semver: optionalString(raw.semver),

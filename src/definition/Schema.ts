@@ -90,7 +90,7 @@ const TagRuleSchema = Schema.Struct({
   )
 }).annotations({
   identifier: "TagRule",
-  description: "Which tags of the source repository to sync (at least one of semver and match); each is synced to the same tag in the target."
+  description: "Which tags of the source repository to sync (at least one of semver and match); each is synced to the same tag in the target, with the entry's amd64Only or platforms."
 })
 
 const PlatformsSchema = Schema.Array(Schema.String.annotations({ description: "os/architecture[/variant], e.g. \"linux/amd64\", \"linux/arm64\", \"linux/arm/v7\"." }))
@@ -106,7 +106,7 @@ const ImageEntrySchema = Schema.Struct({
   ),
   amd64Only: Schema.optional(
     Schema.Boolean.annotations({
-      description: "The source is a single-platform linux/amd64 image rather than a multi-platform index."
+      description: "The source is a single-platform linux/amd64 image rather than a multi-platform index (with tags: every selected tag; an index among them is copied whole, with a warning). Not with platforms."
     })
   ),
   tags: Schema.optional(TagRuleSchema),

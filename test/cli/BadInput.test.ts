@@ -195,9 +195,9 @@ describe("bad tags rules: exit 2, file:line:col and entry, nothing contacted", (
     expectRejected(await cli(["-i", path]), `${path}:7:5: images[0] (${repo}): tag cannot be combined with tags`)
   })
 
-  test("amd64Only beside tags", async () => {
-    const path = await rule("rule-amd64.yaml", `  - source: "${repo}"`, "    amd64Only: true", "    tags: { match: \"^1\" }")
-    expectRejected(await cli(["-i", path]), `${path}:7:5: images[0] (${repo}): amd64Only cannot be combined with tags`)
+  test("amd64Only and platforms beside tags (amd64Only alone goes with a rule)", async () => {
+    const path = await rule("rule-amd64.yaml", `  - source: "${repo}"`, "    amd64Only: true", "    platforms: [\"linux/amd64\"]", "    tags: { match: \"^1\" }")
+    expectRejected(await cli(["-i", path]), `${path}:8:5: images[0] (${repo}): platforms cannot be combined with amd64Only`)
   })
 
   test("neither semver nor match", async () => {

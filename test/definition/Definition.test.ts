@@ -601,6 +601,35 @@ describe("DefinitionError", () => {
   })
 })
 
+describe("amd64Only with a tags rule", () => {
+  test("is accepted and holds for the rule (each selected tag gets it); the file's platforms do not apply", () => {
+    const def = valid([
+      PREFIX_LINE,
+      "platforms: [\"linux/arm64\"]",
+      "images:",
+      "  - source: \"bitnami/postgres-exporter\"",
+      "    amd64Only: true",
+      "    tags: { semver: \">=0.11.0 <0.12.0\", match: \"-debian-11-\" }",
+      ""
+    ].join("\n"))
+    const [rule] = def.images
+    expect(rule?.amd64Only).toBe(true)
+    expect(rule?.platforms).toBeUndefined()
+    expect(rule?.tags?.spec).toMatchObject({ semver: ">=0.11.0 <0.12.0", match: "-debian-11-" })
+  })
+
+  test("with platforms beside it, the entry is still refused, naming both", () => {
+    expect(lines(withImages(
+      "  - source: \"bitnami/postgres-exporter\"",
+      "    amd64Only: true",
+      "    platforms: [\"linux/amd64\"]",
+      "    tags: { match: \"-debian-11-\" }"
+    ))).toEqual([
+      "images.yaml:5:5: images[0] (bitnami/postgres-exporter): platforms cannot be combined with amd64Only: list \"linux/amd64\" in platforms instead"
+    ])
+  })
+})
+
 describe("loadDefinition", () => {
   test("missing file", async () => {
     const r = await Effect.runPromise(Effect.either(loadDefinition("does-not-exist.yaml")))
