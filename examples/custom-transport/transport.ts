@@ -43,9 +43,9 @@ export const make = Effect.gen(function*() {
   const oci = yield* Oci.make()
   const logPath = process.env["CUSTOM_TRANSPORT_LOG"]
 
-  // `root` (a platform subset of an index) is passed through: the oci copy writes it.
-  const copy = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor, root?: RawManifest) =>
-    oci.copy(source, target, manifest, root).pipe(
+  // `root` (a platform subset of an index) and `held` (blobs the run already read) are passed through: the oci copy uses them.
+  const copy = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor, root?: RawManifest, held?: ReadonlyMap<string, Uint8Array>) =>
+    oci.copy(source, target, manifest, root, held).pipe(
       Effect.tap((result: CopyResult) =>
         logPath === undefined || logPath === ""
           ? Effect.void

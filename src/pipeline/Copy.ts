@@ -16,8 +16,13 @@ export class Copy extends Context.Tag("syncer/Copy")<Copy, {
   static layer = Layer.effect(
     Copy,
     Effect.map(Transport, (transport) => ({
-      // A transport that writes a given root is handed the manifest the platform check already read.
-      copy: (image: ResolvedImage) => transport.copy(image.source, image.target, image.manifest, image.root ?? (transport.ownIndexes === true ? image.fetched : undefined))
+      // The copy is handed what the platform check already read: the manifest (to a transport that
+      // writes a given root) and the config blob, so neither is read from the source twice.
+      copy: (image: ResolvedImage) => {
+        const fetched = image.fetched
+        const held = fetched === undefined ? undefined : new Map([[fetched.config.digest, fetched.config.bytes]])
+        return transport.copy(image.source, image.target, image.manifest, image.root ?? (transport.ownIndexes === true ? fetched?.manifest : undefined), held)
+      }
     }))
   )
 }

@@ -20,7 +20,8 @@ import { refNameOfLocation } from "../layout/LayoutStore.ts"
 import { SOURCE_ANNOTATION } from "../layout/OciLayout.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { CopyResult, TransportShape } from "../transport/Transport.ts"
-import { platformOf } from "./Resolve.ts"
+import { platformOf, readPlatform } from "./Resolve.ts"
+import type { PlatformRead } from "./Resolve.ts"
 import { TagLists } from "./TagLists.ts"
 import type { ListTags } from "./TagLists.ts"
 import { makeCarryUpstream } from "./Upstream.ts"
@@ -107,13 +108,14 @@ export const sourceAnnotations = (definition: Definition) => {
 const make = (transport: TransportShape, listTags: ListTags) => {
   const carryUpstream = makeCarryUpstream(transport, listTags)
   /** Copies the tree by digest (nothing when the layout holds it: a stored manifest has all it references), then names it. */
-  const store = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor) =>
+  const store = (source: ImageLocation, target: ImageLocation, manifest: ManifestDescriptor, read: PlatformRead | undefined) =>
     Effect.gen(function*() {
       const byDigest = withReference(target, manifest.digest)
       const there = yield* transport.inspect(byDigest)
+      // What the platform check read from the source is handed over, not read again.
       const copied: CopyResult = Option.isSome(there)
         ? { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
-        : yield* transport.copy(source, byDigest, manifest)
+        : yield* transport.copy(source, byDigest, manifest, read?.manifest, read && new Map([[read.config.digest, read.config.bytes]]))
       const raw = yield* transport.manifest(byDigest)
       yield* transport.putManifest(target, raw.bytes, raw.mediaType)
       return copied
@@ -135,17 +137,18 @@ const make = (transport: TransportShape, listTags: ListTags) => {
       }
       // The sync's platform rule, applied before anything big is downloaded.
       const shape = yield* Either.match(sourceShape(entry, manifest.mediaType, "exported"), { onLeft: Effect.fail, onRight: Effect.succeed })
+      let read: PlatformRead | undefined
       if (shape.kind === "single") {
         // The layout may hold the manifest and its config from an earlier export: read them there first.
         const stored = yield* platformOf(transport, withReference(target, manifest.digest), manifest.digest).pipe(
           Effect.map(Option.some),
           Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none<Platform>()))
         )
-        const platform = Option.isSome(stored) ? stored.value : yield* platformOf(transport, source, manifest.digest)
-        const problem = singlePlatformProblem(entry, platform)
+        if (Option.isNone(stored)) read = yield* readPlatform(transport, source, manifest.digest)
+        const problem = singlePlatformProblem(entry, Option.isSome(stored) ? stored.value : read!.platform)
         if (problem) return yield* problem
       }
-      const copied = yield* store(withReference(source, manifest.digest), target, manifest)
+      const copied = yield* store(withReference(source, manifest.digest), target, manifest, read)
       const upstream = yield* carryUpstream(source, withReference(target, manifest.digest), manifest.digest, { replace: true })
       const refName = refNameOfLocation(target)
       yield* Effect.logDebug(`${entry.source}: ${copied.blobsCopied} blob(s) downloaded, ${copied.blobsSkipped + copied.blobsMounted} already in the layout`)

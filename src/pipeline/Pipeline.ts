@@ -15,7 +15,6 @@ import type { ImageLocation } from "../model/Location.ts"
 import * as Progress from "../model/Progress.ts"
 import type { ImageEvent, ProgressEvent } from "../model/Progress.ts"
 import { imageResult } from "../model/Result.ts"
-import type { RawManifest } from "../model/Manifest.ts"
 import type { ImageResult, ImageStatus } from "../model/Result.ts"
 import { shareOnce } from "../model/shareOnce.ts"
 import { formatTarget } from "../model/Target.ts"
@@ -25,7 +24,7 @@ import { Copy } from "./Copy.ts"
 import { Expand } from "./Expand.ts"
 import type { Expanded, Slot } from "./Expand.ts"
 import { Resolve } from "./Resolve.ts"
-import type { ResolvedImage, ResolveError } from "./Resolve.ts"
+import type { PlatformRead, ResolvedImage, ResolveError } from "./Resolve.ts"
 import { Sign } from "./Sign.ts"
 import { noRepositories, Repositories } from "../transport/Repositories.ts"
 import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
@@ -33,7 +32,7 @@ import { MAX_CONCURRENCY, SyncSettings } from "./SyncSettings.ts"
 /** What every target of one entry shares: the source resolved once, its platform checked once, its size measured once. */
 interface SourceWork {
   readonly resolve: Effect.Effect<ResolvedImage, ResolveError>
-  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<RawManifest | undefined, ResolveError>
+  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<PlatformRead | undefined, ResolveError>
   readonly size: (image: ResolvedImage) => Effect.Effect<number, TransportError>
 }
 
@@ -80,7 +79,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       const sourceWork = (entry: ImageEntry, definition: Definition): SourceWork => {
         // One target (the usual case) shares with nobody: no fiber of its own per image.
         if (entry.targets.length === 1) return { resolve: resolve.resolve(entry, definition), checkPlatform: resolve.checkPlatform, size: resolve.size }
-        let platformChecked: Effect.Effect<RawManifest | undefined, ResolveError> | undefined
+        let platformChecked: Effect.Effect<PlatformRead | undefined, ResolveError> | undefined
         let measured: Effect.Effect<number, TransportError> | undefined
         return {
           resolve: shareOnce(resolve.resolve(entry, definition)),

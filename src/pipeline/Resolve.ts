@@ -16,6 +16,7 @@ import type { ImageLocation } from "../model/Location.ts"
 import { blobsOf, readManifest, walkTree } from "../model/Manifest.ts"
 import type { ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
 import { formatPlatform, readConfigPlatform, singlePlatformProblem, sourceShape } from "../model/Platform.ts"
+import type { Platform } from "../model/Platform.ts"
 import { subsetIndex } from "../model/PlatformSubset.ts"
 import { signatureTag } from "../model/Signatures.ts"
 import { Transport } from "../transport/Transport.ts"
@@ -32,22 +33,30 @@ export interface ResolvedImage {
   readonly root?: RawManifest | undefined
   /** the source's digest (another than manifest's for a platform subset) */
   readonly sourceDigest: string
-  /** the source manifest as the platform check read it: the copy need not read it again (a pull on Docker Hub) */
-  readonly fetched?: RawManifest | undefined
+  /** what the platform check read of a single-platform source: the copy reads neither again (a manifest GET is a pull on Docker Hub) */
+  readonly fetched?: PlatformRead | undefined
   readonly warnings: ReadonlyArray<string>
+}
+
+/** A single-platform source as the platform check read it: the manifest, its config blob (verified) and the platform it names. */
+export interface PlatformRead {
+  readonly manifest: RawManifest
+  readonly config: { readonly digest: string; readonly bytes: Uint8Array }
+  readonly platform: Platform
 }
 
 /** Errors of the Resolve step. */
 export type ResolveError = SourceNotFound | PlatformMismatch | TransportError
 
-/** The platform a single-platform manifest's config names, and the manifest as read (by digest; then its config blob). */
-const readPlatform = (transport: TransportShape, image: ImageLocation, digest: string) =>
+/** A single-platform manifest (by digest) and its config blob as read, with the platform the config names. */
+export const readPlatform = (transport: TransportShape, image: ImageLocation, digest: string): Effect.Effect<PlatformRead, TransportError> =>
   Effect.gen(function*() {
     const at = withReference(image, digest)
-    const raw = yield* transport.manifest(at)
-    const parsed = yield* readManifest(raw, transport.name)
+    const manifest = yield* transport.manifest(at)
+    const parsed = yield* readManifest(manifest, transport.name)
     if (!parsed.config) return yield* new TransportFailure({ transport: transport.name, detail: `${digest} has no config` })
-    return { platform: readConfigPlatform(yield* transport.blob(at, parsed.config.digest)), raw }
+    const bytes = yield* transport.blob(at, parsed.config.digest)
+    return { manifest, config: { digest: parsed.config.digest, bytes }, platform: readConfigPlatform(bytes) }
   })
 
 /** The platform a single-platform manifest's config names (manifest by digest, then its config blob). */
@@ -69,8 +78,8 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
     located: { readonly source: ImageLocation; readonly target: ImageLocation },
     manifest: ManifestDescriptor
   ) => ResolvedImage
-  /** For single-platform sources: reads the config and applies the platform rule (done only before a copy); the manifest read, for the copy. */
-  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<RawManifest | undefined, ResolveError>
+  /** For single-platform sources: reads the config and applies the platform rule (done only before a copy); what it read, for the copy. */
+  readonly checkPlatform: (image: ResolvedImage) => Effect.Effect<PlatformRead | undefined, ResolveError>
 }>() {
   /** The live step, on the Transport. */
   static layer = Layer.effect(
@@ -126,17 +135,17 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
       const checkPlatform = (image: ResolvedImage) =>
         Effect.gen(function*() {
           if (Either.getOrUndefined(sourceShape(image.entry, image.manifest.mediaType))?.kind !== "single") return undefined
-          const { platform, raw } = yield* readPlatform(transport, image.source, image.manifest.digest)
-          const problem = singlePlatformProblem(image.entry, platform)
+          const read = yield* readPlatform(transport, image.source, image.manifest.digest)
+          const problem = singlePlatformProblem(image.entry, read.platform)
           if (problem) return yield* problem
-          return raw
+          return read
         })
 
       const size = (image: ResolvedImage) =>
         Effect.gen(function*() {
           const seen = new Set<string>()
           let total = 0
-          const root = image.root ?? image.fetched ?? (yield* transport.manifest(withReference(image.source, image.manifest.digest)))
+          const root = image.root ?? image.fetched?.manifest ?? (yield* transport.manifest(withReference(image.source, image.manifest.digest)))
           yield* walkTree(root, {
             child: (d) => transport.manifest(withReference(image.source, d.digest)),
             manifest: (raw, parsed) =>

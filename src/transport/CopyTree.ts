@@ -10,7 +10,8 @@
  * images share is copied once per target registry and run. With several target registries,
  * what one target already holds from this run is read there, not from the source again: each
  * source manifest and blob is read once per run (a later target copies from the first that
- * has it complete).
+ * has it complete), and what the caller already read (a single-platform image's manifest and
+ * config, read for the platform check) is written from memory, not read again.
  */
 import { Effect } from "effect"
 import type { TransportError } from "../model/Errors.ts"
@@ -76,6 +77,25 @@ export const copyOneBlob = (
       Effect.map(source.openBlob(from, blob.digest, blob.size, budget), (body) => counted(body, progress)))
   })
 
+/** A body from bytes already in memory (read and verified before): a fresh stream for every try. */
+const heldBody = (bytes: Uint8Array): BlobBody => ({
+  stream: new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      controller.enqueue(bytes)
+      controller.close()
+    }
+  }),
+  failure: () => undefined
+})
+
+/** One blob to `target` from bytes this run already read from the source, its bytes reported to the progress view. */
+const writeHeldBlob = (target: ImageStore, to: ImageLocation, blob: { readonly digest: string; readonly size: number }, bytes: Uint8Array) =>
+  Effect.gen(function*() {
+    const progress = yield* Progress.reporterNow
+    progress({ _tag: "BlobStarted", digest: blob.digest, size: blob.size })
+    return yield* target.writeBlob(to, blob.digest, blob.size, () => Effect.sync(() => counted(heldBody(bytes), progress)))
+  })
+
 /** A copy function from `source` to `target` stores; its blob bookkeeping lives as long as it does (one run). */
 export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopySettings) => {
   // target host + digest → the copy that is (or was) putting it there, and into which repository
@@ -128,15 +148,15 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
       return true
     })
 
-  const transfer = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
+  const transfer = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats, held: Uint8Array | undefined) =>
     Effect.gen(function*() {
-      const bytes = yield* copyOneBlob(source, target, from, to, blob)
+      const bytes = yield* (held === undefined ? copyOneBlob(source, target, from, to, blob) : writeHeldBlob(target, to, blob, held))
       stats.blobsCopied++
       stats.bytesCopied += bytes
       return to.repository
     })
 
-  const ensureBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) =>
+  const ensureBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats, held: Uint8Array | undefined) =>
     Effect.gen(function*() {
       const key = `${to.endpoint.host} ${blob.digest}`
       let home = blobHomes.get(key)
@@ -165,30 +185,35 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
           }
         }
       }
-      if (yield* copyFromOtherTarget(to, blob, stats)) return
+      // Bytes already in memory need no read anywhere; otherwise another target may have them.
+      if (held === undefined && (yield* copyFromOtherTarget(to, blob, stats))) return
       // Created and registered without yielding, so a concurrent copy of the same blob waits for this one.
-      const memo = shareOnce(transfer(from, to, blob, stats))
+      const memo = shareOnce(transfer(from, to, blob, stats, held))
       if (!home && !blobHomes.has(key)) blobHomes.set(key, memo)
       if (!sourceReads.has(blob.digest)) sourceReads.set(blob.digest, Effect.as(memo, to))
       yield* memo.pipe(Effect.tapError(() => Effect.sync(() => blobHomes.get(key) === memo && blobHomes.delete(key))))
     })
 
   /** Makes a blob present in the target repository, once, however many children share it. */
-  const copyBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats) => {
+  const copyBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats, held: Uint8Array | undefined) => {
     const key = `${to.endpoint.host} ${to.repository} ${blob.digest}`
     const running = placed.get(key)
     if (running) return running.pipe(Effect.tap(() => Effect.sync(() => stats.blobsSkipped++)))
-    const memo = shareOnce(ensureBlob(from, to, blob, stats))
+    const memo = shareOnce(ensureBlob(from, to, blob, stats, held))
     placed.set(key, memo)
     return memo.pipe(Effect.tapErrorCause(() => Effect.sync(() => placed.get(key) === memo && placed.delete(key))))
   }
 
-  /** The tree of `manifest` from `from` to `to`, the tag (to.reference) last; `given`: the root to write instead of the source's. */
+  /**
+   * The tree of `manifest` from `from` to `to`, the tag (to.reference) last; `given`: the root to
+   * write instead of reading the source's; `held`: source blobs already read, by digest.
+   */
   const copy = (
     from: ImageLocation,
     to: ImageLocation,
     manifest: ManifestDescriptor,
-    given?: RawManifest
+    given?: RawManifest,
+    held?: ReadonlyMap<string, Uint8Array>
   ): Effect.Effect<CopyResult, TransportError> =>
     Effect.gen(function*() {
       const stats: Stats = { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
@@ -209,7 +234,7 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
           })
         },
         manifest: (raw, parsed, depth) =>
-          Effect.forEach(blobsOf(parsed), (blob) => copyBlob(from, to, blob, stats), {
+          Effect.forEach(blobsOf(parsed), (blob) => copyBlob(from, to, blob, stats, held?.get(blob.digest)), {
             concurrency: settings.blobConcurrency,
             discard: true
           }).pipe(Effect.tap(() => Effect.sync(() => void (depth > 0 && toPut.push({ raw, depth })))))

@@ -44,13 +44,16 @@ export interface TransportShape {
   /**
    * copies `manifest` and all it references from `source` to `target`; the tag is written last.
    * `root`: an index of our own to write as `manifest` (a platform subset), its children read
-   * from `source` — only for a transport with `ownIndexes`.
+   * from `source` — only for a transport with `ownIndexes`; or the source manifest itself, as
+   * already read. `held`: source blobs already read and verified (by digest), written from these
+   * bytes instead of being read again; a transport may ignore it.
    */
   readonly copy: (
     source: ImageLocation,
     target: ImageLocation,
     manifest: ManifestDescriptor,
-    root?: RawManifest
+    root?: RawManifest,
+    held?: ReadonlyMap<string, Uint8Array>
   ) => Effect.Effect<CopyResult, TransportError>
   /** true when `copy` can write an index of our own (`root`): what `platforms` needs; checked before any request */
   readonly ownIndexes?: boolean

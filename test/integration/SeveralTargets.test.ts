@@ -2,8 +2,8 @@
  * Several targets in one run (`targetRepoPrefix` as a list, `-r` repeated,
  * SYNCER_TARGET_REPO_PREFIX comma-separated), on real docker-registry processes with skopeo as
  * the checker: every target holds what a single-target run writes, the source registry serves
- * each manifest and blob once for the whole run, and a conflict on one target leaves the others
- * synced.
+ * each manifest and blob once for the whole run (the seed's five images too, the configs of its
+ * amd64Only images included), and a conflict on one target leaves the others synced.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
@@ -11,6 +11,8 @@ import { startRegistry } from "../../src/demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
 import { pushImage, pushRawManifest, SAMPLE_MEDIA_TYPES } from "../../src/demo/SampleImages.ts"
 import type { PushedImage } from "../../src/demo/SampleImages.ts"
+import { pushSeed, seedImages } from "../support/SeedSet.ts"
+import type { SeededImage } from "../support/SeedSet.ts"
 import { skopeoDigest } from "../support/Skopeo.ts"
 import {
   describeRun,
@@ -168,4 +170,42 @@ describe("targets from the command line", () => {
     expect(run.stderr).toContain("given twice")
     expect(await settledRequests(src)).toEqual([])
   }, 60_000)
+})
+
+describe("the seed's five images, to one target and to three", () => {
+  let seed: ReadonlyArray<SeededImage> = []
+  beforeAll(async () => {
+    seed = await pushSeed(src.url, seedImages("several-seed"))
+  }, 60_000)
+
+  for (const count of [1, 3]) {
+    test(`${count} target${count === 1 ? "" : "s"}: the source registry's access log holds every manifest GET and every blob GET exactly once (the amd64Only images' configs too)`, async () => {
+      const file = await writeDefinition(dir, `seed-${count}.yaml`, {
+        targetRepoPrefix: targets.slice(0, count).map((t) => `${t.host}/seed-${count}/`),
+        registries: { "docker.io": { mirror: src.host } },
+        images: seed.map(({ image, source }) => ({
+          source,
+          ...(image.tag === undefined ? {} : { tag: image.tag }),
+          ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
+        }))
+      })
+      expect(seed.filter((s) => s.image.amd64Only === true)).toHaveLength(2)
+      await src.resetRequests()
+      const run = await runCli(["-i", file, "-j", "8"], { home: dir })
+      const gets = (await settledRequests(src)).filter((r) => r.method === "GET")
+      expect(run.code, describeRun(run)).toBe(0)
+      expect(resultLines(run).map((l) => l.status)).toEqual(Array<string>(5 * count).fill("synced"))
+
+      // Manifests by what they hold: a GET by tag counts for the digest the tag names.
+      const digestOf = new Map(seed.flatMap(({ image, pushed }) =>
+        image.sourceTag === undefined ? [] : [[`/v2/${image.repository}/manifests/${image.sourceTag}`, pushed.digest] as const]))
+      const manifestGets = gets.filter((r) => r.path.includes("/manifests/")).map((r) => digestOf.get(r.path) ?? r.path.slice(r.path.lastIndexOf("/") + 1))
+      const manifests = seed.flatMap(({ pushed }) => [pushed.digest, ...pushed.children.map((c) => c.digest)])
+      expect(manifestGets.sort()).toEqual([...manifests].sort())
+
+      const blobGets = gets.filter((r) => r.path.includes("/blobs/")).map((r) => r.path.slice(r.path.lastIndexOf("/") + 1))
+      const blobs = new Set(seed.flatMap(({ pushed }) => pushed.blobs))
+      expect(blobGets.sort()).toEqual([...blobs].sort())
+    }, 120_000)
+  }
 })
