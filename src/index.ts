@@ -23,6 +23,7 @@
 
 /** The Pipeline service (`syncImage`, `syncAll`: never fail, every outcome is an `ImageResult`). */
 export { Pipeline } from "./pipeline/Pipeline.ts"
+export type { OnResult } from "./pipeline/Pipeline.ts"
 /** One image's outcome and its status. */
 export type { ImageResult, ImageStatus } from "./model/Result.ts"
 

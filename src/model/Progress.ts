@@ -6,8 +6,8 @@
 import { Effect, FiberRef } from "effect"
 import type { ImageResult } from "./Result.ts"
 
-/** A pipeline step ("resolve" covers the target check too: both HEADs go out together; "confirm": a written tag waits for the end-of-run check). */
-export type Step = "resolve" | "compare" | "copy" | "sign" | "confirm"
+/** A pipeline step ("resolve" covers the target check too: both HEADs go out together). */
+export type Step = "resolve" | "compare" | "copy" | "sign"
 
 /** One progress event. `image` is the entry's position in the definition. */
 export type ProgressEvent =
@@ -16,6 +16,12 @@ export type ProgressEvent =
   | { readonly _tag: "BlobStarted"; readonly image: number; readonly digest: string; readonly size: number }
   | { readonly _tag: "BytesCopied"; readonly image: number; readonly bytes: number }
   | { readonly _tag: "ImageFinished"; readonly image: number; readonly result: ImageResult }
+  /**
+   * An image's result changed after it finished, by the end-of-run read-back of the tag it
+   * wrote: a conflict when another writer replaced the tag, or a warning (the tag could not be
+   * read back, or the run was interrupted first). `result` is the final word.
+   */
+  | { readonly _tag: "ImageRevised"; readonly image: number; readonly result: ImageResult }
 
 /** An event without the image position (added by the per-image reporter). */
 export type ImageEvent =

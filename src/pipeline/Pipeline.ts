@@ -1,9 +1,11 @@
 /**
  * The Pipeline: Resolve → CheckTarget → Compare → Copy → Sign for every entry, images in
  * flight concurrently (Resolve and CheckTarget side by side: neither needs the other). One
- * image's conflict or failure becomes its result and never stops the others. Every tag the
- * run wrote is read once more when the run's work is done: a `synced` result is only given
- * for a tag that still holds this run's digest (another writer may have replaced it).
+ * image's conflict or failure becomes its result and never stops the others. Each image's
+ * result is given as it finishes (a written tag was verified when it was written); every tag
+ * the run wrote is then read once more when the run's work is done, a second look: a tag
+ * another writer replaced meanwhile revises its image's result to a conflict, and the run's
+ * results hold that final word.
  */
 import { Cause, Clock, Context, Effect, Either, Layer, Option } from "effect"
 import type { Definition, ImageEntry } from "../definition/Definition.ts"
@@ -36,6 +38,9 @@ interface SourceWork {
   readonly size: (image: ResolvedImage) => Effect.Effect<number, TransportError>
 }
 
+/** Sees an image's result as it finishes (`revised` false), and once more (`revised` true) when the end-of-run read-back changes it. */
+export type OnResult = (result: ImageResult, revised: boolean) => Effect.Effect<void>
+
 /** One image's result before the end-of-run check, and the tag it wrote, if any. */
 interface Processed {
   readonly result: ImageResult
@@ -46,10 +51,16 @@ interface Processed {
 export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
   /** Syncs one entry; never fails: errors become the result. */
   readonly syncImage: (entry: ImageEntry, definition: Definition) => Effect.Effect<ImageResult>
-  /** Syncs every entry (bounded concurrency), `tags` rules expanded; results in definition order; `onResult` sees each as it finishes. */
+  /**
+   * Syncs every entry (bounded concurrency), `tags` rules expanded; the final results in
+   * definition order. `onResult` sees each image's result as it finishes, and once more
+   * (`revised`) when the end-of-run read-back changes it: a conflict for a tag another writer
+   * replaced after this run wrote it, or a warning when the tag could not be read back (or the
+   * run was interrupted before it was).
+   */
   readonly syncAll: (
     definition: Definition,
-    onResult?: (result: ImageResult) => Effect.Effect<void>,
+    onResult?: OnResult,
     onEvent?: (event: ProgressEvent) => void
   ) => Effect.Effect<ReadonlyArray<ImageResult>>
   /** The images of a run: every `tags` rule replaced by the tags it selects (lists tags through the Transport). */
@@ -57,7 +68,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
   /** syncAll for a definition already expanded (so the caller knows how many images there are before they start). */
   readonly syncExpanded: (
     expanded: Expanded,
-    onResult?: (result: ImageResult) => Effect.Effect<void>,
+    onResult?: OnResult,
     onEvent?: (event: ProgressEvent) => void
   ) => Effect.Effect<ReadonlyArray<ImageResult>>
 }>() {
@@ -161,7 +172,6 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
           const copied = yield* copy.copy(fetched === undefined ? image : { ...image, fetched })
           if (sign.signs) yield* Progress.report({ _tag: "StepStarted", step: "sign" })
           const signed = yield* sign.sign(image, true, started)
-          yield* Progress.report({ _tag: "StepStarted", step: "confirm" })
           return { result: result("synced", { ...signed, bytesCopied: copied.bytesCopied, ...(repositoryCreated ? { repositoryCreated } : {}) }), written: image.target }
         }).pipe(
           Effect.catchTags({
@@ -195,7 +205,7 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
       /**
        * The last word on a tag this run wrote: it must still hold our digest. Another writer that
        * replaced it makes the image a conflict; a check that cannot be made leaves it synced, with
-       * a warning saying so.
+       * a warning saying so. The same result when nothing changed.
        */
       const confirm = (written: ImageLocation, r: ImageResult): Effect.Effect<ImageResult> =>
         checkTarget.check({ target: written }).pipe(
@@ -205,9 +215,10 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
             const e = new TagTaken({ target: describeLocation(written), expected: r.digest ?? "", found, when: "replaced" })
             return { ...r, status: "conflict", error: e.message, errorType: e._tag }
           }),
-          Effect.catchAll((e) =>
-            Effect.succeed({ ...r, warnings: [...r.warnings, `the tag could not be read back at the end of the run: ${e.message}`] })
-          )
+          Effect.catchAll((e) => {
+            const warning = `the tag could not be read back at the end of the run: ${e.message}`
+            return Effect.as(Effect.logWarning(`${r.source}: ${warning}`), { ...r, warnings: [...r.warnings, warning] })
+          })
         )
 
       const syncImage = (entry: ImageEntry, definition: Definition): Effect.Effect<ImageResult> =>
@@ -215,17 +226,24 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
 
       const syncExpanded = (
         { definition, slots }: Expanded,
-        onResult?: (result: ImageResult) => Effect.Effect<void>,
+        onResult?: OnResult,
         onEvent?: (event: ProgressEvent) => void
       ): Effect.Effect<ReadonlyArray<ImageResult>> => {
         const concurrency = Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(settings.concurrency)))
         const emit = (index: number, r: ImageResult) =>
           Effect.zipRight(
-            onResult ? onResult(r) : Effect.void,
+            onResult ? onResult(r, false) : Effect.void,
             Effect.sync(() => onEvent?.({ _tag: "ImageFinished", image: index, result: r }))
           )
-        // Written tags wait for the check at the end; their results are final only after it.
-        const toConfirm: Array<{ readonly index: number; readonly written: ImageLocation; readonly result: ImageResult }> = []
+        const revise = (index: number, r: ImageResult) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              results[index] = r
+            }),
+            Effect.zipRight(onResult ? onResult(r, true) : Effect.void, Effect.sync(() => onEvent?.({ _tag: "ImageRevised", image: index, result: r })))
+          )
+        // Written tags get a second look at the end (their results are out already), in image order.
+        const toConfirm = new Map<number, { readonly written: ImageLocation; readonly result: ImageResult }>()
         // Every (entry, target) pair is one image of the run, numbered in definition order, targets in prefix order.
         const firsts: Array<number> = []
         let count = 0
@@ -257,33 +275,43 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
                 ? processed.result
                 : { ...processed.result, warnings: [...slot.warnings, ...processed.result.warnings] }
               results[index] = result
-              if (written) toConfirm.push({ index, written, result })
-              else yield* emit(index, result)
+              if (written) toConfirm.set(index, { written, result })
+              yield* emit(index, result)
             })
             return onEvent ? Effect.locally(run, Progress.currentReporter, (event: ImageEvent) => onEvent({ ...event, image: index })) : run
           }, { discard: true })
         }
-        const confirmAll = Effect.forEach(
-          toConfirm.sort((a, b) => a.index - b.index),
-          ({ index, written, result }) => Effect.tap(confirm(written, result), (r) => emit(index, r)),
-          { concurrency }
+        // A result the read-back changes is given again (revised); one it confirms is not.
+        const confirmAll = Effect.suspend(() =>
+          Effect.forEach(
+            [...toConfirm.keys()].sort((a, b) => a - b),
+            (index) => {
+              const { written, result } = toConfirm.get(index)!
+              return Effect.flatMap(confirm(written, result), (r) =>
+                Effect.zipRight(
+                  Effect.sync(() => toConfirm.delete(index)),
+                  r === result ? Effect.void : revise(index, r)
+                ))
+            },
+            { concurrency, discard: true }
+          )
         )
         return Effect.gen(function*() {
           yield* Effect.forEach(slots, one, { concurrency, discard: true })
-          for (const [i, r] of (yield* confirmAll).entries()) results[toConfirm[i]!.index] = r
+          yield* confirmAll
           return results.filter((r): r is ImageResult => r !== undefined)
         }).pipe(
-          // Interrupted before the end: what was written is reported as it stands, unconfirmed.
+          // Interrupted before the end: what was written stands as reported, and says it was not read back.
           Effect.onInterrupt(() =>
-            Effect.forEach(toConfirm.splice(0), ({ index, result }) =>
-              emit(index, { ...result, warnings: [...result.warnings, "not read back at the end: the run was interrupted"] }), { discard: true })
+            Effect.forEach([...toConfirm].sort(([a], [b]) => a - b), ([index, { result }]) =>
+              revise(index, { ...result, warnings: [...result.warnings, "not read back at the end: the run was interrupted"] }), { discard: true })
           )
         )
       }
 
       const syncAll = (
         definition: Definition,
-        onResult?: (result: ImageResult) => Effect.Effect<void>,
+        onResult?: OnResult,
         onEvent?: (event: ProgressEvent) => void
       ) => Effect.flatMap(expand.expand(definition), (expanded) => syncExpanded(expanded, onResult, onEvent))
 

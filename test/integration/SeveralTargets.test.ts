@@ -197,7 +197,7 @@ describe("the seed's five images, to one target and to three", () => {
       expect(resultLines(run).map((l) => l.status)).toEqual(Array<string>(5 * count).fill("synced"))
 
       // Manifests by what they hold: a GET by tag counts for the digest the tag names.
-      const digestOf = new Map(seed.flatMap(({ image, pushed }) =>
+      const digestOf = new Map<string, string>(seed.flatMap(({ image, pushed }) =>
         image.sourceTag === undefined ? [] : [[`/v2/${image.repository}/manifests/${image.sourceTag}`, pushed.digest] as const]))
       const manifestGets = gets.filter((r) => r.path.includes("/manifests/")).map((r) => digestOf.get(r.path) ?? r.path.slice(r.path.lastIndexOf("/") + 1))
       const manifests = seed.flatMap(({ pushed }) => [pushed.digest, ...pushed.children.map((c) => c.digest)])

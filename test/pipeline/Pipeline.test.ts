@@ -140,7 +140,7 @@ const syncAll = (
   transport: TransportShape,
   settings: Partial<SyncSettingsShape> = {},
   sign?: Layer.Layer<Sign>,
-  onResult?: (r: ImageResult) => Effect.Effect<void>
+  onResult?: (r: ImageResult, revised: boolean) => Effect.Effect<void>
 ) =>
   Effect.runPromise(
     Effect.flatMap(Pipeline, (p) => p.syncAll(definition, onResult)).pipe(
@@ -239,7 +239,7 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     expect(results.every((r) => r.status === "present")).toBe(true)
   })
 
-  test("a written tag is read back once at the end: synced only while it still holds the run's digest", async () => {
+  test("a written tag is read back once at the end: a second look that revises the result when another writer replaced it", async () => {
     // Another writer replaces b's tag after our copy wrote it (seen at the next read of that tag).
     const t = fakeTransport({
       inspect: (image) => {
@@ -251,24 +251,40 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     })
     for (const n of ["a", "b"]) addIndex(t, n, digest(n))
     const seen: Array<string> = []
-    const results = await syncAll(definitionOf(entries("a", "b")), t, {}, undefined, (r) => Effect.sync(() => void seen.push(`${r.source} ${r.status}`)))
+    const results = await syncAll(definitionOf(entries("a", "b")), t, {}, undefined, (r, revised) =>
+      Effect.sync(() => void seen.push(`${r.source} ${r.status}${revised ? " (revised)" : ""}`)))
     expect(summary(results)).toEqual([["src.example/team/a:1", "synced"], ["src.example/team/b:1", "conflict"]])
     expect(results[1]!.errorType).toBe("TagTaken")
     expect(results[1]!.error).toContain("replaced by another writer after this run wrote it")
     expect(results[1]!.error).toContain(digest("9"))
-    // what onResult saw is the final word, never a `synced` that was later taken back
-    expect(seen.sort()).toEqual(["src.example/team/a:1 synced", "src.example/team/b:1 conflict"])
+    // each image as it finished (b written and verified: synced), then b once more with the read-back's word
+    expect(seen.slice(0, 2).sort()).toEqual(["src.example/team/a:1 synced", "src.example/team/b:1 synced"])
+    expect(seen.slice(2)).toEqual(["src.example/team/b:1 conflict (revised)"])
     // one read of each written tag at the end, after the check before the copy
     expect(t.inspected.filter((k) => k === targetKey("a"))).toHaveLength(2)
   })
 
-  test("onResult sees every image exactly once", async () => {
+  test("a written image's result comes as it finishes, before the next image has started (-j 1)", async () => {
+    const t = fakeTransport()
+    for (const n of ["a", "b", "c"]) addIndex(t, n, digest(n))
+    const seen: Array<string> = []
+    const results = await syncAll(definitionOf(entries("a", "b", "c")), t, { concurrency: 1 }, undefined, (r) =>
+      Effect.sync(() => void seen.push(`${r.source} ${r.status} after ${t.copies.length} copies`)))
+    expect(summary(results).map(([, status]) => status)).toEqual(["synced", "synced", "synced"])
+    expect(seen).toEqual([
+      "src.example/team/a:1 synced after 1 copies",
+      "src.example/team/b:1 synced after 2 copies",
+      "src.example/team/c:1 synced after 3 copies"
+    ])
+  })
+
+  test("onResult sees every image exactly once as it finishes; a read-back that confirms adds nothing", async () => {
     const t = fakeTransport()
     for (const n of ["a", "b", "c", "d"]) addIndex(t, n, digest(n))
     t.manifests.set(targetKey("b"), { digest: digest("9"), mediaType: INDEX, size: 1 })
     const seen: Array<string> = []
-    const results = await syncAll(definitionOf(entries("a", "b", "c", "d")), t, { concurrency: 2 }, undefined, (r) =>
-      Effect.sync(() => void seen.push(`${r.source} ${r.status}`)))
+    const results = await syncAll(definitionOf(entries("a", "b", "c", "d")), t, { concurrency: 2 }, undefined, (r, revised) =>
+      Effect.sync(() => void seen.push(`${r.source} ${r.status}${revised ? " (revised)" : ""}`)))
     expect(seen.sort()).toEqual(results.map((r) => `${r.source} ${r.status}`).sort())
     expect(seen).toHaveLength(4)
   })

@@ -54,9 +54,9 @@ beforeAll(async () => {
     home: dir,
     env: { GITHUB_STEP_SUMMARY: files.github }
   })
-  // 8 images through their copy (their tags written), 12 hanging on a manifest
-  const done = (err: string) => names.slice(0, COUNT - STALLED).every((n) => err.includes(`step ${proxy.host}/${n}:1 confirm`))
-  await Promise.all([stallsReached, cli.waitForStderr(done)])
+  // 8 images synced (their result lines out), 12 hanging on a manifest
+  const done = (out: string) => names.slice(0, COUNT - STALLED).every((n) => out.includes(`synced   ${proxy.host}/${n}:1 -> `))
+  await Promise.all([stallsReached, cli.waitForStdout(done)])
   cli.kill("SIGTERM")
   run = await cli.finished
 }, 120_000)

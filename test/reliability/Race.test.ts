@@ -5,7 +5,8 @@
  * - early: at our first blob upload (after our check said "absent") → we re-check before the
  *   tag and report a conflict (TagTaken); their tag stays;
  * - late: right after our tag PUT → our read-back at the end of the run sees their digest and
- *   reports a conflict; their tag stays (the last writer wins, and we say so);
+ *   reports a conflict, one more line after the one the image finished with; their tag stays
+ *   (the last writer wins, and we say so);
  * - between our final HEAD and our PUT → distribution v2.8 has no conditional PUT, so our PUT
  *   overwrites theirs and the image is reported synced: the documented limit of the guarantee.
  */
@@ -25,6 +26,7 @@ import {
   readReport,
   removeDir,
   reportFor,
+  resultLines,
   runCli,
   SMALL,
   TWO_PLATFORMS,
@@ -127,8 +129,10 @@ describe("the tag appears between our check and our push", () => {
 describe("the tag is overwritten right after our PUT", () => {
   test("our PUT was stored, then theirs; our read-back at the end of the run reports a conflict (TagTaken), not synced", async () => {
     expect(racedAt.late?.method).toBe("PUT")
-    const line = lineFor(run, sourceOf("late"))
-    expect(line.status, describeRun(run)).toBe("conflict")
+    // the line as it finished (written and verified), then one more from the read-back at the end
+    const lines = resultLines(run).filter((l) => l.source === sourceOf("late"))
+    expect(lines.map((l) => l.status), describeRun(run)).toEqual(["synced", "conflict"])
+    const line = lines[1]!
     expect(line.error).toContain(`replaced by another writer after this run wrote it: it now holds ${racer.late.digest}, not ${pushed.late.digest}`)
     expect(reportFor(report, sourceOf("late"))).toMatchObject({ status: "conflict", errorType: "TagTaken" })
     expect(await tagDigest("late")).toBe(racer.late.digest)

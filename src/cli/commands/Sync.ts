@@ -127,18 +127,25 @@ export const runSync = (flags: SyncFlags, plan = false) =>
         total: expanded.images.length,
         // asked at every redraw: a resized terminal is followed
         width: () => process.stdout.columns ?? 100,
-        detail: flags.debug
+        detail: flags.debug,
+        prefixes: definition.targetRepoPrefixes
       })
       view = shown
       const onEvent = (e: ProgressEvent) => {
-        if (mode === "plain" && e._tag === "ImageFinished") return
+        if (mode === "plain" && (e._tag === "ImageFinished" || e._tag === "ImageRevised")) return
         shown.onEvent(e)
       }
-      const sync = pipeline.syncExpanded(
-        expanded,
-        (r) => Effect.sync(() => finished.push(r)).pipe(Effect.zipRight(mode === "plain" ? out(formatResult(r)) : Effect.void)),
-        onEvent
-      )
+      // Each image's line as it finishes; a result the end-of-run read-back revises replaces it,
+      // with one more line when its status changed (a tag another writer replaced).
+      const onResult = (r: ImageResult, revised: boolean) =>
+        Effect.suspend(() => {
+          const at = revised ? finished.findIndex((f) => f.source === r.source && f.target === r.target) : -1
+          const before = at >= 0 ? finished[at] : undefined
+          if (at >= 0) finished[at] = r
+          else finished.push(r)
+          return mode === "plain" && before?.status !== r.status ? out(formatResult(r)) : Effect.void
+        })
+      const sync = pipeline.syncExpanded(expanded, onResult, onEvent)
       return yield* Effect.raceFirst(sync, renderLoop(shown, mode === "tty" ? 100 : PROGRESS_EVERY_MS))
     })
     const results = yield* run.pipe(

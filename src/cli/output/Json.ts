@@ -1,6 +1,7 @@
 /**
  * JSON lines, for programs: one object per event (`{"event":"ImageFinished",…}` carries the
- * result), byte counts coalesced per image as in plain output, the summary object last.
+ * result; `{"event":"ImageRevised",…}` the same fields when the end-of-run read-back changed an
+ * image's result), byte counts coalesced per image as in plain output, the summary object last.
  */
 import type { ProgressEvent } from "../../model/Progress.ts"
 import type { ImageResult } from "../../model/Result.ts"
@@ -62,6 +63,7 @@ export const jsonView = (write: (s: string) => void, options: ViewOptions): Prog
       case "BlobStarted":
         return jsonLine({ event: event._tag, image: event.image, source, digest: event.digest, size: event.size })
       case "ImageFinished":
+      case "ImageRevised":
         return jsonLine({ event: event._tag, image: event.image, ...resultFields(event.result) })
     }
   }

@@ -1,16 +1,18 @@
 /**
  * The live view on a terminal: a block redrawn in place (cursor up + clear line) with, per
  * image in flight, its step, bytes copied / total and rate, and overall done / total and ETA;
- * finished images scroll above it. Every line fits the terminal's width (names shortened in
- * the middle, short digests), and the redraw moves up by the screen rows the last block took
- * at the width it has now, so a resize leaves nothing of an earlier frame behind.
+ * finished images scroll above it as result lines (ResultLine.ts: the target prefix named once
+ * above them, a conflict's or failure's reason on continuation lines), and a result the
+ * end-of-run read-back revises gets one more. Every line fits the terminal's width, and the
+ * redraw moves up by the screen rows the last block took at the width it has now, so a resize
+ * leaves nothing of an earlier frame behind.
  */
 import type { ProgressEvent } from "../../model/Progress.ts"
 import type { ImageResult, ImageStatus } from "../../model/Result.ts"
 import { formatBytes, formatDuration } from "../../report/Units.ts"
 import type { ProgressView, ViewOptions } from "./ProgressView.ts"
 import { summaryTable } from "./Summary.ts"
-import { fittedResultLine } from "./ResultLine.ts"
+import { normalPrefixes, prefixHeader, resultLines, shownSource } from "./ResultLine.ts"
 import { ESC, renderSegments, SGR, shortenMiddle, statusColour, stripAnsi } from "./Text.ts"
 import type { Segment } from "./Text.ts"
 import { inOrder, makeTracker } from "./Tracker.ts"
@@ -26,7 +28,10 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
   const widthNow = () => Math.max(20, (typeof options.width === "function" ? options.width() : options.width ?? 80) - 1)
   const color = options.color
   const tracker = makeTracker(now())
+  const prefixes = normalPrefixes(options.prefixes ?? [])
   let finished = false
+  /** the target prefixes are named once, above the first result */
+  let headerShown = false
   /** visible lengths of the block's lines now on screen */
   let blockShown: ReadonlyArray<number> = []
 
@@ -36,8 +41,8 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
     return seconds > 0 ? `${formatBytes(state.copied / seconds)}/s` : ""
   }
 
-  const eta = (at: number, waiting: number): string => {
-    const through = tracker.done() + waiting
+  const eta = (at: number): string => {
+    const through = tracker.done()
     if (through >= options.total) return "0s"
     if (through === 0) return "--"
     return formatDuration(((at - tracker.startedAt) / through) * (options.total - through))
@@ -45,12 +50,9 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
 
   const block = (width: number): Array<string> => {
     const at = now()
-    const all = inOrder(tracker)
-    // Images whose work is done and whose written tag waits for the end-of-run check.
-    const waiting = all.filter((s) => s.step === "confirm").length
-    const images = all.filter((s) => s.step !== "confirm")
+    const images = inOrder(tracker)
     const lines = images.slice(0, MAX_IMAGE_LINES).map((s) => {
-      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, { text: ` ${shortenMiddle(s.source, Math.max(10, width - 45))}` }]
+      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, { text: ` ${shortenMiddle(shownSource(s.source), Math.max(10, width - 45))}` }]
       if (s.total > 0 || s.copied > 0) segments.push({ text: `  ${formatBytes(s.copied)} / ${formatBytes(s.total)}` })
       const r = rate(s, at)
       if (r !== "") segments.push({ text: `  ${r}`, colour: "dim" })
@@ -66,10 +68,9 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
       { text: `${tracker.done()}/${options.total} done`, colour: "bold" },
       ...(problems > 0 ? [{ text: ` (${problems} conflict/failed)`, colour: "red" as const }] : []),
       { text: ` | ${images.length} in flight` },
-      ...(waiting > 0 ? [{ text: ` | ${waiting} written, read back at the end`, colour: "dim" as const }] : []),
       { text: ` | ${formatBytes(moved)} moved` },
       ...(elapsed > 0 && moved > 0 ? [{ text: ` at ${formatBytes(moved / (elapsed / 1000))}/s` }] : []),
-      { text: ` | ${formatDuration(elapsed)} elapsed | ETA ${eta(at, waiting)}` }
+      { text: ` | ${formatDuration(elapsed)} elapsed | ETA ${eta(at)}` }
     ]
     lines.push(renderSegments(overall, width, color))
     return lines
@@ -89,13 +90,20 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
     write(out)
   }
 
+  /** A result's lines, the target prefixes named first when it is the first. */
+  const showResult = (r: ImageResult) =>
+    redraw((width) => {
+      const header = headerShown || prefixes.length === 0 ? [] : prefixHeader(prefixes, width)
+      headerShown = true
+      return [...header, ...resultLines(r, width, color, prefixes)]
+    }, true)
+
   const onEvent = (event: ProgressEvent): void => {
     if (finished) return
+    // A revision that keeps the status (a warning) says nothing a line would show.
+    const revisedStatus = event._tag === "ImageRevised" && tracker.statusOf(event.image) !== event.result.status
     tracker.apply(event, now())
-    if (event._tag === "ImageFinished") {
-      const r = event.result
-      redraw((width) => [fittedResultLine(r, width, color)], true)
-    }
+    if (event._tag === "ImageFinished" || revisedStatus) showResult(event.result)
   }
 
   return {

@@ -47,8 +47,14 @@ export const plainView = (write: (s: string) => void, options: ViewOptions): Pro
 
   const onEvent = (event: ProgressEvent): void => {
     if (finished) return
+    // A revision gets a line of its own only when it changes the status (a warning alone is the report's).
+    const revisedLine = event._tag === "ImageRevised" && tracker.statusOf(event.image) !== event.result.status
     const state = tracker.apply(event, now())
     if (event._tag === "BytesCopied") return
+    if (event._tag === "ImageRevised") {
+      if (revisedLine) line(formatResult(event.result))
+      return
+    }
     // Quiet: only the result line (which Sync.ts sends to stdout itself).
     if (!options.detail) {
       if (event._tag === "ImageFinished") line(formatResult(event.result))

@@ -17,6 +17,8 @@ export interface ViewOptions {
   readonly width?: number | (() => number)
   /** plain: every step, blob and byte count as a line of its own (--debug); otherwise a progress line now and then */
   readonly detail?: boolean
+  /** the run's target prefixes (`targetRepoPrefix`, in order): tty names them once above the results, and each line gives only the path after its own */
+  readonly prefixes?: ReadonlyArray<string>
 }
 
 /** A progress view: feed it events, redraw it on a timer, finish it with the results. */

@@ -24,6 +24,8 @@ export interface InFlight {
 export interface Tracker {
   readonly inFlight: Map<number, InFlight>
   readonly finishedByStatus: Record<ImageStatus, number>
+  /** the status a finished image has now (undefined before it finished): a revision that keeps it says nothing new */
+  readonly statusOf: (image: number) => ImageStatus | undefined
   readonly done: () => number
   readonly bytesMoved: () => number
   readonly startedAt: number
@@ -35,6 +37,7 @@ export interface Tracker {
 export const makeTracker = (startedAt: number): Tracker => {
   const inFlight = new Map<number, InFlight>()
   const finishedByStatus: Record<ImageStatus, number> = { synced: 0, present: 0, planned: 0, conflict: 0, failed: 0 }
+  const statuses = new Map<number, ImageStatus>()
   let done = 0
   let bytesMoved = 0
   const apply = (event: ProgressEvent, at: number): InFlight | undefined => {
@@ -65,11 +68,20 @@ export const makeTracker = (startedAt: number): Tracker => {
         inFlight.delete(event.image)
         done++
         finishedByStatus[event.result.status]++
+        statuses.set(event.image, event.result.status)
         break
+      case "ImageRevised": {
+        // The end-of-run read-back's word replaces what the image finished with.
+        const before = statuses.get(event.image)
+        if (before !== undefined) finishedByStatus[before]--
+        finishedByStatus[event.result.status]++
+        statuses.set(event.image, event.result.status)
+        break
+      }
     }
     return state
   }
-  return { inFlight, finishedByStatus, done: () => done, bytesMoved: () => bytesMoved, startedAt, apply }
+  return { inFlight, finishedByStatus, statusOf: (image) => statuses.get(image), done: () => done, bytesMoved: () => bytesMoved, startedAt, apply }
 }
 
 /** The images in flight in definition order. */

@@ -3,7 +3,7 @@ import { Effect, Fiber, TestClock, TestContext } from "effect"
 import { join } from "node:path"
 import { formatResult } from "../../../src/report/Output.ts"
 import { formatBytes, formatDuration } from "../../../src/report/Units.ts"
-import { fittedResultLine } from "../../../src/cli/output/ResultLine.ts"
+import { resultLines } from "../../../src/cli/output/ResultLine.ts"
 import { summaryTable } from "../../../src/cli/output/Summary.ts"
 import { hasControlChars, stripAnsi } from "../../../src/cli/output/Text.ts"
 import { makeView, renderLoop, resolveOutput } from "../../../src/cli/output/Views.ts"
@@ -288,11 +288,13 @@ describe("tty", () => {
     h.time.advance(1000)
     h.view.onEvent({ _tag: "ImageFinished", image: 1, result: conflict })
     const finishedLine = stripAnsi(h.take())
-    // the finished image scrolls above the block, and the block shrinks to one image + the overall line
-    // shortened to the width (99 columns: one is left free), with a short digest
-    expect(finishedLine).toContain(`${fittedResultLine(conflict, 99, false)}\n`)
-    expect(fittedResultLine(conflict, 99, false).length).toBeLessThanOrEqual(99)
-    expect(fittedResultLine(conflict, 99, false)).toContain("sha256:aaaaaaaaaaaa…")
+    // the finished image scrolls above the block, and the block shrinks to one image + the overall line;
+    // its lines fit the width (99 columns: one is left free), with a short digest and the reason under it
+    const shown = resultLines(conflict, 99, false)
+    expect(finishedLine).toContain(`${shown.join("\n")}\n`)
+    expect(shown.every((l) => l.length <= 99)).toBe(true)
+    expect(shown[0]).toContain("sha256:aaaaaaaaaaaa…")
+    expect(shown[1]).toBe("         target already holds sha256:ccc | tags are immutable")
     expect(finishedLine).toContain("1/2 done (1 conflict/failed) | 1 in flight")
     expect(finishedLine).toContain("ETA 3.0s")
     h.view.render()
@@ -354,6 +356,50 @@ describe("tty", () => {
     view.render()
     const lengths = stripAnsi(out).replace(/\r/g, "").split("\n").map((l) => l.length)
     expect(Math.max(...lengths)).toBe(39)
+  })
+})
+
+describe("a result the end-of-run read-back revises", () => {
+  const written = result("busybox:1.36", "synced")
+  const replaced = result("busybox:1.36", "conflict", {
+    error: `${written.target} was replaced by another writer after this run wrote it: it now holds sha256:${"d".repeat(64)}, not ${DIGEST}`,
+    errorType: "TagTaken"
+  })
+  const warned = { ...written, warnings: ["not read back at the end: the run was interrupted"] }
+  const feed = (view: { readonly onEvent: (e: ProgressEvent) => void }, revision: ImageResult) => {
+    view.onEvent({ _tag: "ImageStarted", image: 0, source: written.source, target: written.target })
+    view.onEvent({ _tag: "ImageFinished", image: 0, result: written })
+    view.onEvent({ _tag: "ImageRevised", image: 0, result: revision })
+  }
+
+  test("json: ImageFinished as it finished, then ImageRevised with the final result's fields", () => {
+    const h = harness("json", false, 1)
+    feed(h.view, replaced)
+    const records = h.all().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(records.map((r) => `${r["event"]} ${r["status"] ?? ""}`.trim())).toEqual(["ImageStarted", "ImageFinished synced", "ImageRevised conflict"])
+    expect(records[2]).toMatchObject({ image: 0, source: written.source, target: written.target, errorType: "TagTaken", error: replaced.error! })
+  })
+
+  test("plain: one more line when the status changes, none for a warning", () => {
+    const q = harness("plain", false, 1, false)
+    feed(q.view, replaced)
+    expect(q.all()).toBe(`${formatResult(written)}\n${formatResult(replaced)}\n`)
+    const w = harness("plain", false, 1, false)
+    feed(w.view, warned)
+    expect(w.all()).toBe(`${formatResult(written)}\n`)
+  })
+
+  test("tty: the revised line scrolls above the block with its reason; the counts follow the final word", () => {
+    const h = harness("tty", false, 1)
+    feed(h.view, replaced)
+    const text = stripAnsi(h.all())
+    expect(text).toContain(`${resultLines(written, 99, false)[0]}\n`)
+    expect(text).toContain(`${resultLines(replaced, 99, false).join("\n")}\n`)
+    expect(text).toContain("replaced by another writer after this run wrote it")
+    expect(text.trimEnd().split("\n").at(-1)).toContain("1/1 done (1 conflict/failed)")
+    const w = harness("tty", false, 1)
+    feed(w.view, warned)
+    expect(stripAnsi(w.all()).match(/^synced /gm)).toHaveLength(1)
   })
 })
 
