@@ -13,7 +13,7 @@ import type { ImageResult } from "../../model/Result.ts"
 import { parseTargetPrefix } from "../../model/Target.ts"
 import { resultParts } from "../../report/Output.ts"
 import { shortenDigest } from "../../report/Units.ts"
-import { ESC, oneLine, SGR, statusColour } from "./Text.ts"
+import { ESC, oneLine, SGR, shortenMiddle, statusColour } from "./Text.ts"
 
 /** How far continuation lines are indented: under the source, after the status. */
 export const CONTINUATION_INDENT = 9
@@ -106,14 +106,6 @@ const reasonOf = (r: ImageResult): string | undefined => {
   return after.replace(DIGEST_IN_TEXT, (d) => shortDigest(d))
 }
 
-/** The middle of `text` replaced by "…" so that it is `width` long (at least 1). */
-const middleCut = (text: string, width: number): string => {
-  if (text.length <= width) return text
-  const keep = Math.max(0, width - 1)
-  const head = Math.ceil(keep / 2)
-  return `${text.slice(0, head)}…${text.slice(text.length - (keep - head))}`
-}
-
 /**
  * The result's lines at `width` columns: the result line, then continuation lines (the target's
  * path when it does not fit beside the source, the reason of a conflict or failure).
@@ -154,16 +146,16 @@ export const resultLines = (r: ImageResult, width: number, color: boolean, prefi
       target = arrow(`…${slash > 0 ? end.slice(slash) : end}`)
     }
   }
-  // The target's path on a line of its own rather than cut further.
+  // The target's path on a line of its own rather than cut further (the line keeps the target's number).
   if (body().length > room && target !== arrow("")) {
     moved = `-> ${[label, rest].filter((x) => x !== "").join(" ")}`
-    target = ""
+    target = arrow("")
   }
   // Then the signing note (the report has it), then the middle of the name; its tag (or digest pin) stays whole.
   if (body().length > room) withNote = false
   if (body().length > room) {
     const { name, suffix } = splitName(source)
-    shown = `${middleCut(name, Math.max(8, name.length - (body().length - room)))}${suffix}`
+    shown = `${shortenMiddle(name, Math.max(8, name.length - (body().length - room)))}${suffix}`
   }
   const line = body().slice(0, room)
 

@@ -63,33 +63,3 @@ export const shortenMiddle = (text: string, width: number, headShare = 0.5): str
   const head = Math.min(width - 1, Math.max(1, Math.round((width - 1) * headShare)))
   return `${text.slice(0, head)}…${text.slice(text.length - (width - 1 - head))}`
 }
-
-/**
- * Fits pieces into `width` by shortening the longest ones in the middle, the others kept whole
- * where there is room; `headShares[i]` says how much of piece i is kept from its start, and the
- * pieces in `keep` are never shortened.
- */
-export const fitPieces = (
-  pieces: ReadonlyArray<string>,
-  width: number,
-  separator = " ",
-  headShares: ReadonlyArray<number> = [],
-  keep: ReadonlySet<number> = new Set()
-): string => {
-  const out = pieces.map((p) => oneLine(p))
-  const total = () => out.reduce((n, p) => n + p.length, 0) + separator.length * Math.max(0, out.length - 1)
-  // Take a character at a time from the longest piece until the line fits (or nothing is left to take).
-  let excess = total() - width
-  while (excess > 0) {
-    let longest = -1
-    for (let i = 0; i < out.length; i++) if (!keep.has(i) && (longest < 0 || out[i]!.length > out[longest]!.length)) longest = i
-    if (longest < 0) break
-    const piece = out[longest]!
-    if (piece.length <= 2) break
-    const cut = Math.min(excess, piece.length - 2, Math.max(1, piece.length - Math.floor(piece.length * 0.8)))
-    out[longest] = shortenMiddle(piece, piece.length - cut, headShares[longest] ?? 0.5)
-    excess = total() - width
-  }
-  const line = out.join(separator)
-  return line.length > width ? line.slice(0, width) : line
-}

@@ -58,6 +58,9 @@ describe("the target prefix", () => {
     const second = { ...gatekeeper, target: "us-docker.pkg.dev/acme/mirror/bitnami/keycloak-gatekeeper:9.0.3" }
     expect(resultLines(second, 79, false, several)).toEqual([`synced   bitnami/keycloak-gatekeeper:9.0.3 -> [2] ${short("3")}`])
     expect(resultLines({ ...pinned, target: "eu.gcr.io/acme/mirror/library/busybox:1.32.0-v1" }, 59, false, several)[0]).toContain("-> [1] ")
+    // a target path moved under the line: the line still says which target
+    expect(resultLines({ ...postgres, target: `us-docker.pkg.dev/acme/mirror/library/postgres:v20230508-11.19-alpine3.17` }, 59, false, several))
+      .toEqual([`present  postgres@sha256:${"c".repeat(12)} -> [2]`, "         -> [2] library/postgres:v20230508-11.19-alpine3.17"])
   })
 
   test("without prefixes the target is given whole", () => {
