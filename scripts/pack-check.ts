@@ -1,7 +1,8 @@
 /**
  * The package as a user gets it: `npm pack`, installed with bun into an empty directory, then
  * `image-syncer --version` (package.json's version), a dry run against a throwaway local
- * registry, and examples/embed typechecked against the installed package's declarations.
+ * registry, `image-syncer/oci` imported on its own, and examples/embed typechecked against the
+ * installed package's declarations.
  * Run by .ci/run; exits non-zero with one line saying what failed.
  */
 import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
@@ -40,6 +41,11 @@ try {
   const dry = await sh([bin, "-i", "images.yaml", "--dry-run"], app, { PATH: process.env["PATH"], HOME: app, NO_PROXY: "*" })
   if (!/^planned /m.test(dry)) throw new Error(`the dry run planned nothing: ${dry.trim()}`)
 
+  // the OCI client on its own, as image-syncer/oci
+  await writeFile(join(app, "oci.ts"), `import { imageAt } from "image-syncer/oci"\nconsole.log(imageAt("busybox").repository)\n`)
+  const oci = (await sh(["bun", "oci.ts"], app)).trim()
+  if (oci !== "library/busybox") throw new Error(`image-syncer/oci: imageAt("busybox") gave "${oci}"`)
+
   // examples/embed against the installed package (its published declarations), not the checkout
   const embed = join(app, "embed")
   await cp(join(root, "examples/embed/main.ts"), join(embed, "main.ts"), { recursive: true })
@@ -48,7 +54,7 @@ try {
   await writeFile(join(embed, "tsconfig.json"), JSON.stringify({ ...config, compilerOptions: { ...config.compilerOptions, typeRoots: [join(root, "node_modules/@types")] } }))
   await sh(["bun", "add", "-d", `@types/bun@${(await Bun.file(join(root, "node_modules/@types/bun/package.json")).json() as { version: string }).version}`], app)
   await sh([join(root, "node_modules/.bin/tsc"), "-p", embed], app)
-  console.log(`package check: ${tarball} installs; --version ${printed}; a dry run planned the image; examples/embed typechecks against it`)
+  console.log(`package check: ${tarball} installs; --version ${printed}; a dry run planned the image; image-syncer/oci loads on its own; examples/embed typechecks against it`)
 } catch (e) {
   console.log(`package check FAILED: ${e instanceof Error ? e.message : String(e)}`)
   process.exitCode = 1

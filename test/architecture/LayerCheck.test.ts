@@ -54,6 +54,18 @@ describe("bun run lint:deps", () => {
     }
   }, TIMEOUT)
 
+  test("fails when the OCI client imports anything of the program but the model (the definition, one layer below it), naming oci-stands-alone", async () => {
+    const file = join(copy, "src", "oci", "Sideways.ts")
+    await writeFile(file, `import type { Definition } from "../definition/Definition.ts"\nexport type D = Definition\n`)
+    try {
+      const run = await lintDeps(copy)
+      expect(run.code).not.toBe(0)
+      expect(run.output).toContain("oci-stands-alone: src/oci/Sideways.ts → src/definition/Definition.ts")
+    } finally {
+      await rm(file)
+    }
+  }, TIMEOUT)
+
   test("fails on a cycle made of type-only imports, naming no-circular", async () => {
     const a = join(copy, "src", "model", "CycleA.ts")
     const b = join(copy, "src", "model", "CycleB.ts")
