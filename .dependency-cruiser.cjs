@@ -8,7 +8,9 @@
  *   3 transport, then pipeline   (pipeline may use transport)
  *   4 plugins/transports, plugins/auth, plugins/signers
  *   5 composition, report
- *   6 cli, demo                  (src/index.ts may use anything)
+ *   6 cli                        (src/index.ts may use anything)
+ *
+ * The demo (demo/) and the tests stand outside the program: nothing in src/ or plugins/ imports them.
  *
  * Folders of one layer never import each other, so the folders form no cycle either.
  */
@@ -20,7 +22,7 @@ const layers = [
   ["src/pipeline"],
   ["plugins/transports", "plugins/auth", "plugins/signers"],
   ["src/composition", "src/report"],
-  ["src/cli", "src/demo"]
+  ["src/cli"]
 ]
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
@@ -59,6 +61,13 @@ module.exports = {
       to: { path: "^(src|plugins)/", pathNot: "^src/(oci|model)/" }
     },
     {
+      name: "no-demo-or-test-code",
+      comment: "The demo and the tests are not part of the package: nothing in src/ or plugins/ imports them.",
+      severity: "error",
+      from: { path: "^(src|plugins)/" },
+      to: { path: "^(demo|test|bench|scripts)/" }
+    },
+    {
       name: "index-only-from-outside",
       comment: "src/index.ts is the public API: nothing inside the program imports it.",
       severity: "error",
@@ -68,7 +77,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    includeOnly: "^(src|plugins)/",
+    includeOnly: "^(src|plugins|demo|test|bench|scripts)/",
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { extensions: [".ts", ".js"] },

@@ -2,7 +2,7 @@
  * Request counting from the registries' access logs (LocalRegistry parses them): every line
  * falls into one class, so per-image numbers add up and nothing is silently dropped.
  */
-import type { LoggedRequest } from "../src/demo/LocalRegistry.ts"
+import type { LoggedRequest } from "../demo/LocalRegistry.ts"
 
 /** The classes of registry requests we count. */
 export const REQUEST_CLASSES = [

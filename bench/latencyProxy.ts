@@ -9,7 +9,7 @@
  * tool's connections.
  */
 import type { Server } from "bun"
-import type { LoggedRequest } from "../src/demo/LocalRegistry.ts"
+import type { LoggedRequest } from "../demo/LocalRegistry.ts"
 import { classify } from "./accessLog.ts"
 
 /** The coarse request kinds: manifests, blobs (incl. uploads and mounts), everything else. */

@@ -11,8 +11,8 @@ import { join, relative } from "node:path"
 import { Readable, Transform } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import { createGzip } from "node:zlib"
-import { buildImage, pushImage, pushRawManifest, sha256Digest } from "../src/demo/SampleImages.ts"
-import type { SampleImageSpec, SamplePlatform } from "../src/demo/SampleImages.ts"
+import { buildImage, pushImage, pushRawManifest, sha256Digest } from "../demo/SampleImages.ts"
+import type { SampleImageSpec, SamplePlatform } from "../demo/SampleImages.ts"
 
 /** One image of the source registry, as the tools see it. */
 export interface BenchImage {

@@ -1,5 +1,5 @@
 /**
- * The package as a user gets it: `npm pack`, installed with bun into an empty directory, then
+ * The package as a user gets it: `npm pack` (no demo or test code in it), installed with bun into an empty directory, then
  * `image-syncer --version` (package.json's version), a dry run against a throwaway local
  * registry, `image-syncer/oci` imported on its own, and examples/embed typechecked against the
  * installed package's declarations.
@@ -8,8 +8,8 @@
 import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { startRegistry } from "../src/demo/LocalRegistry.ts"
-import { pushImage } from "../src/demo/SampleImages.ts"
+import { startRegistry } from "../demo/LocalRegistry.ts"
+import { pushImage } from "../demo/SampleImages.ts"
 
 const root = resolve(import.meta.dir, "..")
 const version = (await Bun.file(join(root, "package.json")).json() as { version: string }).version
@@ -27,6 +27,10 @@ try {
   await sh(["npm", "pack", "--silent", "--pack-destination", dir], root)
   const tarball = (await readdir(dir)).find((f) => f.endsWith(".tgz"))
   if (tarball === undefined) throw new Error("npm pack wrote no tarball")
+  // The package is the program: no demo, test, benchmark or script code in it.
+  const packed = (await sh(["tar", "-tzf", join(dir, tarball)], dir)).split("\n").filter((f) => f !== "")
+  const stray = packed.filter((f) => /^package\/(demo|test|bench|scripts)\//.test(f) || /\.test\.ts$/.test(f))
+  if (stray.length > 0) throw new Error(`the package holds demo or test code: ${stray.slice(0, 5).join(", ")}`)
   const app = join(dir, "app")
   await sh(["mkdir", "-p", app], dir)
   await writeFile(join(app, "package.json"), JSON.stringify({ name: "pack-check", private: true, type: "module" }))

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { parse } from "yaml"
-import { startRegistry } from "../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
+import { pushImage } from "../../demo/SampleImages.ts"
 import { makeTempDir, removeDir, REPO_ROOT, SMALL, TWO_PLATFORMS } from "../integration/helpers.ts"
 
 interface Step {

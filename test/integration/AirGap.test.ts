@@ -10,10 +10,10 @@ import { createHash } from "node:crypto"
 import { existsSync } from "node:fs"
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { startRegistry } from "../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../src/demo/SampleImages.ts"
-import type { PushedImage } from "../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
+import { pushImage } from "../../demo/SampleImages.ts"
+import type { PushedImage } from "../../demo/SampleImages.ts"
 import {
   AMD64,
   describeRun,

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { startRegistry } from "../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage, SAMPLE_MEDIA_TYPES } from "../../src/demo/SampleImages.ts"
-import type { PushedImage, SampleImageSpec } from "../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
+import { pushImage, SAMPLE_MEDIA_TYPES } from "../../demo/SampleImages.ts"
+import type { PushedImage, SampleImageSpec } from "../../demo/SampleImages.ts"
 import { skopeoDigest, skopeoInspectRaw } from "../support/Skopeo.ts"
 import {
   AMD64,

@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { startRegistry } from "../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
+import { pushImage } from "../../demo/SampleImages.ts"
 import { startQuotaProxy } from "../support/QuotaProxy.ts"
 import type { QuotaProxy } from "../support/QuotaProxy.ts"
 import { AMD64, describeRun, makeTempDir, readReport, removeDir, runCli, SMALL } from "./helpers.ts"

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { stringify } from "yaml"
-import type { LocalRegistry, LoggedRequest } from "../../src/demo/LocalRegistry.ts"
+import type { LocalRegistry, LoggedRequest } from "../../demo/LocalRegistry.ts"
 
 /** The repository root: the CLI runs with this cwd. */
 export const REPO_ROOT = join(import.meta.dir, "..", "..")

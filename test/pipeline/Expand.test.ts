@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { startRegistry } from "../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
+import { pushImage } from "../../demo/SampleImages.ts"
 import { startPagingProxy } from "../support/PagingProxy.ts"
 import type { PagingProxy } from "../support/PagingProxy.ts"
 import { skopeoDigest, skopeoListTags } from "../support/Skopeo.ts"

@@ -12,10 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { join } from "node:path"
-import { startRegistry } from "../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../src/demo/SampleImages.ts"
-import type { PushedImage, SampleImageSpec } from "../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
+import { pushImage } from "../../demo/SampleImages.ts"
+import type { PushedImage, SampleImageSpec } from "../../demo/SampleImages.ts"
 import { startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
 import type { FaultProxy, ProxiedRequest } from "../support/FaultProxy.ts"
 import {

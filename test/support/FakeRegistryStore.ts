@@ -4,7 +4,7 @@
  * contacted (so mirrors are visible), exact manifest bytes, and a log of every call.
  */
 import { Effect, Option } from "effect"
-import type { BuiltImage } from "../../src/demo/SampleImages.ts"
+import type { BuiltImage } from "../../demo/SampleImages.ts"
 import { verifiedBody } from "../../src/model/BlobCheck.ts"
 import { isDigestReference, sha256Digest } from "../../src/model/Digest.ts"
 import { DigestMismatch, ImageNotFound, TransportFailure } from "../../src/model/Errors.ts"

@@ -1,9 +1,9 @@
 /**
  * bcrypt htpasswd entries for distribution's `auth: htpasswd` (oci-protocol.md §6.2).
- * The hashing lives in src/demo/LocalRegistry.ts (perl crypt(3), $2y$05$) so src never imports test code.
+ * The hashing lives in demo/LocalRegistry.ts (perl crypt(3), $2y$05$) so src never imports test code.
  */
 import { writeFile } from "node:fs/promises"
-import { bcryptHtpasswdLine } from "../../src/demo/LocalRegistry.ts"
+import { bcryptHtpasswdLine } from "../../demo/LocalRegistry.ts"
 
 /** One htpasswd line `user:$2y$05$…` for the given credentials. */
 export const htpasswdLine = (username: string, password: string): Promise<string> =>

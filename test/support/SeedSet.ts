@@ -4,8 +4,8 @@
  * Docker Hub paths so a definition can read them through a docker.io mirror.
  */
 import { AMD64, SMALL, TWO_PLATFORMS as TWO, writeDefinition } from "../integration/helpers.ts"
-import { buildImage, pushImage } from "../../src/demo/SampleImages.ts"
-import type { PushedImage, SampleImageSpec } from "../../src/demo/SampleImages.ts"
+import { buildImage, pushImage } from "../../demo/SampleImages.ts"
+import type { PushedImage, SampleImageSpec } from "../../demo/SampleImages.ts"
 
 /** One seed-like image. */
 export interface SeedImage {

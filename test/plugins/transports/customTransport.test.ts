@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { mkdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
-import { startRegistry } from "../../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../../src/demo/LocalRegistry.ts"
-import { pushImage } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage } from "../../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../../demo/LocalRegistry.ts"
+import { pushImage } from "../../../demo/SampleImages.ts"
+import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { skopeoDigest } from "../../support/Skopeo.ts"
 import {
   AMD64,

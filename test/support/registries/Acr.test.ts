@@ -4,7 +4,7 @@
  * `0-N`, and PATCHes without Content-Range (skopeo), go through.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
+import { pushImage, sha256Digest } from "../../../demo/SampleImages.ts"
 import { SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { startAcr } from "./Acr.ts"

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
 import { connect } from "node:net"
-import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
+import { pushImage, sha256Digest } from "../../../demo/SampleImages.ts"
 import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { startArtifactRegistry } from "./ArtifactRegistry.ts"

@@ -5,8 +5,8 @@
  * skopeo, which PATCHes, pushes through it; the monolithic sample pusher cannot.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage } from "../../../src/demo/SampleImages.ts"
+import { pushImage, sha256Digest } from "../../../demo/SampleImages.ts"
+import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { startArtifactory } from "./Artifactory.ts"

@@ -1,8 +1,8 @@
 /** The ECR personality's quirks, each seen on the wire in front of a real docker-registry. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { startRegistry } from "../../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../../src/demo/LocalRegistry.ts"
-import { buildImage, pushImage } from "../../../src/demo/SampleImages.ts"
+import { startRegistry } from "../../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../../demo/LocalRegistry.ts"
+import { buildImage, pushImage } from "../../../demo/SampleImages.ts"
 import { startEcrApi } from "../EcrApi.ts"
 import type { EcrApiStandIn } from "../EcrApi.ts"
 import { startEcrRegistry } from "./Ecr.ts"

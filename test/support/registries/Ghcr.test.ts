@@ -5,8 +5,8 @@
  * and skopeo pushes and reads ordinary images through it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage } from "../../../src/demo/SampleImages.ts"
+import { pushImage, sha256Digest } from "../../../demo/SampleImages.ts"
+import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { GHCR_MAX_CHUNK_BYTES, startGhcr } from "./Ghcr.ts"

@@ -6,7 +6,7 @@
  * go through; a project created later is pushed to like any other.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { pushImage } from "../../../src/demo/SampleImages.ts"
+import { pushImage } from "../../../demo/SampleImages.ts"
 import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { startHarbor } from "./Harbor.ts"

@@ -6,8 +6,8 @@
  * that names the bundle's types lets it in; `mount=` without `from=` is answered 400.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage } from "../../../src/demo/SampleImages.ts"
+import { pushImage, sha256Digest } from "../../../demo/SampleImages.ts"
+import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { startQuay } from "./Quay.ts"

@@ -5,8 +5,8 @@
  * status answered.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { pushImage, sha256Digest } from "../../../src/demo/SampleImages.ts"
-import type { PushedImage } from "../../../src/demo/SampleImages.ts"
+import { pushImage, sha256Digest } from "../../../demo/SampleImages.ts"
+import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { headManifest, SMALL, TWO_PLATFORMS } from "../../integration/helpers.ts"
 import { skopeoCopy, skopeoDigest } from "../Skopeo.ts"
 import { bodiesWithoutLength, routeOf, startStandIn } from "./StandIn.ts"

@@ -10,8 +10,8 @@ import { once } from "node:events"
 import { createServer } from "node:http"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { startRegistry } from "../../../src/demo/LocalRegistry.ts"
-import type { LocalRegistry } from "../../../src/demo/LocalRegistry.ts"
+import { startRegistry } from "../../../demo/LocalRegistry.ts"
+import type { LocalRegistry } from "../../../demo/LocalRegistry.ts"
 
 /** The registry API endpoint a request addresses (distribution-spec paths). */
 export type Route =

@@ -3,7 +3,7 @@
  * registry or a stand-in answers to each step. Nothing here is shared with the client under test.
  */
 import { createHash } from "node:crypto"
-import { sha256Digest } from "../../../src/demo/SampleImages.ts"
+import { sha256Digest } from "../../../demo/SampleImages.ts"
 
 /** `size` deterministic, incompressible bytes from `seed`. */
 export const blobOf = (size: number, seed: string): Uint8Array => {

@@ -12,7 +12,7 @@ import { startRegistry } from "./LocalRegistry.ts"
 import type { LocalRegistry } from "./LocalRegistry.ts"
 import { pushImage } from "./SampleImages.ts"
 
-const bin = resolve(import.meta.dir, "../cli/launch.ts")
+const bin = resolve(import.meta.dir, "../src/cli/launch.ts")
 
 const bold = process.stdout.isTTY && !process.env["NO_COLOR"]
 const say = (text: string) => process.stdout.write(bold ? `\n\x1b[1m== ${text}\x1b[0m\n` : `\n== ${text}\n`)
