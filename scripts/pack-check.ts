@@ -31,6 +31,8 @@ try {
   const packed = (await sh(["tar", "-tzf", join(dir, tarball)], dir)).split("\n").filter((f) => f !== "")
   const stray = packed.filter((f) => /^package\/(demo|test|bench|scripts)\//.test(f) || /\.test\.ts$/.test(f))
   if (stray.length > 0) throw new Error(`the package holds demo or test code: ${stray.slice(0, 5).join(", ")}`)
+  // Built at prepack: the installed bin starts from it and never builds it.
+  if (!packed.includes("package/dist/cli/image-syncer.js")) throw new Error("the package holds no CLI bundle (dist/cli/image-syncer.js)")
   const app = join(dir, "app")
   await sh(["mkdir", "-p", app], dir)
   await writeFile(join(app, "package.json"), JSON.stringify({ name: "pack-check", private: true, type: "module" }))

@@ -7,6 +7,7 @@ import { existsSync, realpathSync, statSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { isKmsReference } from "../composition/SignerLoader.ts"
 import type { Definition } from "../definition/Definition.ts"
+import { isModulePath } from "../model/ModulePath.ts"
 import { parseShard } from "../definition/Shard.ts"
 import type { Shard } from "../definition/Shard.ts"
 import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
@@ -103,7 +104,7 @@ export const checkOutputPaths = (flags: SyncFlags): Effect.Effect<void, InvalidI
     if (Option.isSome(flags.signKey) && !isKmsReference(flags.signKey.value)) inputs.push(["--sign-key", flags.signKey.value])
     if (Option.isSome(flags.from)) inputs.push(["--from", flags.from.value])
     for (const plugin of flags.authPlugin) inputs.push(["--auth-plugin", plugin])
-    if (flags.transport.includes("/")) inputs.push(["--transport", flags.transport])
+    if (isModulePath(flags.transport)) inputs.push(["--transport", flags.transport])
     const outputs: Array<readonly [string, string]> = []
     if (Option.isSome(flags.report)) outputs.push(["--report", flags.report.value])
     if (Option.isSome(flags.junit)) outputs.push(["--junit", flags.junit.value])

@@ -6,6 +6,7 @@
 import { Cause, Context, Data, Effect, Layer, Option } from "effect"
 import { existsSync } from "node:fs"
 import { isAbsolute, resolve } from "node:path"
+import { isModulePath } from "../model/ModulePath.ts"
 import { TRANSPORT_METHODS, Transport as TransportTag } from "../transport/Transport.ts"
 import type { Transport, TransportContext, TransportLayer } from "../transport/Transport.ts"
 import * as Layout from "../../plugins/transports/layout.ts"
@@ -27,14 +28,12 @@ const builtins: Record<string, () => Promise<{ readonly layer: unknown }>> = {
 /** Names of the built-in transports. */
 export const builtinTransports = Object.keys(builtins)
 
-const looksLikePath = (s: string) => s.includes("/") || s.endsWith(".ts") || s.endsWith(".js")
-
 /** Resolves a transport by name or module path. */
 export const loadTransport = (nameOrPath: string): Effect.Effect<TransportLayer, TransportUnusable> =>
   Effect.gen(function*() {
     let load = builtins[nameOrPath]
     if (!load) {
-      if (!looksLikePath(nameOrPath)) {
+      if (!isModulePath(nameOrPath)) {
         return yield* new TransportUnusable({
           transport: nameOrPath,
           reason: `unknown transport; built-in transports are ${builtinTransports.join(", ")}, or give a module path`

@@ -1,10 +1,10 @@
-/** The CLI's bundle: built on first use, rebuilt when a source is newer, skipped for module plugins. */
+/** The CLI's bundle: built before a run (never by one), used while current, skipped for module plugins. */
 import { afterAll, describe, expect, test } from "bun:test"
 import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
-import { buildBundle, isFresh, newestMtime, usesModulePlugin } from "../../src/cli/Bundle.ts"
+import { BUNDLE_PATH, buildBundle, bundleToRun, isFresh, newestMtime, usesModulePlugin } from "../../src/cli/Bundle.ts"
 
 const REPO_ROOT = resolve(import.meta.dir, "../..")
 const dirs: Array<string> = []
@@ -64,12 +64,33 @@ describe("Bundle", () => {
     expect(usesModulePlugin(["-i", "images.yaml"], {})).toBe(false)
   })
 
-  test("launch.ts runs the CLI from a fresh bundle: same help as the source entry, and the bundle is up to date afterwards", () => {
+  test("launch.ts runs the CLI from the bundle built before it (prepack, build:bundle): same help as the source entry; it never builds one", async () => {
+    const bundle = join(REPO_ROOT, BUNDLE_PATH)
+    await buildBundle(join(REPO_ROOT, "src/cli/bin.ts"), bundle)
+    expect(bundleToRun(REPO_ROOT, ["--help"], {})).toBe(bundle)
     const launched = run(["src/cli/launch.ts", "--help"])
     const source = run(["src/cli/bin.ts", "--help"])
     expect(launched.code).toBe(0)
     expect(launched.stdout).toBe(source.stdout)
     const sources = ["src", "plugins", "package.json", "bun.lock"].map((p) => join(REPO_ROOT, p))
-    expect(isFresh(join(REPO_ROOT, "dist", "cli", "image-syncer.js"), sources)).toBe(true)
+    expect(isFresh(bundle, sources)).toBe(true)
+  })
+
+  test("which entry starts: an installed package's bundle as it is; a checkout's only while newer than its sources; none for a module plugin", async () => {
+    const p = await project()
+    const bundle = join(p.dir, BUNDLE_PATH)
+    expect(bundleToRun(p.dir, [], {})).toBeUndefined()
+    await buildBundle(p.entry, bundle)
+    expect(bundleToRun(p.dir, [], {})).toBe(bundle)
+    expect(bundleToRun(p.dir, ["--transport", "./t.ts"], {})).toBeUndefined()
+    // a checkout edited after the build runs from source; an installed package has no .git and is never edited
+    await mkdir(join(p.dir, ".git"))
+    expect(bundleToRun(p.dir, [], {})).toBe(bundle)
+    const later = new Date(Date.now() + 60_000)
+    await utimes(join(p.dir, "src", "deep", "greeting.ts"), later, later)
+    expect(bundleToRun(p.dir, [], {})).toBeUndefined()
+    await rm(join(p.dir, ".git"), { recursive: true })
+    expect(bundleToRun(p.dir, [], {})).toBe(bundle)
+    expect(existsSync(bundle)).toBe(true)
   })
 })
