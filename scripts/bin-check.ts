@@ -16,7 +16,7 @@ const version = (await Bun.file(join(root, "package.json")).json() as { version:
 
 const run = async (argv: ReadonlyArray<string>, cwd: string) => {
   // No Bun on the PATH: the executable carries its own.
-  const env = { PATH: "/usr/bin:/bin", HOME: cwd, NO_PROXY: "*" }
+  const env = { PATH: join(cwd, "no-bin"), HOME: cwd, NO_PROXY: "*" }
   const proc = Bun.spawn([bin, ...argv], { cwd, env, stdout: "pipe", stderr: "pipe" })
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   if (code !== 0) throw new Error(`image-syncer ${argv.join(" ")} exited ${code}: ${(err || out).trim().split("\n").slice(-5).join(" | ")}`)
