@@ -8,7 +8,7 @@ import type { Context } from "effect"
 import type { Credential } from "../../src/transport/Credentials.ts"
 import { CredentialsFailed } from "../../src/transport/Credentials.ts"
 import type { Exec, ProcessFailed } from "../../src/process/Exec.ts"
-import { shareOnce } from "../../src/model/shareOnce.ts"
+import { makeMemo } from "../../src/model/Memo.ts"
 
 /** The Exec service's implementation (what a provider keeps after construction). */
 export type Runner = Context.Tag.Service<typeof Exec>
@@ -116,14 +116,6 @@ export const cachedGet = (
   exec: Runner,
   timeout: Duration.DurationInput = DEFAULT_TIMEOUT
 ): (suffix: string, server: string) => Effect.Effect<Option.Option<Credential>, CredentialsFailed> => {
-  const memo = new Map<string, Effect.Effect<Option.Option<Credential>, CredentialsFailed>>()
-  return (suffix, server) => {
-    const key = `${suffix}\n${server}`
-    let cached = memo.get(key)
-    if (!cached) {
-      cached = shareOnce(get(exec, suffix, server, timeout))
-      memo.set(key, cached)
-    }
-    return cached
-  }
+  const memo = makeMemo<Option.Option<Credential>, CredentialsFailed>({ keepFailures: true })
+  return (suffix, server) => memo.get(`${suffix}\n${server}`, () => get(exec, suffix, server, timeout))
 }

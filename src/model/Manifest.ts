@@ -101,36 +101,37 @@ export const blobsOf = (m: ParsedManifest): ReadonlyArray<Descriptor> => [
   ...m.layers.filter(isDistributable)
 ]
 
-/** What a walk of a manifest tree does at each manifest. */
-export interface TreeVisitor<E, R> {
+/** What a walk of a manifest tree does at each manifest, and what it makes of each (`A`). */
+export interface TreeVisitor<E, R, A = void> {
   /**
    * The child manifest of an index to walk into, or undefined to leave it out (it is already
    * where it should be). Read it by digest.
    */
   readonly child: (descriptor: Descriptor) => Effect.Effect<RawManifest | undefined, E, R>
   /** Called once the manifest's children (if any) have been walked; `depth` is 0 for the top one, 1 for its children … */
-  readonly manifest: (raw: RawManifest, parsed: ParsedManifest, depth: number) => Effect.Effect<void, E, R>
+  readonly manifest: (raw: RawManifest, parsed: ParsedManifest, depth: number) => Effect.Effect<A, E, R>
 }
 
 /**
  * Walks `root` and every manifest below it, children first (an index's children concurrently,
  * at most `concurrency` at once), so a visitor that writes can write a manifest only after
- * everything it references.
+ * everything it references. Gives what the visitor made of each manifest walked, children
+ * before their index.
  */
-export const walkTree = <E, R>(
+export const walkTree = <E, R, A = void>(
   root: RawManifest,
-  visitor: TreeVisitor<E, R>,
+  visitor: TreeVisitor<E, R, A>,
   options: { readonly concurrency: number; readonly who: string }
-): Effect.Effect<void, E | TransportFailure, R> => {
-  const visit = (raw: RawManifest, depth: number): Effect.Effect<void, E | TransportFailure, R> =>
+): Effect.Effect<ReadonlyArray<A>, E | TransportFailure, R> => {
+  const visit = (raw: RawManifest, depth: number): Effect.Effect<ReadonlyArray<A>, E | TransportFailure, R> =>
     Effect.gen(function*() {
       const parsed = yield* readManifest(raw, options.who)
-      yield* Effect.forEach(
+      const below = yield* Effect.forEach(
         parsed.manifests,
-        (d) => Effect.flatMap(visitor.child(d), (child) => (child === undefined ? Effect.void : visit(child, depth + 1))),
-        { concurrency: options.concurrency, discard: true }
+        (d) => Effect.flatMap(visitor.child(d), (child) => (child === undefined ? Effect.succeed([]) : visit(child, depth + 1))),
+        { concurrency: options.concurrency }
       )
-      yield* visitor.manifest(raw, parsed, depth)
+      return [...below.flat(), yield* visitor.manifest(raw, parsed, depth)]
     })
   return visit(root, 0)
 }

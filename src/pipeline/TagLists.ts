@@ -6,7 +6,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { TransportError } from "../model/Errors.ts"
 import type { ImageLocation } from "../model/Location.ts"
-import { shareOnce } from "../model/shareOnce.ts"
+import { makeMemo } from "../model/Memo.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { TransportShape } from "../transport/Transport.ts"
 
@@ -15,16 +15,9 @@ export type ListTags = (image: ImageLocation) => Effect.Effect<ReadonlyArray<str
 
 /** A run's memo of tag lists over `transport`. */
 export const makeTagLists = (transport: TransportShape): ListTags => {
-  const listed = new Map<string, Effect.Effect<ReadonlyArray<string>, TransportError>>()
-  return (image) => {
-    const key = `${image.endpoint.role} ${image.endpoint.host}/${image.repository}`
-    let tags = listed.get(key)
-    if (tags === undefined) {
-      tags = shareOnce(transport.listTags(image))
-      listed.set(key, tags)
-    }
-    return tags
-  }
+  // A listing that failed is asked again by the next caller.
+  const listed = makeMemo<ReadonlyArray<string>, TransportError>()
+  return (image) => listed.get(`${image.endpoint.role} ${image.endpoint.host}/${image.repository}`, () => transport.listTags(image))
 }
 
 /** The TagLists service: one memo per run. */

@@ -13,12 +13,14 @@
  * has it complete), and what the caller already read (a single-platform image's manifest and
  * config, read for the platform check) is written from memory, not read again.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { TransportError } from "../model/Errors.ts"
 import { withReference } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import { blobsOf, walkTree } from "../model/Manifest.ts"
 import type { Descriptor, ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
+import { makeMemo } from "../model/Memo.ts"
+import type { Memo } from "../model/Memo.ts"
 import * as Progress from "../model/Progress.ts"
 import { shareOnce } from "../model/shareOnce.ts"
 import type { BlobBody, ImageStore } from "../model/ImageStore.ts"
@@ -36,12 +38,38 @@ export interface CopySettings {
   readonly name: string
 }
 
-interface Stats {
-  blobsCopied: number
-  blobsMounted: number
-  blobsSkipped: number
-  bytesCopied: number
-  manifestsPut: number
+/** What making one blob present in one target repository took. */
+type BlobOutcome = { readonly _tag: "Copied"; readonly bytes: number } | { readonly _tag: "Mounted" } | { readonly _tag: "Skipped" }
+
+const SKIPPED: BlobOutcome = { _tag: "Skipped" }
+const MOUNTED: BlobOutcome = { _tag: "Mounted" }
+const copied = (bytes: number): BlobOutcome => ({ _tag: "Copied", bytes })
+
+/** The counts of one image's copy. */
+const tally = (blobs: ReadonlyArray<BlobOutcome>, manifestsPut: number): CopyResult => ({
+  blobsCopied: blobs.filter((b) => b._tag === "Copied").length,
+  blobsMounted: blobs.filter((b) => b._tag === "Mounted").length,
+  blobsSkipped: blobs.filter((b) => b._tag === "Skipped").length,
+  bytesCopied: blobs.reduce((sum, b) => sum + (b._tag === "Copied" ? b.bytes : 0), 0),
+  manifestsPut
+})
+
+/**
+ * What a copy function learns in its run, all in one place. Work in flight is shared by key and
+ * forgotten when it fails (Memo: the next image tries again); a manifest's home is recorded
+ * only once it is written, and kept.
+ */
+interface CopyState {
+  /** target host + repository + digest → the blob made present there (siblings wait for it, later images find it done) */
+  readonly placed: Memo<BlobOutcome, TransportError>
+  /** target host + digest → the repository this run copies (or copied) that blob into */
+  readonly blobHomes: Memo<string, TransportError>
+  /** digest → where the first copy of that blob out of the source landed */
+  readonly landed: Memo<ImageLocation, TransportError>
+  /** target host + repository + digest → the one PUT of that manifest there (tags of one digest share it) */
+  readonly manifestPuts: Memo<string, TransportError>
+  /** digest → a target location (by digest) this run wrote that manifest to */
+  readonly manifestHomes: Map<string, ImageLocation>
 }
 
 /** The body with its chunks counted for the progress view. */
@@ -96,112 +124,42 @@ const writeHeldBlob = (target: ImageStore, to: ImageLocation, blob: { readonly d
     return yield* target.writeBlob(to, blob.digest, blob.size, () => Effect.sync(() => counted(heldBody(bytes), progress)))
   })
 
-/** A copy function from `source` to `target` stores; its blob bookkeeping lives as long as it does (one run). */
+/** A copy function from `source` to `target` stores; what it learns lives as long as it does (one run). */
 export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopySettings) => {
-  // target host + digest → the copy that is (or was) putting it there, and into which repository
-  const blobHomes = new Map<string, Effect.Effect<string, TransportError>>()
-  // target host + repository + digest → the one effect making that blob present there: siblings
-  // wait for it, later images find it done (kept once it succeeded, dropped when it failed)
-  const placed = new Map<string, Effect.Effect<void, TransportError>>()
-  // digest → the first copy of a blob out of the source, ending with where it landed
-  const sourceReads = new Map<string, Effect.Effect<ImageLocation, TransportError>>()
-  // digest → a target location (by digest) holding that manifest
-  const manifestHomes = new Map<string, ImageLocation>()
-
-  // target host + repository + digest → the one PUT of that manifest there (tags of one digest share it)
-  const manifestPuts = new Map<string, Effect.Effect<string, TransportError>>()
-  const putOnce = (to: ImageLocation, raw: RawManifest) => {
-    const key = `${to.endpoint.host} ${to.repository} ${raw.digest}`
-    let put = manifestPuts.get(key)
-    if (put === undefined) {
-      put = shareOnce(target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType))
-      manifestPuts.set(key, put)
-      // A failed PUT may be tried again by the next image that needs it.
-      const self = put
-      put = self.pipe(Effect.tapError(() => Effect.sync(() => manifestPuts.get(key) === self && manifestPuts.delete(key))))
-    }
-    return put
+  const state: CopyState = {
+    placed: makeMemo(),
+    blobHomes: makeMemo(),
+    landed: makeMemo(),
+    manifestPuts: makeMemo(),
+    manifestHomes: new Map()
   }
+  const blobs = blobSteps(source, target, state)
+
+  const putOnce = (to: ImageLocation, raw: RawManifest) =>
+    state.manifestPuts.get(`${to.endpoint.host} ${to.repository} ${raw.digest}`, () =>
+      target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType))
 
   const noteHome = (at: ImageLocation, digest: string) => {
-    if (!manifestHomes.has(digest)) manifestHomes.set(digest, withReference(at, digest))
+    if (!state.manifestHomes.has(digest)) state.manifestHomes.set(digest, withReference(at, digest))
   }
 
   /** A manifest by digest: from a target that holds it since this run, else (or if that fails) from the source. */
   const readManifest = (from: ImageLocation, digest: string): Effect.Effect<RawManifest, TransportError> => {
     const fromSource = source.getManifest(withReference(from, digest))
-    const home = manifestHomes.get(digest)
+    const home = state.manifestHomes.get(digest)
     return home === undefined ? fromSource : target.getManifest(home).pipe(Effect.orElse(() => fromSource))
   }
 
-  /** A blob another target registry got from the source in this run, copied from there; false when there is none (or it failed). */
-  const copyFromOtherTarget = (to: ImageLocation, blob: Descriptor, stats: Stats) =>
-    Effect.gen(function*() {
-      const landed = sourceReads.get(blob.digest)
-      if (landed === undefined) return false
-      const at = yield* Effect.option(landed)
-      if (at._tag === "None" || at.value.endpoint.host === to.endpoint.host) return false
-      const bytes = yield* Effect.option(copyOneBlob(target, target, at.value, to, blob))
-      if (bytes._tag === "None") return false
-      stats.blobsCopied++
-      stats.bytesCopied += bytes.value
-      return true
+  /** An index child to walk into; undefined: this run put it there already (or, on disk, it is there). */
+  const childToCopy = (from: ImageLocation, to: ImageLocation, d: Descriptor) => {
+    const home = state.manifestHomes.get(d.digest)
+    if (home?.repository === to.repository && home.endpoint.host === to.endpoint.host) return Effect.succeed(undefined)
+    if (target.localLookups !== true) return readManifest(from, d.digest)
+    return Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) => {
+      if (there._tag === "None") return readManifest(from, d.digest)
+      noteHome(to, d.digest)
+      return Effect.succeed(undefined)
     })
-
-  const transfer = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats, held: Uint8Array | undefined) =>
-    Effect.gen(function*() {
-      const bytes = yield* (held === undefined ? copyOneBlob(source, target, from, to, blob) : writeHeldBlob(target, to, blob, held))
-      stats.blobsCopied++
-      stats.bytesCopied += bytes
-      return to.repository
-    })
-
-  const ensureBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats, held: Uint8Array | undefined) =>
-    Effect.gen(function*() {
-      const key = `${to.endpoint.host} ${blob.digest}`
-      let home = blobHomes.get(key)
-      // Asked only when the answer is not known from this run and is worth a round trip.
-      if ((home === undefined && (target.localLookups === true || blob.size > SEND_WITHOUT_ASKING)) || (home !== undefined && !target.mountBlob)) {
-        if (yield* target.hasBlob(to, blob.digest, blob.size)) {
-          stats.blobsSkipped++
-          return
-        }
-        // Another image may have started putting it there while we asked: wait for that one.
-        home = blobHomes.get(key)
-      }
-      if (home) {
-        const repository = yield* home.pipe(Effect.option)
-        if (repository._tag === "Some" && (repository.value === to.repository || target.sharedBlobs === true)) {
-          stats.blobsSkipped++
-          return
-        }
-        if (repository._tag === "Some" && target.mountBlob) {
-          const mounted = yield* target.mountBlob(to, blob.digest, repository.value).pipe(
-            Effect.catchTags({ Unauthorized: () => Effect.succeed(false), TransportFailure: () => Effect.succeed(false) })
-          )
-          if (mounted) {
-            stats.blobsMounted++
-            return
-          }
-        }
-      }
-      // Bytes already in memory need no read anywhere; otherwise another target may have them.
-      if (held === undefined && (yield* copyFromOtherTarget(to, blob, stats))) return
-      // Created and registered without yielding, so a concurrent copy of the same blob waits for this one.
-      const memo = shareOnce(transfer(from, to, blob, stats, held))
-      if (!home && !blobHomes.has(key)) blobHomes.set(key, memo)
-      if (!sourceReads.has(blob.digest)) sourceReads.set(blob.digest, Effect.as(memo, to))
-      yield* memo.pipe(Effect.tapError(() => Effect.sync(() => blobHomes.get(key) === memo && blobHomes.delete(key))))
-    })
-
-  /** Makes a blob present in the target repository, once, however many children share it. */
-  const copyBlob = (from: ImageLocation, to: ImageLocation, blob: Descriptor, stats: Stats, held: Uint8Array | undefined) => {
-    const key = `${to.endpoint.host} ${to.repository} ${blob.digest}`
-    const running = placed.get(key)
-    if (running) return running.pipe(Effect.tap(() => Effect.sync(() => stats.blobsSkipped++)))
-    const memo = shareOnce(ensureBlob(from, to, blob, stats, held))
-    placed.set(key, memo)
-    return memo.pipe(Effect.tapErrorCause(() => Effect.sync(() => placed.get(key) === memo && placed.delete(key))))
   }
 
   /**
@@ -216,51 +174,91 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
     held?: ReadonlyMap<string, Uint8Array>
   ): Effect.Effect<CopyResult, TransportError> =>
     Effect.gen(function*() {
-      const stats: Stats = { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
       const root = given ?? (yield* readManifest(from, manifest.digest))
       // Blobs of every image manifest first (all at once, bounded); the manifests wait for the end.
-      const toPut: Array<{ readonly raw: RawManifest; readonly depth: number }> = []
-      yield* walkTree(root, {
-        // A child this run put there needs nothing; on disk a child already there is skipped too.
-        child: (d) => {
-          if (manifestHomes.get(d.digest)?.repository === to.repository && manifestHomes.get(d.digest)?.endpoint.host === to.endpoint.host) {
-            return Effect.succeed(undefined)
-          }
-          if (target.localLookups !== true) return readManifest(from, d.digest)
-          return Effect.flatMap(target.headManifest(withReference(to, d.digest)), (there) => {
-            if (there._tag === "None") return readManifest(from, d.digest)
-            noteHome(to, d.digest)
-            return Effect.succeed(undefined)
-          })
-        },
+      const walked = yield* walkTree(root, {
+        child: (d) => childToCopy(from, to, d),
         manifest: (raw, parsed, depth) =>
-          Effect.forEach(blobsOf(parsed), (blob) => copyBlob(from, to, blob, stats, held?.get(blob.digest)), {
-            concurrency: settings.blobConcurrency,
-            discard: true
-          }).pipe(Effect.tap(() => Effect.sync(() => void (depth > 0 && toPut.push({ raw, depth })))))
+          Effect.map(
+            Effect.forEach(blobsOf(parsed), (blob) => blobs.place(from, to, blob, held?.get(blob.digest)), { concurrency: settings.blobConcurrency }),
+            (outcomes) => ({ raw, depth, outcomes })
+          )
       }, { concurrency: settings.blobConcurrency, who: settings.name })
       // Then child manifests by digest, deepest first (an index of indexes), each level at once.
-      const depths = [...new Set(toPut.map((m) => m.depth))].sort((a, b) => b - a)
+      const children = walked.filter((m) => m.depth > 0)
+      const depths = [...new Set(children.map((m) => m.depth))].sort((a, b) => b - a)
       for (const depth of depths) {
-        yield* Effect.forEach(toPut.filter((m) => m.depth === depth), ({ raw }) =>
-          putOnce(to, raw).pipe(
-            Effect.tap(() => Effect.sync(() => {
-              stats.manifestsPut++
-              noteHome(to, raw.digest)
-            }))
-          ), {
-          concurrency: settings.blobConcurrency,
-          discard: true
-        })
+        yield* Effect.forEach(
+          children.filter((m) => m.depth === depth),
+          ({ raw }) => Effect.tap(putOnce(to, raw), () => Effect.sync(() => noteHome(to, raw.digest))),
+          { concurrency: settings.blobConcurrency, discard: true }
+        )
       }
       // The tag last, after a last look: another writer may have taken it meanwhile.
-      if ((yield* lastLook(target.headManifest, to, root.digest)) === "absent") {
-        yield* target.putManifest(to, root.bytes, root.mediaType)
-        stats.manifestsPut++
-      }
+      const tagged = (yield* lastLook(target.headManifest, to, root.digest)) === "absent"
+      if (tagged) yield* target.putManifest(to, root.bytes, root.mediaType)
       noteHome(to, root.digest)
-      return stats
+      return tally(walked.flatMap((m) => m.outcomes), children.length + (tagged ? 1 : 0))
     })
 
   return copy
+}
+
+/** How one blob is made present in a target repository: asked, mounted, copied from another target, or copied from the source. */
+const blobSteps = (source: ImageStore, target: ImageStore, state: CopyState) => {
+  /** A mount from another repository of the target; false when the registry would not. */
+  const mount = (to: ImageLocation, digest: string, from: string) =>
+    target.mountBlob === undefined
+      ? Effect.succeed(false)
+      : target.mountBlob(to, digest, from).pipe(
+        Effect.catchTags({ Unauthorized: () => Effect.succeed(false), TransportFailure: () => Effect.succeed(false) })
+      )
+
+  /** A blob another target registry got from the source in this run, copied from there; undefined when there is none (or it failed). */
+  const copyFromOtherTarget = (to: ImageLocation, blob: Descriptor) =>
+    Effect.gen(function*() {
+      const landed = state.landed.find(blob.digest)
+      if (landed === undefined) return undefined
+      const at = yield* Effect.option(landed)
+      if (Option.isNone(at) || at.value.endpoint.host === to.endpoint.host) return undefined
+      const bytes = yield* Effect.option(copyOneBlob(target, target, at.value, to, blob))
+      return Option.isNone(bytes) ? undefined : copied(bytes.value)
+    })
+
+  const ensure = (from: ImageLocation, to: ImageLocation, blob: Descriptor, held: Uint8Array | undefined) =>
+    Effect.gen(function*() {
+      const hostKey = `${to.endpoint.host} ${blob.digest}`
+      let home = state.blobHomes.find(hostKey)
+      // Asked only when the answer is not known from this run and is worth a round trip.
+      if ((home === undefined && (target.localLookups === true || blob.size > SEND_WITHOUT_ASKING)) || (home !== undefined && !target.mountBlob)) {
+        if (yield* target.hasBlob(to, blob.digest, blob.size)) return SKIPPED
+        // Another image may have started putting it there while we asked: wait for that one.
+        home = state.blobHomes.find(hostKey)
+      }
+      if (home !== undefined) {
+        const repository = yield* Effect.option(home)
+        if (Option.isSome(repository) && (repository.value === to.repository || target.sharedBlobs === true)) return SKIPPED
+        if (Option.isSome(repository) && (yield* mount(to, blob.digest, repository.value))) return MOUNTED
+      }
+      // Bytes already in memory need no read anywhere; otherwise another target may have them.
+      const other = held === undefined ? yield* copyFromOtherTarget(to, blob) : undefined
+      if (other !== undefined) return other
+      const transfer = shareOnce(held === undefined ? copyOneBlob(source, target, from, to, blob) : writeHeldBlob(target, to, blob, held))
+      // Registered before it runs, so a concurrent copy of the same blob into this registry waits
+      // for this one (and forgets it if it fails), and a later target registry copies from here.
+      const run = state.blobHomes.find(hostKey) === undefined ? state.blobHomes.get(hostKey, () => Effect.as(transfer, to.repository)) : transfer
+      state.landed.get(blob.digest, () => Effect.as(transfer, to))
+      yield* run
+      return copied(yield* transfer)
+    })
+
+  /** Makes a blob present in the target repository, once, however many children share it (the others count it skipped). */
+  const place = (from: ImageLocation, to: ImageLocation, blob: Descriptor, held: Uint8Array | undefined): Effect.Effect<BlobOutcome, TransportError> => {
+    const key = `${to.endpoint.host} ${to.repository} ${blob.digest}`
+    const first = state.placed.find(key) === undefined
+    const placed = state.placed.get(key, () => ensure(from, to, blob, held))
+    return first ? placed : Effect.as(placed, SKIPPED)
+  }
+
+  return { place }
 }

@@ -7,7 +7,8 @@
 import { Context, Effect, Layer } from "effect"
 import type { TransportError } from "../model/Errors.ts"
 import type { ImageLocation } from "../model/Location.ts"
-import { shareOnce } from "../model/shareOnce.ts"
+import { makeMemo } from "../model/Memo.ts"
+import type { Memo } from "../model/Memo.ts"
 
 /** How one cloud looks at and creates repositories (ECR: DescribeRepositories, CreateRepository). */
 export interface RepositoryCreator {
@@ -37,18 +38,11 @@ const keyOf = (target: ImageLocation) => `${target.endpoint.host}/${target.repos
 
 /** Repositories created on demand by `creator`: once per repository and run, shared by the images waiting on it. */
 export const onDemand = (creator: RepositoryCreator): RepositoriesShape => {
-  const ensured = new Map<string, Effect.Effect<boolean, TransportError>>()
-  const looked = new Map<string, Effect.Effect<boolean, TransportError>>()
-  const once = (memo: Map<string, Effect.Effect<boolean, TransportError>>, target: ImageLocation, work: Effect.Effect<boolean, TransportError>) => {
-    const key = keyOf(target)
-    let shared = memo.get(key)
-    if (shared === undefined) {
-      // A refusal is kept too: every image of that repository fails with it, without asking again.
-      shared = shareOnce(work)
-      memo.set(key, shared)
-    }
-    return shared
-  }
+  // A refusal is kept too: every image of that repository fails with it, without asking again.
+  const ensured = makeMemo<boolean, TransportError>({ keepFailures: true })
+  const looked = makeMemo<boolean, TransportError>({ keepFailures: true })
+  const once = (memo: Memo<boolean, TransportError>, target: ImageLocation, work: Effect.Effect<boolean, TransportError>) =>
+    memo.get(keyOf(target), () => work)
   return {
     ensure: (target) =>
       creator.creates(target)

@@ -24,6 +24,9 @@ export interface CopyResult {
   readonly manifestsPut: number
 }
 
+/** A copy that moved nothing; `manifestsPut`: the manifests it wrote (a tag, say) all the same. */
+export const noCopy = (manifestsPut = 0): CopyResult => ({ blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut })
+
 /** The Transport service interface. Locations carry their side (`endpoint.role`): a transport may read sources and write targets in different places. */
 export interface TransportShape {
   readonly name: string
