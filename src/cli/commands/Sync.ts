@@ -4,7 +4,7 @@
  * run in the composition root, show it with the view of the output mode, write the report
  * files, and end with the exit status of design.md. Interrupted: what finished is reported.
  */
-import { Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { Effect, Logger, LogLevel, Option } from "effect"
 import { credentialChain } from "../../composition/CredentialChain.ts"
 import { pipelineLayer, transportContextLayer } from "../../composition/Live.ts"
 import { repositoriesFor, runEcrApi } from "../../composition/Cloud.ts"

@@ -26,8 +26,6 @@ import { out } from "../Console.ts"
 import { invalid, InvalidInput, SyncIncomplete } from "../Errors.ts"
 import { accessToken, attestFor, imagesFile, signatureFormatChoice, signRecursiveFor, targetPrefixes, targetRepoAuthKey, targetRepoPrefix } from "../Flags.ts"
 import type { KeyObject } from "node:crypto"
-import { withReference } from "../../model/Location.ts"
-import type { ImageLocation } from "../../model/Location.ts"
 import type { ManifestDescriptor } from "../../model/Manifest.ts"
 import { loadDefinition } from "../../definition/Load.ts"
 
