@@ -4,7 +4,7 @@ import type { Option, Redacted } from "effect"
 import { Config, Effect } from "effect"
 import { invalid } from "./Errors.ts"
 import type { InvalidInput } from "./Errors.ts"
-import { MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "../pipeline/SyncSettings.ts"
 import { SIGNATURE_FORMATS } from "../signing/Formats.ts"
 import type { SignatureFormat } from "../signing/Formats.ts"
 import { Env } from "./Config.ts"
@@ -154,9 +154,9 @@ export const shardOption = Options.text("shard").pipe(
 /** `-j, --concurrency N`. */
 export const concurrency = Options.integer("concurrency").pipe(
   Options.withAlias("j"),
-  Options.withDescription(withEnv(`images in flight (default 8, at most ${MAX_CONCURRENCY})`, Env.concurrency)),
+  Options.withDescription(withEnv(`images in flight (default ${DEFAULT_CONCURRENCY}, at most ${MAX_CONCURRENCY})`, Env.concurrency)),
   Options.withFallbackConfig(Config.integer(Env.concurrency)),
-  Options.withDefault(8)
+  Options.withDefault(DEFAULT_CONCURRENCY)
 )
 
 

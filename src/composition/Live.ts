@@ -95,8 +95,8 @@ export const pipelineLayer = (
     ...(options.hint !== undefined ? { hint: options.hint } : {})
   })
   const sign = options.signer
-    ? Sign.layer({ signer: true }).pipe(Layer.provide(oursLayer(options.signing ?? defaultSigningSettings)), Layer.provide(options.signer))
-    : (Sign.layer({ signer: false }) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings>)
+    ? Sign.layer.pipe(Layer.provide(oursLayer(options.signing ?? defaultSigningSettings)), Layer.provide(options.signer))
+    : Sign.layer
   const steps = Layer.mergeAll(Expand.layer, Resolve.layer, CheckTarget.layer, Copy.layer, sign, Compare.layer).pipe(
     // one memo of tag lists for the run: rules and signature discovery share a repository's listing
     Layer.provide(TagLists.layer),

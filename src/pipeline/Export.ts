@@ -18,8 +18,10 @@ import { singlePlatformProblem, sourceShape } from "../model/Platform.ts"
 import type { Platform } from "../model/Platform.ts"
 import { refNameOfLocation } from "../layout/LayoutStore.ts"
 import { SOURCE_ANNOTATION } from "../layout/OciLayout.ts"
-import { Transport } from "../transport/Transport.ts"
+import { noCopy, Transport } from "../transport/Transport.ts"
 import type { CopyResult, TransportShape } from "../transport/Transport.ts"
+import { Expand } from "./Expand.ts"
+import { imageWork } from "./ImageWork.ts"
 import { platformOf, readPlatform } from "./Resolve.ts"
 import type { PlatformRead } from "./Resolve.ts"
 import { TagLists } from "./TagLists.ts"
@@ -45,6 +47,9 @@ export interface ExportedImage {
 
 /** Errors of exporting one entry. */
 export type ExportError = SourceNotFound | PlatformMismatch | TransportError
+
+/** What exporting one image came to: its result, or the error that stopped it. */
+export type ExportOutcome = { readonly entry: ImageEntry; readonly result: ExportedImage } | { readonly entry: ImageEntry; readonly error: string }
 
 /** The side of a location in the layout: the registry's identity names it, there is no host to contact. */
 const layoutEndpoint = (registry: string): Endpoint => ({ registry, host: "layout", scheme: "https", skipTlsVerify: false, role: "target" })
@@ -105,6 +110,37 @@ export const sourceAnnotations = (definition: Definition) => {
   }
 }
 
+/**
+ * Exports every entry (`concurrency` at once), `tags` rules expanded first; each image's error
+ * becomes its outcome, and the others go on. `onOutcome` sees each outcome as it comes; all of
+ * them come back in definition order.
+ */
+export const exportAll = (
+  definition: Definition,
+  concurrency: number,
+  onOutcome: (outcome: ExportOutcome) => Effect.Effect<void>
+): Effect.Effect<ReadonlyArray<ExportOutcome>, never, LayoutExport | Expand> =>
+  Effect.gen(function*() {
+    const exporter = yield* LayoutExport
+    const { slots } = yield* (yield* Expand).expand(definition)
+    return yield* Effect.forEach(slots, (slot) => {
+      if (slot._tag === "Known") {
+        // a rule that selected nothing (or whose tags could not be listed)
+        const known = slot.results[0]!
+        const rule = definition.images.find((e) => e.source === known.source)!
+        const outcome: ExportOutcome = { entry: rule, error: known.error ?? "no tag selected" }
+        return Effect.as(onOutcome(outcome), outcome)
+      }
+      const entry = slot.entry
+      const work = exporter.exportImage(entry, definition).pipe(
+        Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`${entry.source}: ${w}`))),
+        Effect.either,
+        Effect.map((r): ExportOutcome => (Either.isRight(r) ? { entry, result: r.right } : { entry, error: r.left.message }))
+      )
+      return Effect.tap(imageWork(entry.source, work, (error): ExportOutcome => ({ entry, error })), onOutcome)
+    }, { concurrency })
+  })
+
 const make = (transport: TransportShape, listTags: ListTags) => {
   const carryUpstream = makeCarryUpstream(transport, listTags)
   /** Copies the tree by digest (nothing when the layout holds it: a stored manifest has all it references), then names it. */
@@ -114,7 +150,7 @@ const make = (transport: TransportShape, listTags: ListTags) => {
       const there = yield* transport.inspect(byDigest)
       // What the platform check read from the source is handed over, not read again.
       const copied: CopyResult = Option.isSome(there)
-        ? { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
+        ? noCopy()
         : yield* transport.copy(source, byDigest, manifest, read?.manifest, read && new Map([[read.config.digest, read.config.bytes]]))
       const raw = yield* transport.manifest(byDigest)
       yield* transport.putManifest(target, raw.bytes, raw.mediaType)

@@ -70,18 +70,17 @@ export class Sign extends Context.Tag("syncer/Sign")<Sign, {
     signs: false
   })
 
-  /** Carries upstream signatures; with `signer`, ours too (OurSignatures must then be provided). */
-  static layer = (options: { readonly signer: boolean }) =>
-    Layer.effect(
-      Sign,
-      Effect.gen(function*() {
-        const transport = yield* Transport
-        const tagLists = yield* TagLists
-        const settings = yield* SyncSettings
-        const ours = options.signer ? Option.some(yield* OurSignatures) : Option.none()
-        return { sign: make(transport, tagLists.of, settings.dryRun, ours), signs: Option.isSome(ours) }
-      })
-    ) as Layer.Layer<Sign, never, Transport | TagLists | SyncSettings | OurSignatures>
+  /** Carries upstream signatures; ours too when OurSignatures is provided (a key was given). */
+  static layer: Layer.Layer<Sign, never, Transport | TagLists | SyncSettings> = Layer.effect(
+    Sign,
+    Effect.gen(function*() {
+      const transport = yield* Transport
+      const tagLists = yield* TagLists
+      const settings = yield* SyncSettings
+      const ours = yield* Effect.serviceOption(OurSignatures)
+      return { sign: make(transport, tagLists.of, settings.dryRun, ours), signs: Option.isSome(ours) }
+    })
+  )
 }
 
 const failed = (what: string) => (e: TransportError) => new SigningFailed({ detail: `${what}: ${e.message}` })

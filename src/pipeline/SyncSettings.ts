@@ -4,6 +4,9 @@ import { Context, Layer } from "effect"
 /** The most images in flight a run accepts: beyond it, memory grows and nothing gets faster. */
 export const MAX_CONCURRENCY = 256
 
+/** Images in flight when the run does not say. */
+export const DEFAULT_CONCURRENCY = 8
+
 /** Run-wide settings. */
 export interface SyncSettingsShape {
   /** resolve, check and compare; write nothing anywhere */
@@ -21,8 +24,9 @@ export interface SyncSettingsShape {
 
 /** The SyncSettings tag. */
 export class SyncSettings extends Context.Tag("syncer/SyncSettings")<SyncSettings, SyncSettingsShape>() {
-  /** A layer with the given settings. */
+  /** A layer with the given settings; a concurrency outside 1…MAX_CONCURRENCY is brought within it (the CLI refuses one first). */
   static layer(settings: Partial<SyncSettingsShape> = {}) {
-    return Layer.succeed(SyncSettings, { dryRun: false, concurrency: 8, ...settings })
+    const concurrency = Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(settings.concurrency ?? DEFAULT_CONCURRENCY)))
+    return Layer.succeed(SyncSettings, { dryRun: false, ...settings, concurrency })
   }
 }

@@ -7,14 +7,12 @@
  */
 import { Command, Options } from "@effect/cli"
 import { FetchHttpClient } from "@effect/platform"
-import { Cause, Config, Effect, Either, Layer, Logger, LogLevel, Option } from "effect"
+import { Config, Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { existsSync, statSync } from "node:fs"
 import { mkdir, rm } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path"
-import type { Definition, ImageEntry } from "../../definition/Definition.ts"
-import { Expand } from "../../pipeline/Expand.ts"
-import { LayoutExport } from "../../pipeline/Export.ts"
-import type { ExportedImage } from "../../pipeline/Export.ts"
+import { exportAll } from "../../pipeline/Export.ts"
+import type { ExportOutcome } from "../../pipeline/Export.ts"
 import { openWriter } from "../../layout/LayoutWriter.ts"
 import { ioReason, OCI_LAYOUT_FILE } from "../../layout/OciLayout.ts"
 import { packLayout, unpackLayout } from "../../layout/Tar.ts"
@@ -53,9 +51,6 @@ export interface ExportFlags {
   readonly debug: boolean
   readonly authPlugin: ReadonlyArray<string>
 }
-
-/** One image's outcome. */
-export type ExportOutcome = { readonly entry: ImageEntry; readonly result: ExportedImage } | { readonly entry: ImageEntry; readonly error: string }
 
 
 /** `exported <source> <digest> [(+ upstream …)]` or `failed <source> : <error>` */
@@ -136,39 +131,6 @@ const prepareDestination = (path: string): Effect.Effect<Destination, InvalidInp
     return { dir: work, archive: Option.some(target), release }
   })
 
-const failedRule = (entry: ImageEntry, error: string): ExportOutcome => ({ entry, error })
-
-/**
- * Exports every entry (bounded concurrency), `tags` rules expanded first; each error becomes
- * that image's line, the others go on.
- */
-const exportAll = (definition: Definition, concurrency: number) =>
-  Effect.gen(function*() {
-    const exporter = yield* LayoutExport
-    const { slots } = yield* (yield* Expand).expand(definition)
-    return yield* Effect.forEach(slots, (slot) => {
-      if (slot._tag === "Known") {
-        // a rule that selected nothing (or whose tags could not be listed)
-        const known = slot.results[0]!
-        const rule = definition.images.find((e) => e.source === known.source)!
-        const outcome = failedRule(rule, known.error ?? "no tag selected")
-        return Effect.as(out(formatExport(outcome)), outcome)
-      }
-      const entry = slot.entry
-      return exporter.exportImage(entry, definition).pipe(
-        Effect.tap((r) => Effect.forEach(r.warnings, (w) => Effect.logWarning(`${entry.source}: ${w}`))),
-        Effect.either,
-        Effect.map((r): ExportOutcome => (Either.isRight(r) ? { entry, result: r.right } : { entry, error: r.left.message })),
-        // A bug in one image must not take the others down; it is reported like any failure.
-        Effect.catchAllDefect((d) =>
-          Effect.succeed<ExportOutcome>({ entry, error: `internal error: ${Cause.pretty(Cause.die(d)).split("\n")[0]}` })
-        ),
-        Effect.tap((o) => out(formatExport(o))),
-        Effect.annotateLogs("image", entry.source)
-      )
-    }, { concurrency })
-  })
-
 /** Validates everything, then exports. Fails with InvalidInput (exit 2) or SyncIncomplete (exit 1). */
 export const runExport = (flags: ExportFlags) =>
   Effect.gen(function*() {
@@ -193,7 +155,7 @@ export const runExport = (flags: ExportFlags) =>
           const layout = yield* openWriter(destination.dir).pipe(
             Effect.mapError((e) => new InvalidInput({ message: `--to ${flags.to}: ${e.message}` }))
           )
-          const outcomes = yield* exportAll(definition, flags.concurrency).pipe(
+          const outcomes = yield* exportAll(definition, flags.concurrency, (o) => out(formatExport(o))).pipe(
             Effect.provide(exportLayer(definition, layout, { credentials: providers }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))))
           )
           if (Option.isSome(destination.archive)) {
