@@ -12,25 +12,23 @@
  * docker `config.json` (0600) holding only the `auths` entries our credential chain chose, and
  * `DOCKER_CONFIG` pointing at it in the child's environment only. So crane sees exactly the
  * credentials the other transports would use, and nothing from the user's own docker config.
+ * What every tool-based transport shares is src/transport/CliTransport.ts.
  */
 import { Effect, Layer, Option, Redacted } from "effect"
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Credential } from "../../src/transport/Credentials.ts"
-import { Credentials, refusedBy } from "../../src/transport/Credentials.ts"
+import { Credentials } from "../../src/transport/Credentials.ts"
 import { Exec } from "../../src/process/Exec.ts"
 import type { ProcessFailed } from "../../src/process/Exec.ts"
-import { sha256Digest } from "../../src/model/Digest.ts"
-import { DigestMismatch, ImageNotFound, TransportFailure, Unauthorized } from "../../src/model/Errors.ts"
+import { isSha256Digest } from "../../src/model/Digest.ts"
+import { ImageNotFound, TransportFailure, Unauthorized } from "../../src/model/Errors.ts"
 import type { TransportError } from "../../src/model/Errors.ts"
 import { describeLocation } from "../../src/model/Location.ts"
 import type { Endpoint, ImageLocation } from "../../src/model/Location.ts"
-import { manifestMediaType } from "../../src/model/Manifest.ts"
-import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
-import { lastLook } from "../../src/transport/TagGuard.ts"
 import type { ManifestDescriptor, RawManifest } from "../../src/model/Manifest.ts"
-import { ownIndexRefused, Transport } from "../../src/transport/Transport.ts"
+import { credentialFor, guardedCopy, rawManifest, throughRegistryClient, withPrivateDir, writeAuthFile } from "../../src/transport/CliTransport.ts"
+import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
+import { Transport } from "../../src/transport/Transport.ts"
 import { basicToken } from "../../src/oci/http/Basic.ts"
 
 const encoder = new TextEncoder()
@@ -66,6 +64,20 @@ const causeOf = (e: ProcessFailed): string => {
   return (errors.length > 0 ? errors : lines.slice(-3)).join(" ").slice(0, 500) || "no error output"
 }
 
+  /** `--insecure` when needed; crane has one such flag for every registry of a command. */
+  const insecureFlag = (endpoints: ReadonlyArray<Endpoint>): Effect.Effect<ReadonlyArray<string>, TransportFailure> => {
+    if (endpoints.every(lax)) return Effect.succeed(endpoints.length > 0 ? ["--insecure"] : [])
+    // Mixed: a verified registry keeps its TLS checks if crane can reach the other side without the flag.
+    const unreachable = endpoints.filter((e) => lax(e) && (e.skipTlsVerify || !cranePlainHttpHost(e.host)))
+    if (unreachable.length === 0) return Effect.succeed([])
+    return Effect.fail(
+      new TransportFailure({
+        transport: "crane",
+        detail: `crane's --insecure applies to every registry of a copy; it will not be used to reach ${unreachable.map((e) => e.host).join(", ")} (insecure) together with a verified registry (use the oci or skopeo transport)`
+      })
+    )
+  }
+
 /** One crane run, as its errors need it: `image` is what errors are about, `credentialed` the hosts we had credentials for. */
 interface RunContext {
   readonly sub: string
@@ -81,12 +93,6 @@ export const make = (binary = "crane") =>
     const credentials = yield* Credentials
     const registry = bySide(yield* RegistryClients)
 
-    /** The credential for one endpoint, as our chain answers it. */
-    const credentialFor = (endpoint: Endpoint) =>
-      credentials.lookup(endpoint.host, endpoint.role).pipe(
-        Effect.mapError((e) => e.unauthorized === true ? refusedBy(e, endpoint.host) : new TransportFailure({ transport: "crane", detail: e.message }))
-      )
-
     /** A private DOCKER_CONFIG with the `auths` of these endpoints (and which hosts got one); removed after `use`. */
     const withDockerConfig = <A, E>(
       endpoints: ReadonlyArray<Endpoint>,
@@ -95,7 +101,7 @@ export const make = (binary = "crane") =>
       Effect.gen(function*() {
         const auths: Record<string, Record<string, string>> = {}
         for (const endpoint of endpoints) {
-          const credential = yield* credentialFor(endpoint)
+          const credential = yield* credentialFor(credentials, "crane", endpoint)
           if (Option.isNone(credential)) continue
           const entry = authEntry(credential.value)
           const other = auths[endpoint.host]
@@ -108,32 +114,10 @@ export const make = (binary = "crane") =>
           }
           auths[endpoint.host] = entry
         }
-        return yield* Effect.acquireUseRelease(
-          Effect.promise(async () => {
-            const dir = await mkdtemp(join(tmpdir(), "image-syncer-crane-"))
-            await chmod(dir, 0o700)
-            // Always written, even empty: crane must not fall back to the user's own docker config.
-            await writeFile(join(dir, "config.json"), JSON.stringify({ auths }), { mode: 0o600 })
-            return dir
-          }),
-          (dir) => use(dir, new Set(Object.keys(auths))),
-          (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true }))
-        )
+        return yield* withPrivateDir("crane", (dir) =>
+          // Always written, even empty: crane must not fall back to the user's own docker config.
+          Effect.zipRight(writeAuthFile(join(dir, "config.json"), auths), use(dir, new Set(Object.keys(auths)))))
       })
-
-    /** `--insecure` when needed; crane has one such flag for every registry of a command. */
-    const insecureFlag = (endpoints: ReadonlyArray<Endpoint>): Effect.Effect<ReadonlyArray<string>, TransportFailure> => {
-      if (endpoints.every(lax)) return Effect.succeed(endpoints.length > 0 ? ["--insecure"] : [])
-      // Mixed: a verified registry keeps its TLS checks if crane can reach the other side without the flag.
-      const unreachable = endpoints.filter((e) => lax(e) && (e.skipTlsVerify || !cranePlainHttpHost(e.host)))
-      if (unreachable.length === 0) return Effect.succeed([])
-      return Effect.fail(
-        new TransportFailure({
-          transport: "crane",
-          detail: `crane's --insecure applies to every registry of a copy; it will not be used to reach ${unreachable.map((e) => e.host).join(", ")} (insecure) together with a verified registry (use the oci or skopeo transport)`
-        })
-      )
-    }
 
     /** Turns a failed crane run into a typed error. */
     const translate = ({ credentialed, endpoints, image, sub }: RunContext) => (e: ProcessFailed): TransportError => {
@@ -179,26 +163,21 @@ export const make = (binary = "crane") =>
       Effect.gen(function*() {
         const { stdout } = yield* crane("digest", [image], image)
         const printed = stdout.trim()
-        if (!/^sha256:[0-9a-f]{64}$/.test(printed)) {
+        if (!isSha256Digest(printed)) {
           return yield* new TransportFailure({ transport: "crane", detail: `crane digest ${describeLocation(image)} printed ${JSON.stringify(printed.slice(0, 100))}, not a digest` })
         }
         return printed
       })
 
     const manifest = (image: ImageLocation): Effect.Effect<RawManifest, TransportError> =>
-      Effect.gen(function*() {
-        const { stdout } = yield* crane("manifest", [image], image)
-        const bytes = encoder.encode(stdout)
-        const actual = sha256Digest(bytes)
-        if (image.reference.startsWith("sha256:") && actual !== image.reference) {
-          return yield* new DigestMismatch({ what: describeLocation(image), expected: image.reference, actual })
-        }
-        const mediaType = yield* Effect.try({
-          try: () => manifestMediaType(bytes),
-          catch: () => new TransportFailure({ transport: "crane", detail: `${describeLocation(image)}: manifest is not JSON` })
-        })
-        return { digest: actual, mediaType, size: bytes.length, bytes }
-      })
+      Effect.flatMap(crane("manifest", [image], image), ({ stdout }) => rawManifest("crane", image, encoder.encode(stdout)))
+
+    /** What `crane digest` says is at `image` (the digest alone: enough for the last look and the check after a copy). */
+    const found = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
+      digest(image).pipe(
+        Effect.map((d) => Option.some({ digest: d, mediaType: "", size: 0 })),
+        Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
+      )
 
     const inspect = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
       Effect.gen(function*() {
@@ -212,42 +191,14 @@ export const make = (binary = "crane") =>
         return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
       })
 
-    const copy = (source: ImageLocation, target: ImageLocation, m: ManifestDescriptor, root?: RawManifest) =>
-      root !== undefined ? Effect.fail(ownIndexRefused("crane", target)) :
-      Effect.gen(function*() {
-        // Last look: crane copy overwrites a tag unconditionally, and another syncer may have written it meanwhile.
-        const found = (image: ImageLocation) =>
-          digest(image).pipe(
-            Effect.map((d) => Option.some({ digest: d, mediaType: "", size: 0 })),
-            Effect.catchTag("ImageNotFound", () => Effect.succeed(Option.none()))
-          )
-        if ((yield* lastLook(found, target, m.digest)) === "ours") {
-          return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 0 }
-        }
-        // By digest: the tag cannot move between Resolve and the copy.
-        const from: ImageLocation = { ...source, reference: m.digest }
-        yield* crane("copy", [from, target], from)
-        // crane must not have rewritten anything: the tag holds exactly the source digest.
-        const written = yield* digest(target)
-        if (written !== m.digest) {
-          return yield* new DigestMismatch({ what: `crane copy to ${describeLocation(target)}`, expected: m.digest, actual: written })
-        }
-        // crane does not report what it moved.
-        return { blobsCopied: 0, blobsMounted: 0, blobsSkipped: 0, bytesCopied: 0, manifestsPut: 1 }
-      })
-
     // Signatures and referrer indexes (the Sign step's small writes) go through the registry
     // client, with the same credentials; crane has no command to push one manifest or blob.
     return Transport.of({
       name: "crane",
       inspect,
       manifest,
-      blob: registry.getBlob,
-      referrers: registry.referrers,
-      listTags: registry.listTags,
-      putManifest: registry.putManifest,
-      putBlob: registry.putBlob,
-      copy
+      ...throughRegistryClient(registry),
+      copy: guardedCopy({ tool: "crane", look: found, run: (from, target) => crane("copy", [from, target], from) })
     })
   })
 

@@ -5,7 +5,7 @@
  */
 import { Data } from "effect"
 import { join } from "node:path"
-import { isSha256Digest } from "../model/Digest.ts"
+import { isDigestReference, isSha256Digest } from "../model/Digest.ts"
 
 /** The marker file's name. */
 export const OCI_LAYOUT_FILE = "oci-layout"
@@ -59,7 +59,7 @@ export const blobPath = (dir: string, digest: string): string => {
 
 /** The ref name of a repository plus tag or digest: "docker.io/library/busybox:1.36", "…@sha256:…". */
 export const refNameOf = (registry: string, repository: string, reference: string): string =>
-  `${registry}/${repository}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`
+  `${registry}/${repository}${isDigestReference(reference) ? "@" : ":"}${reference}`
 
 /** The ref name of an image in index.json, if it has one. */
 export const refNameOfDescriptor = (d: LayoutDescriptor): string | undefined => d.annotations?.[REF_NAME]
