@@ -15,20 +15,18 @@
 import { Clock, Effect, Layer, Option } from "effect"
 import type { KeyObject } from "node:crypto"
 import type { TransportError } from "../model/Errors.ts"
-import { describeLocation, DOCKER_HUB_API, withReference } from "../model/Location.ts"
+import { describeLocation, withReference } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import { parseManifest } from "../model/Manifest.ts"
 import type { ManifestDescriptor } from "../model/Manifest.ts"
 import { IN_TOTO, isIndex } from "../model/MediaTypes.ts"
-import { formatPlatform } from "../model/Platform.ts"
-import { formatReference, isDockerHub } from "../model/Reference.ts"
 import { signatureTag } from "../model/Signatures.ts"
 import { bundleBytes, keyHint } from "../signing/Bundle.ts"
-import { attestationLayer, envelopeBytes, preAuthEncoding } from "../signing/Dsse.ts"
+import { preAuthEncoding } from "../signing/Dsse.ts"
 import type { Envelope } from "../signing/Dsse.ts"
 import { formatsOf } from "../signing/Formats.ts"
 import type { SigningSettings } from "../signing/Formats.ts"
-import { provenanceOfStatement, provenanceStatement, SLSA_PROVENANCE_V1 } from "../signing/Provenance.ts"
+import { provenanceOfStatement, SLSA_PROVENANCE_V1 } from "../signing/Provenance.ts"
 import { Signer, SigningFailed } from "../signing/Signer.ts"
 import type { SignerShape } from "../signing/Signer.ts"
 import { dockerReference, payloadFor, signatureLayer } from "../signing/SimpleSigning.ts"
@@ -36,12 +34,14 @@ import { COSIGN_SIGN_PREDICATE, signStatement } from "../signing/Statement.ts"
 import type { Statement } from "../signing/Statement.ts"
 import { Transport } from "../transport/Transport.ts"
 import type { TransportShape } from "../transport/Transport.ts"
+import { makeAttest } from "./Attestation.ts"
 import { bundlesBy, pushBundle } from "./BundleSignatures.ts"
 import { appendLayer, attestationsBy, hasSignatureBy, readTagImage } from "./LegacySignatures.ts"
 import { readReferrers } from "./Referrers.ts"
 import type { ResolvedImage } from "./Resolve.ts"
 import { OurSignatures } from "./Sign.ts"
 import type { OursOutcome, SignContext } from "./Sign.ts"
+import { failed, FALLBACK_REMEDY, LEGACY_REMEDY, mapErrors } from "./SigningErrors.ts"
 import { SyncSettings } from "./SyncSettings.ts"
 
 /** How deep nested indexes are followed for children (an index of indexes is rare; a loop is refused). */
@@ -124,32 +124,6 @@ export const childrenOf = (
 
 // ---- writing
 
-const failed = (what: string) => (e: TransportError) => new SigningFailed({ detail: `${what}: ${e.message}` })
-
-/** The registry would not rewrite a tag that adding ours needs rewritten (immutable tags); its message names the tag. */
-const refusedRewrite = (e: { readonly message: string }, remedy: string) => new SigningFailed({ detail: `${e.message}; ${remedy}` })
-
-const LEGACY_REMEDY =
-  "a legacy signature is added by rewriting that tag, which immutable tags forbid: sign with --signature-format bundle (an OCI 1.1 referrer, nothing rewritten)"
-const FALLBACK_REMEDY =
-  "the registry has no referrers API, so the referrers fallback index must be rewritten to list a new bundle, which immutable tags forbid"
-
-/** Maps transport errors to SigningFailed (a refused rewrite of an immutable tag with its remedy). */
-const mapErrors = (what: string, remedy: string) => <A>(eff: Effect.Effect<A, TransportError | SigningFailed>): Effect.Effect<A, SigningFailed> =>
-  eff.pipe(
-    Effect.catchIf((e): e is TransportError => e._tag !== "SigningFailed", (e) =>
-      Effect.fail(e._tag === "TagTaken" && e.when === "immutable" ? refusedRewrite(e, remedy) : failed(what)(e)))
-  )
-
-/** The docker reference of a source entry, for the provenance. */
-const sourceReference = (image: ResolvedImage): string => formatReference(image.entry.reference)
-
-/** The host the source was read from when it is not the registry's own (a mirror). */
-const readFrom = (image: ResolvedImage): string | undefined => {
-  const own = isDockerHub(image.source.endpoint.registry) ? DOCKER_HUB_API : image.source.endpoint.registry
-  return image.source.endpoint.host === own ? undefined : image.source.endpoint.host
-}
-
 /** Builds our signatures service. */
 export const make = (transport: TransportShape, signer: SignerShape, dryRun: boolean, settings: SigningSettings) => {
   const formats = formatsOf(settings.format)
@@ -200,60 +174,7 @@ export const make = (transport: TransportShape, signer: SignerShape, dryRun: boo
       bundle: formats.bundle ? bundleSignature(image, subject) : Effect.succeed(nothing)
     })
 
-  /** Our provenance attestation of the image's digest, in every format asked for. */
-  const attest = (image: ResolvedImage, context: SignContext) =>
-    Effect.gen(function*() {
-      const target = image.target
-      const subject = image.manifest
-      const tag = formats.legacy ? yield* readTagImage(transport, target, subject.digest, ".att") : undefined
-      const legacyFound = tag ? yield* attestationsBy(transport, tag, subject.digest, signer.publicKey, SLSA_PROVENANCE_V1) : []
-      const refs = formats.bundle ? yield* readReferrers(transport, target, subject.digest) : undefined
-      const bundleFound = refs ? yield* bundlesBy(transport, target, refs, subject.digest, signer.publicKey, SLSA_PROVENANCE_V1) : []
-      const legacyMissing = tag !== undefined && legacyFound.length === 0
-      const bundleMissing = refs !== undefined && bundleFound.length === 0
-      const present = { legacy: tag ? Option.getOrUndefined(tag.manifest)?.digest : undefined, bundle: bundleFound[0]?.referrer }
-      if (!legacyMissing && !bundleMissing) return { written: false, would: false, ...present }
-      if (dryRun) return { written: false, would: true, ...present }
-      const now = yield* Clock.currentTimeMillis
-      const statement = provenanceStatement({
-        subjectName: dockerReference(target.endpoint.registry, target.repository),
-        subjectDigest: subject.digest,
-        parameters: {
-          source: image.entry.source,
-          target: `${target.endpoint.registry}/${target.repository}:${target.reference}`,
-          ...(image.entry.platforms ? { platforms: image.entry.platforms.map(formatPlatform) } : {}),
-          ...(image.entry.amd64Only ? { amd64Only: true } : {}),
-          ...(image.entry.selectedBy ? { tags: image.entry.selectedBy } : {})
-        },
-        sourceReference: sourceReference(image),
-        sourceDigest: image.sourceDigest,
-        // a platform subset's source is the index it was cut from, whose media type we did not keep
-        ...(image.sourceDigest === subject.digest ? { sourceMediaType: subject.mediaType } : {}),
-        ...(readFrom(image) ? { readFrom: readFrom(image)! } : {}),
-        copied: context.copied,
-        tool: settings.tool,
-        startedMillis: context.startedMillis ?? now,
-        finishedMillis: now
-      })
-      // One signature serves both forms: the same envelope in the `.att` layer and in the bundle.
-      const signed = yield* envelope(statement)
-      let legacy = present.legacy
-      if (tag !== undefined && legacyMissing) {
-        const bytes = envelopeBytes(signed)
-        legacy = yield* appendLayer(transport, tag, attestationLayer(bytes, SLSA_PROVENANCE_V1), bytes).pipe(
-          mapErrors(`attestation ${describeLocation(tag.location)}`, LEGACY_REMEDY)
-        )
-      }
-      let bundle = present.bundle
-      if (refs !== undefined && bundleMissing) {
-        bundle = yield* pushBundle(transport, target, subject, bundleBytes(signed, hint), {
-          predicateType: SLSA_PROVENANCE_V1,
-          createdMillis: now,
-          referrersApi: refs.api
-        }).pipe(mapErrors(`attestation bundle for ${describeLocation(withReference(target, subject.digest))}`, FALLBACK_REMEDY))
-      }
-      return { written: true, would: false, legacy, bundle }
-    }).pipe(mapErrors(`attestation for ${describeLocation(withReference(image.target, image.manifest.digest))}`, LEGACY_REMEDY))
+  const attest = makeAttest(transport, signer, dryRun, settings, envelope)
 
   return (image: ResolvedImage, context: SignContext): Effect.Effect<OursOutcome, SigningFailed> =>
     Effect.gen(function*() {
