@@ -3,10 +3,11 @@
  * `registryId`, `createRepositories`, `tagMutability`, and the top-level `createRepositories`
  * (for ECR targets only, each non-ECR target named).
  */
-import { Either } from "effect"
+import { Either, Schema } from "effect"
 import { CLOUDS, cloudOf, createsRepositories, ecrHost, TAG_MUTABILITIES } from "../model/Cloud.ts"
 import type { CloudOptions } from "../model/Cloud.ts"
 import { parseTargetPrefix } from "../model/Target.ts"
+import { mustBe, oneOf, optional } from "./Field.ts"
 import { isRecord, problemAt, valueAt } from "./Positions.ts"
 import type { Located } from "./Positions.ts"
 import type { DefinitionProblem } from "./Problems.ts"
@@ -17,6 +18,38 @@ const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACCOUNT_ID = /^\d{12}$/
 
 const ECR_ONLY = "(cloud: ecr, or a <account>.dkr.ecr.<region>.amazonaws.com host)"
+
+/** The cloud keys of `registries.<host>`. */
+export const cloudFields = {
+  cloud: optional(Schema.Literal(...CLOUDS), {
+    description:
+      "Whose ambient identity this host uses when no key file, token, auth plugin, docker config or podman entry answers: ecr (AWS SDK default chain), gcp (Application Default Credentials). Inferred from ECR, gcr.io and *-docker.pkg.dev host names; none turns it off. azure is not built in: give ACR credentials through docker config.",
+    wrongType: oneOf("cloud", CLOUDS)
+  }),
+  region: optional(Schema.String, {
+    description: "ECR: the AWS region of the registry (default: the host name's, else AWS_REGION / the AWS config).",
+    wrongType: mustBe("region", "a string")
+  }),
+  registryId: optional(Schema.String, {
+    description: "ECR: the 12-digit AWS account id of the registry (default: the host name's, else the caller's account).",
+    wrongType: mustBe("registryId", "a string")
+  }),
+  createRepositories: optional(Schema.Boolean, {
+    description: "ECR targets: create a missing repository before the first write (wins over the file's top-level createRepositories).",
+    wrongType: mustBe("createRepositories", "true or false")
+  }),
+  tagMutability: optional(Schema.Literal(...TAG_MUTABILITIES), {
+    description: "ECR: the tag mutability of repositories created on demand (default IMMUTABLE).",
+    wrongType: oneOf("tagMutability", TAG_MUTABILITIES)
+  })
+}
+
+/** The file's top-level `createRepositories`. */
+export const createRepositoriesField = optional(Schema.Boolean, {
+  description:
+    "Create missing repositories on ECR targets before the first write (IMMUTABLE tags unless registries.<host>.tagMutability says otherwise); registries.<host>.createRepositories wins. Default false.",
+  wrongType: mustBe("createRepositories", "true or false")
+})
 
 /** The cloud options of one raw `registries.<host>` mapping, where their types are right (the schema reports the rest). */
 export const cloudOptionsOf = (raw: unknown): CloudOptions => {

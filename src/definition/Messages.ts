@@ -1,69 +1,25 @@
 /** What the schema's issues become: one problem each, in words a user of the file understands. */
 import type { ParseResult } from "effect"
 import { ParseResult as PR } from "effect"
-import { CLOUDS, TAG_MUTABILITIES } from "../model/Cloud.ts"
+import { fieldAt, keysOf, quoteList } from "./Field.ts"
 import { didYouMean } from "./Problems.ts"
 import type { DefinitionProblem } from "./Problems.ts"
 import { describeValue, problemAt, valueAt, writtenText } from "./Positions.ts"
 import type { Located, Path } from "./Positions.ts"
-import { entryKeys, registryKeys, rootKeys, tagRuleKeys } from "./Schema.ts"
+import { FILE } from "./Schema.ts"
 
+/** The keys allowed beside the last key of `path` (for did-you-mean), when it is a key of a mapping. */
 const allowedKeysFor = (path: Path): ReadonlyArray<string> | undefined => {
-  if (path.length === 1) return rootKeys
-  if (path.length === 3 && path[0] === "images") return entryKeys
-  if (path.length === 3 && path[0] === "registries") return registryKeys
-  if (path.length === 4 && path[0] === "images" && path[2] === "tags") return tagRuleKeys
-  return undefined
+  const inner = fieldAt(FILE, path.slice(0, -1))?.inner
+  return inner?._tag === "Keys" ? keysOf(inner.fields) : undefined
 }
 
-const quoteList = (keys: ReadonlyArray<string>): string => keys.map((k) => `"${k}"`).join(", ")
-
+/** A value of the wrong type, in the words its field declares; else the schema's own, after the key's path. */
 const typeMessage = (ctx: Located, path: Path, fallback: string): string => {
   const value = valueAt(ctx.root, path)
-  const got = `(got ${describeValue(ctx, path, value)})`
-  const last = path[path.length - 1]
-  if (path.length === 1 && last === "targetRepoPrefix") return `targetRepoPrefix must be a string or a list of strings ${got}`
-  if (path.length === 2 && path[0] === "targetRepoPrefix") return `each targetRepoPrefix must be a string like "eu.gcr.io/my-project/external/" ${got}`
-  if (last === "platforms") return `platforms must be a list like ["linux/amd64", "linux/arm64"] ${got}`
-  if (path[path.length - 2] === "platforms") return `each platform must be a string like "linux/amd64" ${got}`
-  if (path.length === 1 && last === "images") {
-    return value === null
-      ? "images has no entries; list at least one image (- source: \"busybox:1.36\")"
-      : `images must be a list of entries like "- source: busybox:1.36" ${got}`
-  }
-  if (path.length === 1 && last === "registries") return `registries must be a mapping of registry host to options ${got}`
-  if (path.length === 1 && last === "createRepositories") return `createRepositories must be true or false ${got}`
-  if (path.length === 2 && path[0] === "images") {
-    return typeof value === "string"
-      ? `each images entry must be a mapping; write "- source: ${value}" (got a plain string)`
-      : `each images entry must be a mapping with a "source" key ${got}`
-  }
-  if (path.length === 2 && path[0] === "registries") {
-    return `registry options must be a mapping with "mirror" and/or "insecure" ${got}`
-  }
-  if (path.length === 3) {
-    if (last === "source") return `source must be a string ${got}`
-    if (last === "tag") {
-      return typeof value === "number" || typeof value === "boolean"
-        ? `tag must be a string (quote it: tag: "${writtenText(ctx, path, value)}")`
-        : `tag must be a string ${got}`
-    }
-    if (last === "amd64Only" || last === "insecure" || last === "createRepositories") return `${String(last)} must be true or false ${got}`
-    if (last === "mirror") return `mirror must be a string host[:port] ${got}`
-    if (path[0] === "registries" && (last === "cloud" || last === "tagMutability")) {
-      const allowed: ReadonlyArray<string> = last === "cloud" ? CLOUDS : TAG_MUTABILITIES
-      const hint = typeof value === "string" ? didYouMean(value, allowed) : undefined
-      return `${last} must be one of ${quoteList(allowed)} ${got}${hint !== undefined ? ` (did you mean "${hint}"?)` : ""}`
-    }
-    if (path[0] === "registries" && (last === "region" || last === "registryId")) return `${last} must be a string ${got}`
-    if (last === "tags") return `tags must be a mapping with semver and/or match (and optionally exclude, latest) ${got}`
-  }
-  if (path.length === 4 && path[2] === "tags") {
-    if (last === "latest") return `latest must be a whole number of at least 1 ${got}`
-    if (last === "prerelease") return `prerelease must be true or false ${got}`
-    return `${String(last)} must be a string ${got}`
-  }
-  return `${path.map(String).join(".")}: ${fallback}`
+  const wrongType = fieldAt(FILE, path)?.wrongType
+  if (wrongType === undefined) return `${path.map(String).join(".")}: ${fallback}`
+  return wrongType({ got: `(got ${describeValue(ctx, path, value)})`, value, written: writtenText(ctx, path, value) })
 }
 
 /** Every problem the schema found, deduplicated, with did-you-mean hints. */

@@ -13,7 +13,9 @@
  * - `prerelease: true` makes the range take pre-releases as semver's includePrerelease does,
  *   `prerelease: false` keeps semver's default even with `match`.
  */
+import { Schema } from "effect"
 import semver from "semver"
+import { integer, mustBe, optional } from "./Field.ts"
 
 /** A rule as written in the file. */
 export interface TagRuleSpec {
@@ -27,6 +29,25 @@ export interface TagRuleSpec {
   readonly latest?: number | undefined
   /** true: the range takes pre-releases (semver's includePrerelease); false: it never does; unset: see the module comment */
   readonly prerelease?: boolean | undefined
+}
+
+/** The keys of a `tags` rule. */
+export const tagRuleFields = {
+  semver: optional(Schema.String, {
+    description: "A semver range as the `semver` npm package reads it, e.g. \">=0.11.0 <0.12.0\" or \"^1.2\".",
+    wrongType: mustBe("semver", "a string")
+  }),
+  match: optional(Schema.String, { description: "A regular expression the tag must match.", wrongType: mustBe("match", "a string") }),
+  exclude: optional(Schema.String, { description: "A regular expression the tag must not match.", wrongType: mustBe("exclude", "a string") }),
+  latest: optional(integer({ minimum: 1 }), {
+    description: "Then keep the N highest tags by semver precedence (tags that are not semver are left out).",
+    wrongType: mustBe("latest", "a whole number of at least 1")
+  }),
+  prerelease: optional(Schema.Boolean, {
+    description:
+      "true: the semver range takes pre-releases (\"1.2.0-rc.1\"); false: it never does. Unset: without match it does not; with match a suffixed tag (\"0.11.1-debian-11-r69\") is checked as its release (0.11.1).",
+    wrongType: mustBe("prerelease", "true or false")
+  })
 }
 
 /** How a rule's range treats a tag with a suffix ("-rc.1", "-debian-11-r69"). */

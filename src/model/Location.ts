@@ -29,6 +29,9 @@ export interface RegistryOptions extends CloudOptions {
 /** The highest `maxRequests` a registry may be given (as `--concurrency`). */
 export const MAX_REQUESTS_PER_HOST = 256
 
+/** Requests in flight to one host when the definition does not say (`maxRequests`). */
+export const DEFAULT_REQUESTS_PER_HOST = 32
+
 /** Where to talk to a registry: the host to contact (after mirrors) and how. */
 export interface Endpoint {
   /** the registry's identity, e.g. "docker.io" (never the mirror) */
