@@ -40,6 +40,21 @@ export type UploadError = TransportError | Retryable | StaleCredentials
 const octet = { "content-type": "application/octet-stream" }
 const EMPTY = new Uint8Array(0)
 
+const openedKey = (image: ImageLocation, digest: string) => `${image.endpoint.host} ${image.repository} ${digest}`
+
+/** A missing repository on a push is RepositoryNotFound; anything else stays what the registry said. */
+const pushError = (image: ImageLocation, error: RegistryError): TransportError =>
+  error.status === 404 && hasCode(error, "NAME_UNKNOWN")
+    ? new RepositoryNotFound({ registry: image.endpoint.host, repository: image.repository })
+    : error
+
+/** The URL of the PUT that closes an upload session with the blob's digest. */
+const closeUrl = (location: URL, digest: string) => {
+  const url = new URL(location)
+  url.searchParams.set("digest", digest)
+  return url.toString()
+}
+
 /** The upload machinery of one client. */
 export const makeUploads = (context: ClientContext) => {
   const { send, stallMs } = context
@@ -47,13 +62,6 @@ export const makeUploads = (context: ClientContext) => {
   const chunkedHosts = new Set<string>()
   // Sessions a mount opened instead of mounting (202), by host, repository and digest: the upload that follows goes there.
   const opened = new Map<string, Session>()
-  const openedKey = (image: ImageLocation, digest: string) => `${image.endpoint.host} ${image.repository} ${digest}`
-
-  /** A missing repository on a push is RepositoryNotFound; anything else stays what the registry said. */
-  const pushError = (image: ImageLocation, error: RegistryError): TransportError =>
-    error.status === 404 && hasCode(error, "NAME_UNKNOWN")
-      ? new RepositoryNotFound({ registry: image.endpoint.host, repository: image.repository })
-      : error
 
   /** The session a POST (`query`: a mount) opened: its status, where it goes on, and the chunk minimum. */
   const start = (image: ImageLocation, query = "", scopes?: ReadonlyArray<string>) =>
@@ -86,12 +94,6 @@ export const makeUploads = (context: ClientContext) => {
 
   /** Keeps the session a 202 mount opened, for the upload of that blob. */
   const keepOpened = (image: ImageLocation, digest: string, s: Session) => void opened.set(openedKey(image, digest), s)
-
-  const closeUrl = (location: URL, digest: string) => {
-    const url = new URL(location)
-    url.searchParams.set("digest", digest)
-    return url.toString()
-  }
 
   /** How the registry answered the PUT that closes an upload. */
   const closed = (image: ImageLocation, digest: string, res: Response, whole: boolean): Effect.Effect<void, TransportError | WholeRefused> =>
