@@ -69,6 +69,47 @@ const renderIndex = (index: LayoutIndex) => `${JSON.stringify(index, null, 2)}\n
 /** Code-unit order, not the locale's: the same refs give the same index.json everywhere. */
 const compareNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
+/** A blob into the layout at `dir`: a temp file, hashed and synced, renamed once its digest (and size) are right. */
+const writeBlobFile = <E = never>(dir: string, digest: string, size: number | undefined, content: Uint8Array | Stream.Stream<Uint8Array, E>) =>
+  Effect.gen(function*() {
+    const path = yield* Effect.try({ try: () => blobPath(dir, digest), catch: (e) => new LayoutIoFailed({ path: dir, detail: String(e) }) })
+    const temp = `${path}.partial-${randomBytes(6).toString("hex")}`
+    const hash = createHash("sha256")
+    let seen = 0
+    const write = Effect.acquireUseRelease(
+      Effect.tryPromise({ try: () => open(temp, "wx"), catch: io(temp) }).pipe(
+        // Whatever happens next, the temp file does not stay behind (after the rename there is none).
+        Effect.tap(() => Effect.addFinalizer(() => Effect.promise(() => rm(temp, { force: true }))))
+      ),
+      (handle) =>
+        Effect.gen(function*() {
+          const stream = content instanceof Uint8Array ? Stream.make(content) : content
+          yield* Stream.runForEach(stream, (chunk) =>
+            Effect.tryPromise({
+              try: () => {
+                hash.update(chunk)
+                seen += chunk.length
+                return writeAll(handle, chunk)
+              },
+              catch: io(temp)
+            }))
+          // Synced before the rename: after a crash, a blob file of the right size has the right bytes.
+          yield* Effect.tryPromise({ try: () => handle.datasync(), catch: io(temp) })
+        }),
+      (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+    )
+    yield* write
+    const actual = `sha256:${hash.digest("hex")}`
+    if (actual !== digest || (size !== undefined && seen !== size)) {
+      return yield* new DigestMismatch({
+        what: `blob written to ${dir}${size !== undefined && seen !== size ? ` (${seen} of ${size} bytes)` : ""}`,
+        expected: digest,
+        actual
+      })
+    }
+    yield* Effect.tryPromise({ try: () => rename(temp, path), catch: io(path) })
+    return seen
+  }).pipe(Effect.scoped)
 
 /**
  * Opens (or creates) a layout directory for writing. A missing directory is created; an
@@ -116,45 +157,7 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
         : Effect.succeed(false)
 
     const writeBlob = <E = never>(digest: string, size: number | undefined, content: Uint8Array | Stream.Stream<Uint8Array, E>) =>
-      Effect.gen(function*() {
-        const path = yield* Effect.try({ try: () => blobPath(dir, digest), catch: (e) => new LayoutIoFailed({ path: dir, detail: String(e) }) })
-        const temp = `${path}.partial-${randomBytes(6).toString("hex")}`
-        const hash = createHash("sha256")
-        let seen = 0
-        const write = Effect.acquireUseRelease(
-          Effect.tryPromise({ try: () => open(temp, "wx"), catch: io(temp) }).pipe(
-            // Whatever happens next, the temp file does not stay behind (after the rename there is none).
-            Effect.tap(() => Effect.addFinalizer(() => Effect.promise(() => rm(temp, { force: true }))))
-          ),
-          (handle) =>
-            Effect.gen(function*() {
-              const stream = content instanceof Uint8Array ? Stream.make(content) : content
-              yield* Stream.runForEach(stream, (chunk) =>
-                Effect.tryPromise({
-                  try: () => {
-                    hash.update(chunk)
-                    seen += chunk.length
-                    return writeAll(handle, chunk)
-                  },
-                  catch: io(temp)
-                }))
-              // Synced before the rename: after a crash, a blob file of the right size has the right bytes.
-              yield* Effect.tryPromise({ try: () => handle.datasync(), catch: io(temp) })
-            }),
-          (handle) => Effect.promise(() => handle.close().catch(() => undefined))
-        )
-        yield* write
-        const actual = `sha256:${hash.digest("hex")}`
-        if (actual !== digest || (size !== undefined && seen !== size)) {
-          return yield* new DigestMismatch({
-            what: `blob written to ${dir}${size !== undefined && seen !== size ? ` (${seen} of ${size} bytes)` : ""}`,
-            expected: digest,
-            actual
-          })
-        }
-        yield* Effect.tryPromise({ try: () => rename(temp, path), catch: io(path) })
-        return seen
-      }).pipe(Effect.scoped)
+      writeBlobFile(dir, digest, size, content)
 
     const ensureBlob = <E = never>(digest: string, size: number, fetch: Effect.Effect<Uint8Array | Stream.Stream<Uint8Array, E>, E>) =>
       Effect.suspend(() => {

@@ -34,8 +34,8 @@ import { writeReportFiles } from "../ReportFiles.ts"
 import { VERSION } from "../Version.ts"
 import { planTable } from "./PlanTable.ts"
 
-/** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2), SyncIncomplete or ReportNotWritten (exit 1). */
-export const runSync = (flags: SyncFlags, plan = false) =>
+/** Everything checked and built before the first request: the definition (this shard of it), and the run's layers. */
+const prepare = (flags: SyncFlags, plan: boolean) =>
   Effect.gen(function*() {
     const env = yield* RunEnvironment.pipe(Effect.mapError(invalid))
     yield* checkConcurrency(flags.concurrency)
@@ -62,8 +62,6 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     yield* checkPlatformSubsets(loaded, features)
     const signer = Option.isSome(flags.signKey) ? yield* loadSigner(flags.signKey.value, env.signKeyPassword).pipe(Effect.mapError(invalid)) : undefined
 
-    const startedAt = new Date()
-    if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
     // Filled by the HTTP stack as registries answer; shown in the summary and the report.
     const quota = makePullQuota()
     const live = pipelineLayer({
@@ -83,6 +81,15 @@ export const runSync = (flags: SyncFlags, plan = false) =>
         : {}),
       ...(repositories ? { repositories } : {})
     })
+    return { env, shard, definition, quota, live }
+  })
+
+/** Validates everything, then runs the pipeline. Fails with InvalidInput (exit 2), SyncIncomplete or ReportNotWritten (exit 1). */
+export const runSync = (flags: SyncFlags, plan = false) =>
+  Effect.gen(function*() {
+    const { definition, env, live, quota, shard } = yield* prepare(flags, plan)
+    const startedAt = new Date()
+    if (flags.dryRun) yield* Effect.logInfo("dry run: nothing will be written")
 
     const finished: Array<ImageResult> = []
     const { mode, color } = resolveOutput(flags.output, process.stdout.isTTY === true, {
