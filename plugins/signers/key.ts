@@ -1,6 +1,6 @@
 /**
  * Signer plugin: a key file (`--sign-key FILE`): cosign's encrypted format or a plain PEM.
- * The password comes from SYNCER_SIGN_KEY_PASSWORD, else COSIGN_PASSWORD (empty allowed).
+ * The password is the caller's (the CLI reads SYNCER_SIGN_KEY_PASSWORD, else COSIGN_PASSWORD: cli/Config.ts).
  */
 import { Effect, Either, Layer } from "effect"
 import { sign } from "node:crypto"
@@ -9,10 +9,6 @@ import { loadSigningKey, SignKeyUnusable } from "../../src/signing/KeyLoader.ts"
 import type { SigningKey } from "../../src/signing/KeyLoader.ts"
 import { Signer } from "../../src/signing/Signer.ts"
 import type { SignerShape } from "../../src/signing/Signer.ts"
-
-/** The password from the environment. */
-export const passwordFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): string =>
-  env["SYNCER_SIGN_KEY_PASSWORD"] ?? env["COSIGN_PASSWORD"] ?? ""
 
 /** Reads and decrypts the key now, so a bad key stops the run before any registry is contacted. */
 export const load = (path: string, password: string): Effect.Effect<SigningKey, SignKeyUnusable> =>

@@ -1,6 +1,6 @@
 /** Loading a definition file from disk (read with a size cap), then parsing it. */
 import { Effect } from "effect"
-import { readCapped } from "../model/InputFile.ts"
+import { readCapped, readFailureReason } from "../model/InputFile.ts"
 import type { Definition } from "./Definition.ts"
 import { parseDefinition } from "./Parse.ts"
 import { loadTls } from "./Tls.ts"
@@ -8,20 +8,9 @@ import { DefinitionError } from "./Problems.ts"
 import type { DefinitionProblem } from "./Problems.ts"
 
 const readProblem = (file: string, error: unknown): DefinitionProblem => {
-  const code = (error as { readonly code?: unknown } | undefined)?.code
-  const reason =
-    code === "ENOENT"
-      ? "no such file"
-      : code === "EISDIR"
-        ? "it is a directory"
-        : code === "EACCES" || code === "EPERM"
-          ? "permission denied"
-          : code === "ETOOBIG"
-          ? "larger than 4 MiB; a definition file is a short YAML list"
-          : error instanceof Error
-            ? error.message
-            : String(error)
-  return { line: 0, column: 0, entry: undefined, message: `cannot read images file "${file}": ${reason}` }
+  const reason = readFailureReason(error)
+  const hint = (error as { readonly code?: unknown } | undefined)?.code === "ETOOBIG" ? "; a definition file is a short YAML list" : ""
+  return { line: 0, column: 0, entry: undefined, message: `cannot read images file "${file}": ${reason}${hint}` }
 }
 
 const BOM = [0xef, 0xbb, 0xbf]

@@ -12,7 +12,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto"
 import { readdir } from "node:fs/promises"
 import { homedir } from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { readTextCapped } from "../model/InputFile.ts"
+import { readFailureReason, readTextCapped } from "../model/InputFile.ts"
 import type { RegistryOptions, TlsMaterial } from "../model/Location.ts"
 import type { Definition, FileReference, TlsFiles } from "./Definition.ts"
 import type { DefinitionProblem } from "./Problems.ts"
@@ -50,18 +50,10 @@ const keyProblem = (pem: string): string | undefined => {
   }
 }
 
-const readReason = (error: unknown): string => {
-  const code = (error as { readonly code?: unknown } | undefined)?.code
-  if (code === "ENOENT") return "no such file"
-  if (code === "EISDIR") return "it is a directory"
-  if (code === "EACCES" || code === "EPERM") return "permission denied"
-  if (code === "ETOOBIG") return "larger than 4 MiB"
-  return error instanceof Error ? error.message : String(error)
-}
 
 type Read = { readonly text: string } | { readonly problem: string }
 
-const readText = (path: string): Promise<Read> => readTextCapped(path).then((text) => ({ text }), (e: unknown) => ({ problem: readReason(e) }))
+const readText = (path: string): Promise<Read> => readTextCapped(path).then((text) => ({ text }), (e: unknown) => ({ problem: readFailureReason(e) }))
 
 /** The TLS material the definition names for one host, or the problems with it. */
 const fromDefinition = async (base: string, host: string, files: TlsFiles): Promise<{ tls: TlsMaterial; problems: Array<DefinitionProblem> }> => {

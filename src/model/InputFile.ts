@@ -34,6 +34,16 @@ export const readCapped = async (path: string, limit: number = INPUT_FILE_LIMIT)
   }
 }
 
+/** Why a file could not be read, in a few words: "no such file", "it is a directory", "permission denied", "larger than 4 MiB". */
+export const readFailureReason = (error: unknown): string => {
+  const code = (error as { readonly code?: unknown } | undefined)?.code
+  if (code === "ENOENT") return "no such file"
+  if (code === "EISDIR") return "it is a directory"
+  if (code === "EACCES" || code === "EPERM") return "permission denied"
+  if (code === "ETOOBIG") return `larger than ${INPUT_FILE_LIMIT / (1024 * 1024)} MiB`
+  return error instanceof Error ? error.message : String(error)
+}
+
 /** The file as UTF-8 text, at most `limit` bytes. */
 export const readTextCapped = async (path: string, limit: number = INPUT_FILE_LIMIT): Promise<string> =>
   new TextDecoder().decode(await readCapped(path, limit))

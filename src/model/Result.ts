@@ -63,3 +63,6 @@ export const imageResult = (fields: Pick<ImageResult, "source" | "target" | "sta
 
 /** The statuses in the order outputs list them. */
 export const STATUSES: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "conflict", "failed"]
+
+/** True for the statuses that make a run incomplete (exit 1): a conflict or a failure. */
+export const failsRun = (status: ImageStatus): boolean => status === "conflict" || status === "failed"

@@ -7,7 +7,8 @@ import { appendFile } from "node:fs/promises"
 import { countByStatus } from "./Output.ts"
 import type { UnfinishedImage } from "./Output.ts"
 import { formatBytes, formatDuration, shortenDigest } from "./Units.ts"
-import type { ImageResult, ImageStatus } from "../model/Result.ts"
+import { STATUSES as statuses } from "../model/Result.ts"
+import type { ImageResult } from "../model/Result.ts"
 
 /** What the summary says about the run as a whole. */
 export interface GithubSummaryMeta {
@@ -23,7 +24,6 @@ export interface GithubSummaryMeta {
 /** The environment variable GitHub Actions sets to the job summary file. */
 export const GITHUB_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
-const statuses: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "conflict", "failed"]
 
 /** Text for a table cell: pipes escaped, HTML neutralised, line breaks as `<br>`. */
 export const escapeCell = (s: string): string =>

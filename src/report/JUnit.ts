@@ -5,6 +5,7 @@
  */
 import { countByStatus } from "./Output.ts"
 import type { UnfinishedImage } from "./Output.ts"
+import { failsRun } from "../model/Result.ts"
 import type { ImageResult } from "../model/Result.ts"
 
 /** What the document says about the run as a whole. */
@@ -66,7 +67,7 @@ const passOutput = (r: ImageResult): string => {
 
 const testCase = (r: ImageResult): string => {
   const open = `    <testcase${attributes([["classname", "image-syncer"], ["name", testCaseName(r)], ["time", seconds(r.durationMs)]])}>`
-  if (r.status === "conflict" || r.status === "failed") {
+  if (failsRun(r.status)) {
     const message = r.error ?? r.status
     const type = r.errorType ?? (r.status === "conflict" ? "TagConflict" : "Failed")
     const body = `${r.status}: ${message}\nsource: ${r.source}\ntarget: ${r.target}\ndigest: ${r.digest ?? "-"}`

@@ -1,7 +1,6 @@
-import type { ImageResult, ImageStatus } from "../model/Result.ts"
 /** What the command prints on stdout (one line per image, a summary) and writes as the JSON report. */
-
-const statuses: ReadonlyArray<ImageStatus> = ["synced", "present", "planned", "conflict", "failed"]
+import { failsRun, STATUSES } from "../model/Result.ts"
+import type { ImageResult, ImageStatus } from "../model/Result.ts"
 
 /** One stable line per image: status, source, target, digest, and the error if any. */
 export const formatResult = (r: ImageResult): string => {
@@ -31,7 +30,7 @@ export const resultParts = (r: ImageResult) => ({
 
 /** Counts per status. */
 export const countByStatus = (results: ReadonlyArray<ImageResult>): Record<ImageStatus, number> => {
-  const counts = { synced: 0, present: 0, planned: 0, conflict: 0, failed: 0 }
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ImageStatus, number>
   for (const r of results) counts[r.status]++
   return counts
 }
@@ -52,13 +51,13 @@ export const INTERRUPTED_EXIT_CODE = 130
 export const formatSummary = (results: ReadonlyArray<ImageResult>, unfinished?: number): string => {
   const c = countByStatus(results)
   const total = results.length + (unfinished ?? 0)
-  const line = `${total} image${total === 1 ? "" : "s"}: ${statuses.map((s) => `${c[s]} ${s}`).join(", ")}`
+  const line = `${total} image${total === 1 ? "" : "s"}: ${STATUSES.map((s) => `${c[s]} ${s}`).join(", ")}`
   return unfinished === undefined ? line : `${line} (interrupted: ${unfinished} not finished)`
 }
 
 /** 0 when every image is synced, present or planned; 1 when any conflicted or failed. */
 export const exitCodeOf = (results: ReadonlyArray<ImageResult>): 0 | 1 =>
-  results.some((r) => r.status === "conflict" || r.status === "failed") ? 1 : 0
+  results.some((r) => failsRun(r.status)) ? 1 : 0
 
 /**
  * The `--report` document. An interrupted run (`unfinished` given) reports what finished in

@@ -13,6 +13,7 @@ import { chooseTransport } from "../../composition/TransportLoader.ts"
 import { loadDefinition } from "../../definition/Load.ts"
 import { selectShard } from "../../definition/Shard.ts"
 import type { ProgressEvent } from "../../model/Progress.ts"
+import { failsRun } from "../../model/Result.ts"
 import type { ImageResult } from "../../model/Result.ts"
 import { formatTarget } from "../../model/Target.ts"
 import { Pipeline } from "../../pipeline/Pipeline.ts"
@@ -173,5 +174,5 @@ export const runSync = (flags: SyncFlags, plan = false) =>
     const unwritten = yield* writeReports(results)
     const code = exitCodeOf(results)
     if (unwritten !== undefined && code === 0) return yield* new ReportNotWritten({ path: unwritten })
-    if (code !== 0) return yield* new SyncIncomplete({ failed: results.filter((r) => r.status === "conflict" || r.status === "failed").length })
+    if (code !== 0) return yield* new SyncIncomplete({ failed: results.filter((r) => failsRun(r.status)).length })
   }).pipe(Logger.withMinimumLogLevel(flags.debug ? LogLevel.Debug : LogLevel.Info))
