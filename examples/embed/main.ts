@@ -15,22 +15,15 @@
 import { FetchHttpClient } from "@effect/platform"
 import { BunContext, BunRuntime } from "@effect/platform-bun"
 import { Console, Effect, Layer, Option, Redacted } from "effect"
-import {
-  CheckTarget,
-  Compare,
-  describeLocation,
-  exitCodeOf,
-  formatResult,
-  formatSummary,
-  loadDefinition,
-  OciTransport,
-  Pipeline,
-  pipelineLayer,
-  Resolve,
-  Transport,
-  transportLayer
-} from "image-syncer"
-import type { Credential, CredentialProvider, Definition, ImageEntry, TransportLayer } from "image-syncer"
+import { Definitions, Model, Plugins, Report, Steps, Sync, Transports } from "image-syncer"
+
+type Credential = Transports.Credential
+type CredentialProvider = Transports.CredentialProvider
+type Definition = Definitions.Definition
+type ImageEntry = Definitions.ImageEntry
+
+const { CheckTarget, Compare, Resolve } = Steps
+const { Transport } = Transports
 
 // == our own layers
 
@@ -49,10 +42,10 @@ const envCredentials: CredentialProvider = {
 const credentials: ReadonlyArray<CredentialProvider> = [envCredentials]
 
 /** Our own Transport layer: the oci transport, with every finished copy reported on stderr. */
-const reportingTransport: TransportLayer = Layer.effect(
+const reportingTransport: Transports.TransportLayer = Layer.effect(
   Transport,
   Effect.gen(function*() {
-    const oci = yield* OciTransport.make()
+    const oci = yield* Plugins.OciTransport.make()
     return Transport.of({
       ...oci,
       name: "oci+report",
@@ -60,7 +53,7 @@ const reportingTransport: TransportLayer = Layer.effect(
         oci.copy(source, target, manifest).pipe(
           Effect.tap((r) =>
             Console.error(
-              `copied ${describeLocation(target)}: ${r.blobsCopied} blobs copied, ${r.blobsMounted} mounted, ${r.blobsSkipped} present`
+              `copied ${Model.describeLocation(target)}: ${r.blobsCopied} blobs copied, ${r.blobsMounted} mounted, ${r.blobsSkipped} present`
             )
           )
         )
@@ -70,7 +63,7 @@ const reportingTransport: TransportLayer = Layer.effect(
 
 /** The three read-only steps on the oci transport over a read-only registry client: what the preflight runs on. */
 const preflightLayer = Layer.mergeAll(Resolve.layer, CheckTarget.layer, Compare.layer).pipe(
-  Layer.provide(transportLayer({ dryRun: true, credentials }))
+  Layer.provide(Sync.transportLayer({ dryRun: true, credentials }))
 )
 
 // == the preflight: the steps, run by hand, with their typed errors
@@ -112,18 +105,18 @@ const program = Effect.gen(function*() {
     return 2
   }
   const dryRun = args.includes("--dry-run")
-  const definition = yield* loadDefinition(file)
+  const definition = yield* Definitions.loadDefinition(file)
 
   yield* Console.log("preflight:")
   for (const line of yield* preflight(definition)) yield* Console.log(`  ${line}`)
 
   yield* Console.log(dryRun ? "sync (dry run):" : "sync:")
-  const results = yield* Effect.flatMap(Pipeline, (pipeline) =>
-    pipeline.syncAll(definition, (result) => Console.log(`  ${formatResult(result)}`))).pipe(
-      Effect.provide(pipelineLayer({ dryRun, concurrency: 4, credentials, transport: reportingTransport }))
+  const results = yield* Effect.flatMap(Sync.Pipeline, (pipeline) =>
+    pipeline.syncAll(definition, (result) => Console.log(`  ${Report.formatResult(result)}`))).pipe(
+      Effect.provide(Sync.pipelineLayer({ dryRun, concurrency: 4, credentials, transport: reportingTransport }))
     )
-  yield* Console.log(formatSummary(results))
-  return exitCodeOf(results)
+  yield* Console.log(Report.formatSummary(results))
+  return Report.exitCodeOf(results)
 }).pipe(
   Effect.catchTag("DefinitionError", (e) => Console.error(e.message).pipe(Effect.as(2))),
   Effect.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))

@@ -82,7 +82,18 @@ export const transportLayer = (
 const oursLayer = (settings: SigningSettings): Layer.Layer<OurSignatures, never, Transport | SyncSettings | Signer> =>
   Layer.unwrapEffect(Effect.map(Effect.promise(() => import("../pipeline/OurSignatures.ts")), (m) => m.layer(settings)))
 
-/** The whole pipeline; only the platform's CommandExecutor is left to provide (registries are spoken to with the platform's fetch). */
+/**
+ * The whole pipeline; only the platform's CommandExecutor is left to provide (registries are
+ * spoken to with the platform's fetch).
+ *
+ * @example
+ * ```ts
+ * program.pipe(
+ *   Effect.provide(Sync.pipelineLayer({ dryRun: false, concurrency: 8, credentials: [] })),
+ *   Effect.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))
+ * )
+ * ```
+ */
 export const pipelineLayer = (
   options: LiveOptions
 ): Layer.Layer<Pipeline, never, CommandExecutor.CommandExecutor> => {

@@ -28,6 +28,16 @@ export const readDefinitionText = (file: string): Effect.Effect<{ readonly text:
   )
 
 /**
+ * Loads a definition file: every problem (with file, line, column and entry) before anything
+ * is contacted.
+ *
+ * @example
+ * ```ts
+ * const definition = yield* Definitions.loadDefinition("images.yaml").pipe(
+ *   Effect.catchTag("DefinitionError", (e) => Effect.die(e.message))
+ * )
+ * ```
+ *
  * Read a file (missing/unreadable/directory → DefinitionError with line 0 and a clear message
  * like `cannot read images file "x.yaml": no such file`), parseDefinition, then read the TLS
  * files it names and the certs.d directories of its hosts (`certsDirs`, docker's and podman's

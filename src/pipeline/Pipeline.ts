@@ -46,7 +46,16 @@ const numbered = (slots: ReadonlyArray<Slot>): ReadonlyArray<{ readonly slot: Sl
     { next: 0, out: [] }
   ).out
 
-/** The Pipeline service. */
+/**
+ * The Pipeline service: every image of a definition through the five steps; never fails (each
+ * image's outcome is its `ImageResult`). Built by `pipelineLayer`.
+ *
+ * @example
+ * ```ts
+ * const results = yield* Effect.flatMap(Sync.Pipeline, (pipeline) =>
+ *   pipeline.syncAll(definition, (result) => Console.log(Report.formatResult(result))))
+ * ```
+ */
 export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
   /** Syncs one entry; never fails: errors become the result. */
   readonly syncImage: (entry: ImageEntry, definition: Definition) => Effect.Effect<ImageResult>
