@@ -8,7 +8,7 @@
  *   3 transport, then pipeline   (pipeline may use transport)
  *   4 plugins/transports, plugins/auth, plugins/signers
  *   5 composition, report
- *   6 cli                        (src/index.ts may use anything)
+ *   6 cli, api                   (src/index.ts may use anything; api is its namespaces)
  *
  * The demo (demo/) and the tests stand outside the program: nothing in src/ or plugins/ imports them.
  *
@@ -22,7 +22,7 @@ const layers = [
   ["src/pipeline"],
   ["plugins/transports", "plugins/auth", "plugins/signers"],
   ["src/composition", "src/report"],
-  ["src/cli"]
+  ["src/cli", "src/api"]
 ]
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
