@@ -9,50 +9,15 @@
 import type { Descriptor } from "../model/Manifest.ts"
 import { parseManifest } from "../model/Manifest.ts"
 import { OCI_INDEX } from "../model/MediaTypes.ts"
+import { topLevelArray } from "./JsonText.ts"
 import { indexEntryJson } from "./Referrer.ts"
 
 const decoder = new TextDecoder()
 
 /** Position of the `]` closing the top-level array `key` of a JSON object, and whether it is empty; undefined when absent. */
 const arrayEnd = (json: string, key: string): { readonly close: number; readonly empty: boolean } | undefined => {
-  let depth = 0
-  let i = 0
-  const n = json.length
-  const skipString = () => {
-    i++
-    while (i < n && json[i] !== "\"") i += json[i] === "\\" ? 2 : 1
-    i++
-  }
-  while (i < n) {
-    const c = json[i]!
-    if (c === "\"") {
-      const start = i
-      skipString()
-      if (depth !== 1 || json.slice(start + 1, i - 1) !== key) continue
-      while (i < n && json[i] !== "[" && json[i] !== "{" && json[i] !== "\"") i++
-      if (json[i] !== "[") return undefined
-      const open = i
-      let d = 0
-      while (i < n) {
-        const ch = json[i]!
-        if (ch === "\"") {
-          skipString()
-          continue
-        }
-        if (ch === "[" || ch === "{") d++
-        else if (ch === "]" || ch === "}") {
-          d--
-          if (d === 0) return { close: i, empty: json.slice(open + 1, i).trim() === "" }
-        }
-        i++
-      }
-      return undefined
-    }
-    if (c === "{" || c === "[") depth++
-    else if (c === "}" || c === "]") depth--
-    i++
-  }
-  return undefined
+  const array = topLevelArray(json, key)
+  return array === undefined ? undefined : { close: array.close, empty: json.slice(array.open + 1, array.close).trim() === "" }
 }
 
 /** The descriptors a referrers index lists (an empty list for bytes that are not an index). */

@@ -7,6 +7,7 @@
 import { sha256Digest as sha } from "../model/Digest.ts"
 import { OCI_CONFIG, OCI_MANIFEST, SIMPLE_SIGNING } from "../model/MediaTypes.ts"
 import { isDockerHub } from "../model/Reference.ts"
+import { rawArrayElements } from "./JsonText.ts"
 
 /** Annotation holding the base64 signature. */
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -57,62 +58,6 @@ export interface SignatureImage {
 /** A layer of an existing signature manifest: its fields, and its descriptor exactly as written. */
 export interface ExistingLayer extends SignatureLayer {
   readonly raw: string
-}
-
-/** The raw text of each element of the top-level array `key` in a JSON object (strings respected). */
-export const rawArrayElements = (json: string, key: string): ReadonlyArray<string> => {
-  let depth = 0
-  let i = 0
-  const n = json.length
-  const skipString = () => {
-    i++
-    while (i < n && json[i] !== "\"") i += json[i] === "\\" ? 2 : 1
-    i++
-  }
-  while (i < n) {
-    const c = json[i]!
-    if (c === "\"") {
-      const start = i
-      skipString()
-      if (depth === 1 && json.slice(start + 1, i - 1) === key) {
-        while (i < n && json[i] !== "[") i++
-        const out: Array<string> = []
-        i++
-        let elementStart = -1
-        let d = 0
-        while (i < n) {
-          const ch = json[i]!
-          if (ch === "\"") {
-            if (elementStart < 0) elementStart = i
-            skipString()
-            continue
-          }
-          if (ch === "{" || ch === "[") {
-            if (d === 0 && elementStart < 0) elementStart = i
-            d++
-          } else if (ch === "}" || ch === "]") {
-            if (d === 0) {
-              if (elementStart >= 0) out.push(json.slice(elementStart, i).trim())
-              return out
-            }
-            d--
-          } else if (ch === "," && d === 0) {
-            if (elementStart >= 0) out.push(json.slice(elementStart, i).trim())
-            elementStart = -1
-          } else if (elementStart < 0 && !/\s/.test(ch)) {
-            elementStart = i
-          }
-          i++
-        }
-        return out
-      }
-      continue
-    }
-    if (c === "{" || c === "[") depth++
-    else if (c === "}" || c === "]") depth--
-    i++
-  }
-  return []
 }
 
 /** Reads the layers of an existing signature manifest, keeping each descriptor's exact text. */
