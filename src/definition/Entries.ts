@@ -11,6 +11,7 @@ import type { ImageReference } from "../model/Reference.ts"
 import type { Platform } from "../model/Platform.ts"
 import { formatTarget, targetFor } from "../model/Target.ts"
 import type { TargetReference } from "../model/Target.ts"
+import type { ImageEntry } from "./Definition.ts"
 import { keys, mustBe, optional, required, struct } from "./Field.ts"
 import type { Wrong } from "./Field.ts"
 import { platformsAt, platformsField } from "./Platforms.ts"
@@ -156,6 +157,20 @@ export interface Computed {
   readonly tags: TagRule | undefined
   readonly platforms: ReadonlyArray<Platform> | undefined
 }
+
+/** A checked entry as the definition holds it: what the file says (`decoded`) with what its checks worked out. */
+export const entryOf = (ctx: Located, index: number, decoded: typeof ImageEntrySchema.Type, done: Computed): ImageEntry => ({
+  index,
+  ...positionOf(ctx, ["images", index]),
+  source: decoded.source,
+  tag: decoded.tag,
+  amd64Only: decoded.amd64Only ?? false,
+  platforms: done.platforms,
+  reference: done.reference,
+  target: done.targets[0]!,
+  targets: done.targets,
+  tags: done.tags
+})
 
 /** What the list's checks need of the rest of the file. */
 export interface ListContext {

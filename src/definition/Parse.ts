@@ -7,10 +7,10 @@ import { Either } from "effect"
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml"
 import { cloudProblems } from "./CloudOptions.ts"
 import type { Definition, ImageEntry } from "./Definition.ts"
-import { checkImages } from "./Entries.ts"
+import { checkImages, entryOf } from "./Entries.ts"
 import { schemaProblems } from "./Messages.ts"
 import { platformsAt } from "./Platforms.ts"
-import { isRecord, offsetOf, positionOf, problemAt, valueAt } from "./Positions.ts"
+import { isRecord, offsetOf, problemAt, valueAt } from "./Positions.ts"
 import type { Located } from "./Positions.ts"
 import { checkPrefixes, filePrefixes } from "./Prefixes.ts"
 import { DefinitionError } from "./Problems.ts"
@@ -123,18 +123,7 @@ export const parseDefinition = (
   for (const [index, entry] of value.images.entries()) {
     const done = checked.computed.get(index)
     if (done === undefined) return fail([problemAt(ctx, ["images", index], "internal error: entry was not validated")])
-    images.push({
-      index,
-      ...positionOf(ctx, ["images", index]),
-      source: entry.source,
-      tag: entry.tag,
-      amd64Only: entry.amd64Only ?? false,
-      platforms: done.platforms,
-      reference: done.reference,
-      target: done.targets[0]!,
-      targets: done.targets,
-      tags: done.tags
-    })
+    images.push(entryOf(ctx, index, entry, done))
   }
   return Either.right({
     file,
