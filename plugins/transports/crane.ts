@@ -64,19 +64,21 @@ const causeOf = (e: ProcessFailed): string => {
   return (errors.length > 0 ? errors : lines.slice(-3)).join(" ").slice(0, 500) || "no error output"
 }
 
-  /** `--insecure` when needed; crane has one such flag for every registry of a command. */
-  const insecureFlag = (endpoints: ReadonlyArray<Endpoint>): Effect.Effect<ReadonlyArray<string>, TransportFailure> => {
-    if (endpoints.every(lax)) return Effect.succeed(endpoints.length > 0 ? ["--insecure"] : [])
-    // Mixed: a verified registry keeps its TLS checks if crane can reach the other side without the flag.
-    const unreachable = endpoints.filter((e) => lax(e) && (e.skipTlsVerify || !cranePlainHttpHost(e.host)))
-    if (unreachable.length === 0) return Effect.succeed([])
-    return Effect.fail(
-      new TransportFailure({
-        transport: "crane",
-        detail: `crane's --insecure applies to every registry of a copy; it will not be used to reach ${unreachable.map((e) => e.host).join(", ")} (insecure) together with a verified registry (use the oci or skopeo transport)`
-      })
-    )
-  }
+/** `--insecure` when needed; crane has one such flag for every registry of a command. */
+const insecureFlag = (endpoints: ReadonlyArray<Endpoint>): Effect.Effect<ReadonlyArray<string>, TransportFailure> => {
+  if (endpoints.every(lax)) return Effect.succeed(endpoints.length > 0 ? ["--insecure"] : [])
+  // Mixed: a verified registry keeps its TLS checks if crane can reach the other side without the flag.
+  const unreachable = endpoints.filter((e) => lax(e) && (e.skipTlsVerify || !cranePlainHttpHost(e.host)))
+  if (unreachable.length === 0) return Effect.succeed([])
+  return Effect.fail(
+    new TransportFailure({
+      transport: "crane",
+      detail: `crane's --insecure applies to every registry of a copy; it will not be used to reach ${
+        unreachable.map((e) => e.host).join(", ")
+      } (insecure) together with a verified registry (use the oci or skopeo transport)`
+    })
+  )
+}
 
 /** One crane run, as its errors need it: `image` is what errors are about, `credentialed` the hosts we had credentials for. */
 interface RunContext {
@@ -164,7 +166,10 @@ export const make = (binary = "crane") =>
         const { stdout } = yield* crane("digest", [image], image)
         const printed = stdout.trim()
         if (!isSha256Digest(printed)) {
-          return yield* new TransportFailure({ transport: "crane", detail: `crane digest ${describeLocation(image)} printed ${JSON.stringify(printed.slice(0, 100))}, not a digest` })
+          return yield* new TransportFailure({
+            transport: "crane",
+            detail: `crane digest ${describeLocation(image)} printed ${JSON.stringify(printed.slice(0, 100))}, not a digest`
+          })
         }
         return printed
       })

@@ -54,7 +54,8 @@ export const make = (binary = "skopeo") =>
         if (c._tag === "RegistryToken") {
           return yield* new TransportFailure({
             transport: "skopeo",
-            detail: "a bearer access token cannot be given to skopeo without putting it on the command line; use the oci transport or a key file / docker config"
+            detail:
+              "a bearer access token cannot be given to skopeo without putting it on the command line; use the oci transport or a key file / docker config"
           })
         }
         const entry: Record<string, string> = c._tag === "Basic" ? { auth: basicToken(c.username, c.password) } : { identitytoken: Redacted.value(c.token) }

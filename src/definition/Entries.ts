@@ -88,14 +88,17 @@ const decodePlatforms = ({ ctx, entry, index, problems }: EntryContext, fileDefa
 
 // ---- tags
 
-const tags = optional(struct(tagRuleFields, {
-  identifier: "TagRule",
-  description:
-    "Which tags of the source repository to sync (at least one of semver and match); each is synced to the same tag in the target, with the entry's amd64Only or platforms."
-}), {
-  wrongType: mustBe("tags", "a mapping with semver and/or match (and optionally exclude, latest)"),
-  inner: keys(tagRuleFields)
-})
+const tags = optional(
+  struct(tagRuleFields, {
+    identifier: "TagRule",
+    description:
+      "Which tags of the source repository to sync (at least one of semver and match); each is synced to the same tag in the target, with the entry's amd64Only or platforms."
+  }),
+  {
+    wrongType: mustBe("tags", "a mapping with semver and/or match (and optionally exclude, latest)"),
+    inner: keys(tagRuleFields)
+  }
+)
 
 /**
  * The `tags` rule, checked: it goes with a repository only (no tag or digest in `source`, no
@@ -108,9 +111,19 @@ const decodeTags = ({ ctx, entry, index, problems }: EntryContext, reference: Im
   const written = String(entry.source)
   if (reference.digest !== undefined || hasExplicitTag(written)) {
     const repository = written.split("@")[0]!.replace(/:[^/:]*$/, "")
-    problems.push(problemAt(ctx, at(index, "source"), `a tags rule selects the tags itself: name the repository only (source: "${repository}"), without ${reference.digest !== undefined ? "a digest" : "a tag"}`))
+    problems.push(
+      problemAt(
+        ctx,
+        at(index, "source"),
+        `a tags rule selects the tags itself: name the repository only (source: "${repository}"), without ${
+          reference.digest !== undefined ? "a digest" : "a tag"
+        }`
+      )
+    )
   }
-  if (entry.tag !== undefined) problems.push(problemAt(ctx, at(index, "tag"), "tag cannot be combined with tags: each selected tag is synced to the same tag in the target", true))
+  if (entry.tag !== undefined) {
+    problems.push(problemAt(ctx, at(index, "tag"), "tag cannot be combined with tags: each selected tag is synced to the same tag in the target", true))
+  }
   const raw = entry.tags
   const text = (v: unknown) => (typeof v === "string" ? v : undefined)
   const spec: TagRuleSpec = {
@@ -120,7 +133,9 @@ const decodeTags = ({ ctx, entry, index, problems }: EntryContext, reference: Im
     latest: typeof raw.latest === "number" ? raw.latest : undefined,
     prerelease: typeof raw.prerelease === "boolean" ? raw.prerelease : undefined
   }
-  for (const p of ruleProblems(spec)) problems.push(p.key === undefined ? problemAt(ctx, at(index, "tags"), p.message, true) : problemAt(ctx, at(index, "tags", p.key), p.message))
+  for (const p of ruleProblems(spec)) {
+    problems.push(p.key === undefined ? problemAt(ctx, at(index, "tags"), p.message, true) : problemAt(ctx, at(index, "tags", p.key), p.message))
+  }
   return problems.length === before ? compileRule(spec) : undefined
 }
 
@@ -137,13 +152,17 @@ const ImageEntrySchema = struct(entryFields, {
 export const imagesField = required(Schema.NonEmptyArray(ImageEntrySchema), {
   description: "The images to sync; at least one.",
   wrongType: ({ got, value }: Wrong) =>
-    value === null ? "images has no entries; list at least one image (- source: \"busybox:1.36\")" : `images must be a list of entries like "- source: busybox:1.36" ${got}`,
+    value === null
+      ? "images has no entries; list at least one image (- source: \"busybox:1.36\")"
+      : `images must be a list of entries like "- source: busybox:1.36" ${got}`,
   inner: {
     _tag: "Items",
     item: {
       schema: ImageEntrySchema,
       wrongType: ({ got, value }: Wrong) =>
-        typeof value === "string" ? `each images entry must be a mapping; write "- source: ${value}" (got a plain string)` : `each images entry must be a mapping with a "source" key ${got}`,
+        typeof value === "string"
+          ? `each images entry must be a mapping; write "- source: ${value}" (got a plain string)`
+          : `each images entry must be a mapping with a "source" key ${got}`,
       inner: keys(entryFields)
     }
   }
@@ -182,7 +201,10 @@ export interface ListContext {
 }
 
 /** Every entry checked, in order; what each valid entry comes to, by index. */
-export const checkImages = (ctx: Located, list: ListContext): { readonly problems: ReadonlyArray<DefinitionProblem>; readonly computed: ReadonlyMap<number, Computed> } => {
+export const checkImages = (
+  ctx: Located,
+  list: ListContext
+): { readonly problems: ReadonlyArray<DefinitionProblem>; readonly computed: ReadonlyMap<number, Computed> } => {
   const problems: Array<DefinitionProblem> = []
   const computed = new Map<number, Computed>()
   const images = valueAt(ctx.root, ["images"])
@@ -233,7 +255,14 @@ const checkEntry = (
       const repository = `${target.registry}/${target.repository}`
       const earlier = taken.ruleTargets.get(repository)
       if (earlier !== undefined) {
-        problems.push(problemAt(ctx, ["images", index, "tags"], `another tags rule (images[${earlier}], line ${lineOf(ctx, earlier)}) already selects tags of ${repository}; merge the two rules`, true))
+        problems.push(
+          problemAt(
+            ctx,
+            ["images", index, "tags"],
+            `another tags rule (images[${earlier}], line ${lineOf(ctx, earlier)}) already selects tags of ${repository}; merge the two rules`,
+            true
+          )
+        )
         return undefined
       }
     }
@@ -252,7 +281,13 @@ const checkEntry = (
     const earlier = taken.targets.get(name)
     if (earlier === undefined) continue
     const earlierSource = valueAt(ctx.root, ["images", earlier, "source"])
-    problems.push(problemAt(ctx, ["images", index], `maps to the same target "${name}" as images[${earlier}] (${String(earlierSource)}): lines ${lineOf(ctx, earlier)} and ${lineOf(ctx, index)}`))
+    problems.push(
+      problemAt(
+        ctx,
+        ["images", index],
+        `maps to the same target "${name}" as images[${earlier}] (${String(earlierSource)}): lines ${lineOf(ctx, earlier)} and ${lineOf(ctx, index)}`
+      )
+    )
     return undefined
   }
   for (const target of entryTargets) taken.targets.set(formatTarget(target), index)

@@ -29,7 +29,13 @@ const semanticChecks = (ctx: Located, prefixes: ReadonlyArray<string> | undefine
   const filePlatforms = written === undefined ? undefined : platformsAt(ctx, ["platforms"], written, platformProblems)
   const images = checkImages(ctx, { prefixes, prefixesUsable: prefixCheck.usable, filePlatforms })
   return {
-    problems: [...prefixCheck.problems, ...platformProblems, ...registryProblems(ctx, valueAt(ctx.root, ["registries"])), ...cloudProblems(ctx, prefixes), ...images.problems],
+    problems: [
+      ...prefixCheck.problems,
+      ...platformProblems,
+      ...registryProblems(ctx, valueAt(ctx.root, ["registries"])),
+      ...cloudProblems(ctx, prefixes),
+      ...images.problems
+    ],
     computed: images.computed
   }
 }
@@ -49,8 +55,7 @@ export const parseDefinition = (
   text: string,
   options?: { readonly targetRepoPrefix?: string | ReadonlyArray<string> | undefined }
 ): Either.Either<Definition, DefinitionError> => {
-  const fail = (problems: ReadonlyArray<DefinitionProblem>) =>
-    Either.left(new DefinitionError({ file, problems: sortProblems(problems) }))
+  const fail = (problems: ReadonlyArray<DefinitionProblem>) => Either.left(new DefinitionError({ file, problems: sortProblems(problems) }))
   // An empty override (e.g. an unset-but-exported env variable) means "no override".
   const given = options?.targetRepoPrefix
   const overrides = (typeof given === "string" ? [given] : given ?? []).filter((p) => p !== "")

@@ -23,7 +23,9 @@ export const platformsField = (description: string): Field<Schema.optional<Schem
 export const platformsAt = (ctx: Located, path: Path, value: unknown, problems: Array<DefinitionProblem>): ReadonlyArray<Platform> | undefined => {
   if (!Array.isArray(value)) return undefined // the schema says what is wrong with it
   if (value.length === 0) {
-    problems.push(problemAt(ctx, path, "platforms is an empty list; list at least one, e.g. [\"linux/amd64\", \"linux/arm64\"] (or leave it out for every platform)"))
+    problems.push(
+      problemAt(ctx, path, "platforms is an empty list; list at least one, e.g. [\"linux/amd64\", \"linux/arm64\"] (or leave it out for every platform)")
+    )
     return undefined
   }
   const before = problems.length
@@ -40,7 +42,9 @@ export const platformsAt = (ctx: Located, path: Path, value: unknown, problems: 
     const earlier = platforms.findIndex((p) => platformMatches(p, parsed.right) || platformMatches(parsed.right, p))
     if (earlier >= 0) {
       const first = written[earlier]!
-      problems.push(problemAt(ctx, [...path, i], first === item ? `platform "${item}" is listed twice` : `platform "${item}" is listed twice ("${first}" covers it)`))
+      problems.push(
+        problemAt(ctx, [...path, i], first === item ? `platform "${item}" is listed twice` : `platform "${item}" is listed twice ("${first}" covers it)`)
+      )
       return
     }
     platforms.push(parsed.right)

@@ -52,7 +52,9 @@ export const checkPrefixes = (
     const earlier = seen.get(normal)
     if (earlier !== undefined) {
       const first = prefixes[earlier]!
-      const message = first === prefix ? `target prefix "${prefix}" is given twice` : `target prefix "${prefix}" is given twice ("${first}" names the same repositories)`
+      const message = first === prefix
+        ? `target prefix "${prefix}" is given twice`
+        : `target prefix "${prefix}" is given twice ("${first}" names the same repositories)`
       problems.push(fromOverride ? { line: 0, column: 0, entry: undefined, message: `${message} on the command line` } : problemAt(ctx, prefixPath(i), message))
       return
     }

@@ -48,7 +48,11 @@ export const registriesField = optional(Schema.Record({ key: Schema.String, valu
   wrongType: mustBe("registries", "a mapping of registry host to options"),
   inner: {
     _tag: "Values",
-    value: { schema: RegistryOptionsSchema, wrongType: mustBe("registry options", "a mapping with \"mirror\" and/or \"insecure\""), inner: keys(registryFields) }
+    value: {
+      schema: RegistryOptionsSchema,
+      wrongType: mustBe("registry options", "a mapping with \"mirror\" and/or \"insecure\""),
+      inner: keys(registryFields)
+    }
   }
 })
 
@@ -92,7 +96,9 @@ export const registryProblems = (ctx: Located, registries: unknown): ReadonlyArr
   const firstSeen = new Map<string, string>()
   return Object.entries(registries).flatMap(([host, options]) => [
     ...checkHost(ctx, host, firstSeen),
-    ...(isRecord(options) ? [...checkMirror(ctx, host, options.mirror), ...checkClientPair(ctx, host, options), ...checkMaxRequests(ctx, host, options.maxRequests)] : [])
+    ...(isRecord(options)
+      ? [...checkMirror(ctx, host, options.mirror), ...checkClientPair(ctx, host, options), ...checkMaxRequests(ctx, host, options.maxRequests)]
+      : [])
   ])
 }
 

@@ -4,5 +4,4 @@
  */
 
 /** True when `value` is a module path: it has a "/" or a JavaScript/TypeScript file ending. */
-export const isModulePath = (value: string | undefined): value is string =>
-  value !== undefined && (value.includes("/") || /\.[cm]?[jt]s$/.test(value))
+export const isModulePath = (value: string | undefined): value is string => value !== undefined && (value.includes("/") || /\.[cm]?[jt]s$/.test(value))

@@ -48,7 +48,11 @@ const innermost = (e: unknown): unknown =>
   e && typeof e === "object" && "cause" in e && (e as { cause?: unknown }).cause ? innermost((e as { cause: unknown }).cause) : e
 
 /** The bodies of one blob: the first requested at once (its round trip overlaps the consumer's first step), the others when a break asks. */
-const bodies = (run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A, E>>, open: (from: number) => Effect.Effect<OpenedAt, Failure>, digest: string) => {
+const bodies = (
+  run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A, E>>,
+  open: (from: number) => Effect.Effect<OpenedAt, Failure>,
+  digest: string
+) => {
   let first: Promise<Exit.Exit<OpenedAt, Failure>> | undefined = run(open(0))
   return {
     /** The body from byte `from`, or why there is none. */
@@ -57,7 +61,9 @@ const bodies = (run: <A, E>(effect: Effect.Effect<A, E>) => Promise<Exit.Exit<A,
       first = undefined
       if (Exit.isSuccess(exit)) return exit.value
       const failure = Cause.failureOption(exit.cause)
-      return Option.isSome(failure) ? failure.value : new TransportFailure({ transport: "oci", detail: `GET blob ${digest}: ${Cause.pretty(exit.cause).split("\n")[0]}` })
+      return Option.isSome(failure)
+        ? failure.value
+        : new TransportFailure({ transport: "oci", detail: `GET blob ${digest}: ${Cause.pretty(exit.cause).split("\n")[0]}` })
     },
     /** A body that was never read: its response, once there, is let go too. */
     cancel: (reason: unknown) => {
@@ -80,11 +86,21 @@ const steps = (
   const end = (): Step => {
     const actual = `sha256:${hash.digest("hex")}`
     if (actual === blob.digest && offset === blob.size) return { _tag: "End" }
-    return { _tag: "Failed", error: new DigestMismatch({ what: `blob ${blob.where}${offset !== blob.size ? ` (${offset} of ${blob.size} bytes)` : ""}`, expected: blob.digest, actual }) }
+    return {
+      _tag: "Failed",
+      error: new DigestMismatch({
+        what: `blob ${blob.where}${offset !== blob.size ? ` (${offset} of ${blob.size} bytes)` : ""}`,
+        expected: blob.digest,
+        actual
+      })
+    }
   }
   const accept = (chunk: Uint8Array): Step => {
     if (offset + chunk.length > blob.size) {
-      return { _tag: "Failed", error: new DigestMismatch({ what: `blob ${blob.where} (more than ${blob.size} bytes)`, expected: blob.digest, actual: "(longer content)" }) }
+      return {
+        _tag: "Failed",
+        error: new DigestMismatch({ what: `blob ${blob.where} (more than ${blob.size} bytes)`, expected: blob.digest, actual: "(longer content)" })
+      }
     }
     hash.update(chunk)
     offset += chunk.length

@@ -48,61 +48,61 @@ export const makeAttest = (
   dryRun: boolean,
   settings: SigningSettings,
   envelope: (payload: Uint8Array) => Effect.Effect<Envelope, SigningFailed>
-): ((image: ResolvedImage, context: SignContext) => Effect.Effect<Attested, SigningFailed>) => {
+): (image: ResolvedImage, context: SignContext) => Effect.Effect<Attested, SigningFailed> => {
   const formats = formatsOf(settings.format)
   const hint = keyHint(signer.publicKey)
   /** Our provenance attestation of the image's digest, in every format asked for. */
   return (image: ResolvedImage, context: SignContext) =>
-  Effect.gen(function*() {
-    const target = image.target
-    const subject = image.manifest
-    const tag = formats.legacy ? yield* readTagImage(transport, target, subject.digest, ".att") : undefined
-    const legacyFound = tag ? yield* attestationsBy(transport, tag, subject.digest, signer.publicKey, SLSA_PROVENANCE_V1) : []
-    const refs = formats.bundle ? yield* readReferrers(transport, target, subject.digest) : undefined
-    const bundleFound = refs ? yield* bundlesBy(transport, target, refs, subject.digest, signer.publicKey, SLSA_PROVENANCE_V1) : []
-    const legacyMissing = tag !== undefined && legacyFound.length === 0
-    const bundleMissing = refs !== undefined && bundleFound.length === 0
-    const present = { legacy: tag ? Option.getOrUndefined(tag.manifest)?.digest : undefined, bundle: bundleFound[0]?.referrer }
-    if (!legacyMissing && !bundleMissing) return { written: false, would: false, ...present }
-    if (dryRun) return { written: false, would: true, ...present }
-    const now = yield* Clock.currentTimeMillis
-    const statement = provenanceStatement({
-      subjectName: dockerReference(target.endpoint.registry, target.repository),
-      subjectDigest: subject.digest,
-      parameters: {
-        source: image.entry.source,
-        target: `${target.endpoint.registry}/${target.repository}:${target.reference}`,
-        ...(image.entry.platforms ? { platforms: image.entry.platforms.map(formatPlatform) } : {}),
-        ...(image.entry.amd64Only ? { amd64Only: true } : {}),
-        ...(image.entry.selectedBy ? { tags: image.entry.selectedBy } : {})
-      },
-      sourceReference: sourceReference(image),
-      sourceDigest: image.sourceDigest,
-      // a platform subset's source is the index it was cut from, whose media type we did not keep
-      ...(image.sourceDigest === subject.digest ? { sourceMediaType: subject.mediaType } : {}),
-      ...(readFrom(image) ? { readFrom: readFrom(image)! } : {}),
-      copied: context.copied,
-      tool: settings.tool,
-      startedMillis: context.startedMillis ?? now,
-      finishedMillis: now
-    })
-    // One signature serves both forms: the same envelope in the `.att` layer and in the bundle.
-    const signed = yield* envelope(statement)
-    let legacy = present.legacy
-    if (tag !== undefined && legacyMissing) {
-      const bytes = envelopeBytes(signed)
-      legacy = yield* appendLayer(transport, tag, attestationLayer(bytes, SLSA_PROVENANCE_V1), bytes).pipe(
-        mapErrors(`attestation ${describeLocation(tag.location)}`, LEGACY_REMEDY)
-      )
-    }
-    let bundle = present.bundle
-    if (refs !== undefined && bundleMissing) {
-      bundle = yield* pushBundle(transport, target, subject, bundleBytes(signed, hint), {
-        predicateType: SLSA_PROVENANCE_V1,
-        createdMillis: now,
-        referrersApi: refs.api
-      }).pipe(mapErrors(`attestation bundle for ${describeLocation(withReference(target, subject.digest))}`, FALLBACK_REMEDY))
-    }
-    return { written: true, would: false, legacy, bundle }
-  }).pipe(mapErrors(`attestation for ${describeLocation(withReference(image.target, image.manifest.digest))}`, LEGACY_REMEDY))
+    Effect.gen(function*() {
+      const target = image.target
+      const subject = image.manifest
+      const tag = formats.legacy ? yield* readTagImage(transport, target, subject.digest, ".att") : undefined
+      const legacyFound = tag ? yield* attestationsBy(transport, tag, subject.digest, signer.publicKey, SLSA_PROVENANCE_V1) : []
+      const refs = formats.bundle ? yield* readReferrers(transport, target, subject.digest) : undefined
+      const bundleFound = refs ? yield* bundlesBy(transport, target, refs, subject.digest, signer.publicKey, SLSA_PROVENANCE_V1) : []
+      const legacyMissing = tag !== undefined && legacyFound.length === 0
+      const bundleMissing = refs !== undefined && bundleFound.length === 0
+      const present = { legacy: tag ? Option.getOrUndefined(tag.manifest)?.digest : undefined, bundle: bundleFound[0]?.referrer }
+      if (!legacyMissing && !bundleMissing) return { written: false, would: false, ...present }
+      if (dryRun) return { written: false, would: true, ...present }
+      const now = yield* Clock.currentTimeMillis
+      const statement = provenanceStatement({
+        subjectName: dockerReference(target.endpoint.registry, target.repository),
+        subjectDigest: subject.digest,
+        parameters: {
+          source: image.entry.source,
+          target: `${target.endpoint.registry}/${target.repository}:${target.reference}`,
+          ...(image.entry.platforms ? { platforms: image.entry.platforms.map(formatPlatform) } : {}),
+          ...(image.entry.amd64Only ? { amd64Only: true } : {}),
+          ...(image.entry.selectedBy ? { tags: image.entry.selectedBy } : {})
+        },
+        sourceReference: sourceReference(image),
+        sourceDigest: image.sourceDigest,
+        // a platform subset's source is the index it was cut from, whose media type we did not keep
+        ...(image.sourceDigest === subject.digest ? { sourceMediaType: subject.mediaType } : {}),
+        ...(readFrom(image) ? { readFrom: readFrom(image)! } : {}),
+        copied: context.copied,
+        tool: settings.tool,
+        startedMillis: context.startedMillis ?? now,
+        finishedMillis: now
+      })
+      // One signature serves both forms: the same envelope in the `.att` layer and in the bundle.
+      const signed = yield* envelope(statement)
+      let legacy = present.legacy
+      if (tag !== undefined && legacyMissing) {
+        const bytes = envelopeBytes(signed)
+        legacy = yield* appendLayer(transport, tag, attestationLayer(bytes, SLSA_PROVENANCE_V1), bytes).pipe(
+          mapErrors(`attestation ${describeLocation(tag.location)}`, LEGACY_REMEDY)
+        )
+      }
+      let bundle = present.bundle
+      if (refs !== undefined && bundleMissing) {
+        bundle = yield* pushBundle(transport, target, subject, bundleBytes(signed, hint), {
+          predicateType: SLSA_PROVENANCE_V1,
+          createdMillis: now,
+          referrersApi: refs.api
+        }).pipe(mapErrors(`attestation bundle for ${describeLocation(withReference(target, subject.digest))}`, FALLBACK_REMEDY))
+      }
+      return { written: true, would: false, legacy, bundle }
+    }).pipe(mapErrors(`attestation for ${describeLocation(withReference(image.target, image.manifest.digest))}`, LEGACY_REMEDY))
 }

@@ -130,7 +130,9 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
               yield* started(index, entry.source, formatTarget(forTarget.target))
               const processed = yield* processImage(forTarget, definition, shared)
               // What the run found about the entry itself (a tag a rule also selected) comes first.
-              const result = slot.warnings === undefined ? processed.result : { ...processed.result, warnings: [...slot.warnings, ...processed.result.warnings] }
+              const result = slot.warnings === undefined
+                ? processed.result
+                : { ...processed.result, warnings: [...slot.warnings, ...processed.result.warnings] }
               const finished: Finished = { index, result, written: processed.written }
               if (finished.written) yield* Ref.update(unconfirmed, (all) => [...all, finished])
               yield* emit(index, result)
@@ -148,16 +150,22 @@ export class Pipeline extends Context.Tag("syncer/Pipeline")<Pipeline, {
               Effect.tap((r) => (r === result ? Effect.void : revise(index, r)))
             ), { concurrency })
 
-        return Effect.flatMap(Ref.make<ReadonlyArray<Finished>>([]), (unconfirmed) =>
-          Effect.forEach(numbered(slots), ({ slot, first }) => runSlot(unconfirmed, slot, first), { concurrency }).pipe(
-            Effect.flatMap((perSlot) => readBackAll(unconfirmed, perSlot.flat())),
-            // Interrupted before the end: what was written stands as reported, and says it was not read back.
-            Effect.onInterrupt(() =>
-              Effect.flatMap(Ref.get(unconfirmed), (left) =>
-                Effect.forEach([...left].sort((a, b) => a.index - b.index), ({ index, result }) => revise(index, notReadBack(result)), { discard: true })
+        return Effect.flatMap(
+          Ref.make<ReadonlyArray<Finished>>([]),
+          (unconfirmed) =>
+            Effect.forEach(numbered(slots), ({ slot, first }) => runSlot(unconfirmed, slot, first), { concurrency }).pipe(
+              Effect.flatMap((perSlot) => readBackAll(unconfirmed, perSlot.flat())),
+              // Interrupted before the end: what was written stands as reported, and says it was not read back.
+              Effect.onInterrupt(() =>
+                Effect.flatMap(Ref.get(unconfirmed), (left) =>
+                  Effect.forEach(
+                    [...left].sort((a, b) => a.index - b.index),
+                    ({ index, result }) => revise(index, notReadBack(result)),
+                    { discard: true }
+                  ))
               )
             )
-          ))
+        )
       }
 
       const syncAll = (

@@ -95,6 +95,56 @@ const foundOf = (image: ResolvedImage): Found => ({ digest: image.manifest.diges
 /** The fields a step adds to a result. */
 type Extra = Partial<Omit<ImageResult, "source" | "target" | "digest" | "sourceDigest" | "status" | "warnings">>
 
+const done = (result: ImageResult): Processed => ({ result, written: undefined })
+
+/** An image's result: what was found of it, its status, and what the steps add. */
+const resultFor = (entry: ImageEntry) => {
+  const target = formatTarget(entry.target)
+  return (found: Found, status: ImageStatus, extra: Extra = {}): ImageResult =>
+    imageResult({
+      source: entry.source,
+      target,
+      digest: found.digest,
+      ...(found.sourceDigest !== undefined && found.sourceDigest !== found.digest ? { sourceDigest: found.sourceDigest } : {}),
+      status,
+      warnings: found.warnings,
+      ...extra
+    })
+}
+
+/** An error of the steps (or a bug in them) as the image's result, with what was found before it; `hint` adds the caller's advice. */
+const settleFor = (entry: ImageEntry, hint: SyncSettingsShape["hint"]) => {
+  const resultOf = resultFor(entry)
+  return (found: Found) => (work: Effect.Effect<Processed, ImageError>): Effect.Effect<Processed> => {
+    const fail = (status: ImageStatus) => (e: ImageError) => {
+      const advice = hint?.(e)
+      return Effect.succeed(done(resultOf(found, status, { error: advice === undefined ? e.message : `${e.message} (${advice})`, errorType: e._tag })))
+    }
+    const failedByBug = (message: string) => done(resultOf(found, "failed", { error: message, errorType: "Defect" }))
+    return imageWork(
+      entry.source,
+      Effect.catchTags(work, {
+        TagConflict: fail("conflict"),
+        TagTaken: fail("conflict"),
+        SourceNotFound: fail("failed"),
+        PlatformMismatch: fail("failed"),
+        DigestMismatch: fail("failed"),
+        ImageNotFound: fail("failed"),
+        Unauthorized: fail("failed"),
+        RegistryUnavailable: fail("failed"),
+        TransportFailure: fail("failed"),
+        UnsupportedUrl: fail("failed"),
+        ResponseTooLarge: fail("failed"),
+        RateLimited: fail("failed"),
+        RepositoryNotFound: fail("failed"),
+        RegistryError: fail("failed"),
+        SigningFailed: fail("failed")
+      }),
+      failedByBug
+    )
+  }
+}
+
 /** The processing of one image, over the step services. */
 export const makeProcessImage = (steps: ImageSteps) => {
   const { checkTarget, compare, copy, repositories, resolve, settings, sign } = steps
@@ -118,43 +168,8 @@ export const makeProcessImage = (steps: ImageSteps) => {
   }
 
   const processImage = (entry: ImageEntry, definition: Definition, shared: SourceWork = sourceWork(entry, definition)): Effect.Effect<Processed> => {
-    const target = formatTarget(entry.target)
-    const resultOf = (found: Found, status: ImageStatus, extra: Extra = {}): ImageResult =>
-      imageResult({
-        source: entry.source,
-        target,
-        digest: found.digest,
-        ...(found.sourceDigest !== undefined && found.sourceDigest !== found.digest ? { sourceDigest: found.sourceDigest } : {}),
-        status,
-        warnings: found.warnings,
-        ...extra
-      })
-    const done = (result: ImageResult): Processed => ({ result, written: undefined })
-    /** An error of the steps (or a bug in them) as the image's result, with what was found before it. */
-    const settle = (found: Found) => (work: Effect.Effect<Processed, ImageError>): Effect.Effect<Processed> => {
-      const fail = (status: ImageStatus) => (e: ImageError) => {
-        const hint = settings.hint?.(e)
-        return Effect.succeed(done(resultOf(found, status, { error: hint === undefined ? e.message : `${e.message} (${hint})`, errorType: e._tag })))
-      }
-      const failedByBug = (message: string) => done(resultOf(found, "failed", { error: message, errorType: "Defect" }))
-      return imageWork(entry.source, Effect.catchTags(work, {
-        TagConflict: fail("conflict"),
-        TagTaken: fail("conflict"),
-        SourceNotFound: fail("failed"),
-        PlatformMismatch: fail("failed"),
-        DigestMismatch: fail("failed"),
-        ImageNotFound: fail("failed"),
-        Unauthorized: fail("failed"),
-        RegistryUnavailable: fail("failed"),
-        TransportFailure: fail("failed"),
-        UnsupportedUrl: fail("failed"),
-        ResponseTooLarge: fail("failed"),
-        RateLimited: fail("failed"),
-        RepositoryNotFound: fail("failed"),
-        RegistryError: fail("failed"),
-        SigningFailed: fail("failed")
-      }), failedByBug)
-    }
+    const resultOf = resultFor(entry)
+    const settle = settleFor(entry, settings.hint)
 
     /** From a resolved image on: compare with what the target holds, then sign, plan or copy. */
     const afterResolve = (image: ResolvedImage, existing: Option.Option<ManifestDescriptor>, started: number): Effect.Effect<Processed, ImageError> =>
@@ -171,7 +186,13 @@ export const makeProcessImage = (steps: ImageSteps) => {
           const wouldCreateRepository = yield* repositories.wouldCreate(image.target)
           const signed = yield* sign.sign(image, false, started)
           const sizeBytes = settings.measure ? yield* shared.size(toCopy) : undefined
-          return done(resultOf(found, "planned", { ...signed, ...(sizeBytes !== undefined ? { sizeBytes } : {}), ...(wouldCreateRepository ? { wouldCreateRepository } : {}) }))
+          return done(
+            resultOf(found, "planned", {
+              ...signed,
+              ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+              ...(wouldCreateRepository ? { wouldCreateRepository } : {})
+            })
+          )
         }
         yield* announce("copy")
         // Before the first write: a registry that does not create repositories on push gets it made (createRepositories).

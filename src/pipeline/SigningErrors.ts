@@ -22,6 +22,8 @@ export const FALLBACK_REMEDY =
 /** Maps transport errors to SigningFailed (a refused rewrite of an immutable tag with its remedy). */
 export const mapErrors = (what: string, remedy: string) => <A>(eff: Effect.Effect<A, TransportError | SigningFailed>): Effect.Effect<A, SigningFailed> =>
   eff.pipe(
-    Effect.catchIf((e): e is TransportError => e._tag !== "SigningFailed", (e) =>
-      Effect.fail(e._tag === "TagTaken" && e.when === "immutable" ? refusedRewrite(e, remedy) : failed(what)(e)))
+    Effect.catchIf(
+      (e): e is TransportError => e._tag !== "SigningFailed",
+      (e) => Effect.fail(e._tag === "TagTaken" && e.when === "immutable" ? refusedRewrite(e, remedy) : failed(what)(e))
+    )
   )

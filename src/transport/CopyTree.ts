@@ -102,7 +102,8 @@ export const copyOneBlob = (
     progress({ _tag: "BlobStarted", digest: blob.digest, size: blob.size })
     const budget = { count: 0 }
     return yield* target.writeBlob(to, blob.digest, blob.size, () =>
-      Effect.map(source.openBlob(from, blob.digest, blob.size, budget), (body) => counted(body, progress)))
+      Effect.map(source.openBlob(from, blob.digest, blob.size, budget), (body) =>
+        counted(body, progress)))
   })
 
 /** A body from bytes already in memory (read and verified before): a fresh stream for every try. */
@@ -136,8 +137,10 @@ export const makeCopy = (source: ImageStore, target: ImageStore, settings: CopyS
   const blobs = blobSteps(source, target, state)
 
   const putOnce = (to: ImageLocation, raw: RawManifest) =>
-    state.manifestPuts.get(`${to.endpoint.host} ${to.repository} ${raw.digest}`, () =>
-      target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType))
+    state.manifestPuts.get(
+      `${to.endpoint.host} ${to.repository} ${raw.digest}`,
+      () => target.putManifest(withReference(to, raw.digest), raw.bytes, raw.mediaType)
+    )
 
   const noteHome = (at: ImageLocation, digest: string) => {
     if (!state.manifestHomes.has(digest)) state.manifestHomes.set(digest, withReference(at, digest))

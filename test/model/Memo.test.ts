@@ -9,7 +9,9 @@ describe("Memo", () => {
     const memo = makeMemo<string, never>()
     const work = (key: string) => () => Effect.sync(() => (runs.push(key), key.toUpperCase())).pipe(Effect.delay("2 millis"))
     expect(memo.find("a")).toBeUndefined()
-    const results = await Effect.runPromise(Effect.all([memo.get("a", work("a")), memo.get("a", work("a")), memo.get("b", work("b"))], { concurrency: "unbounded" }))
+    const results = await Effect.runPromise(
+      Effect.all([memo.get("a", work("a")), memo.get("a", work("a")), memo.get("b", work("b"))], { concurrency: "unbounded" })
+    )
     expect(results).toEqual(["A", "A", "B"])
     expect(runs).toEqual(["a", "b"])
     expect(memo.known("a")).toBe("A")

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test"
 import { rawArrayElements, topLevelArray } from "../../src/signing/JsonText.ts"
 
 describe("JsonText", () => {
-  const manifest = `{"schemaVersion":2,"config":{"layers":[1]},"layers":[ {"digest":"sha256:a","annotations":{"x":"],\\"[,"}} , {"digest":"sha256:b"}\n],"tail":true}`
+  const manifest =
+    `{"schemaVersion":2,"config":{"layers":[1]},"layers":[ {"digest":"sha256:a","annotations":{"x":"],\\"[,"}} , {"digest":"sha256:b"}\n],"tail":true}`
 
   test("the top-level array of a key: its brackets, not a nested key's, strings with brackets and escapes skipped", () => {
     const array = topLevelArray(manifest, "layers")!
