@@ -76,7 +76,7 @@ export const makeFetch = (context: ClientContext) => {
       const path = manifestPath(image)
       const res = yield* send(image, { method: "HEAD", path, headers: { accept: ACCEPT } }).pipe(
         // A HEAD's refusal has no body to say why: the GET's does (a missing Harbor project).
-        Effect.catchTag("Unauthorized", (e) => (e.anonymous !== true && e.detail === "" ? Effect.flatMap(getManifest(image), () => Effect.fail(e)) : Effect.fail(e)))
+        Effect.catchTag("Unauthorized", (e) => ((e.codes ?? []).length === 0 ? Effect.flatMap(getManifest(image), () => Effect.fail(e)) : Effect.fail(e)))
       )
       if (res.status === 404) return Option.none()
       if (res.status !== 200) return yield* unexpected(context, image, "HEAD", path, res)

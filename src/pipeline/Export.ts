@@ -68,7 +68,7 @@ export const layoutLocation = (entry: ImageEntry): ImageLocation => {
 }
 
 /** How the export names a carried artifact: "sha256-….sig", "sha256-… (referrers)". */
-const upstreamLabel = (c: Carried): string => (c.kind === "tag" ? c.tag : `${c.tag} (referrers)`)
+const upstreamLabel = (c: Carried): string => (c.kind === "tag" ? c.tag : c.kind === "refused" ? `${c.artifact} (refused)` : `${c.tag} (referrers)`)
 
 /** The LayoutExport service: one definition entry into the layout behind the export Transport. */
 export class LayoutExport extends Context.Tag("syncer/LayoutExport")<LayoutExport, {

@@ -15,7 +15,7 @@ import type { ResolvedImage } from "./Resolve.ts"
 import { SyncSettings } from "./SyncSettings.ts"
 import { TagLists } from "./TagLists.ts"
 import type { ListTags } from "./TagLists.ts"
-import { carriedLabel, makeCarryUpstream } from "./Upstream.ts"
+import { carriedLabel, makeCarryUpstream, refusedWarning } from "./Upstream.ts"
 
 /** What signing did for one image. */
 export interface SignOutcome {
@@ -39,6 +39,8 @@ export interface SignOutcome {
   readonly wouldAttest?: boolean
   /** upstream signature artifacts copied along ("sha256-….sig", referrers …) */
   readonly carried?: ReadonlyArray<string>
+  /** what the image's result should say beside: upstream artifacts the target refused to take */
+  readonly warnings?: ReadonlyArray<string>
 }
 
 /** Where the image is in its run: for the provenance of a copy. */
@@ -95,13 +97,15 @@ const make = (
   return (image: ResolvedImage, copied: boolean, startedMillis?: number): Effect.Effect<SignOutcome, SigningFailed> =>
     Effect.gen(function*() {
       // A platform subset is an index of our own: the source's signatures are not over it.
-      const carried = copied && !dryRun && image.root === undefined
-        ? (yield* carry(image.source, image.target, image.manifest.digest).pipe(
-          Effect.mapError(failed("carrying upstream signatures"))
-        )).map(carriedLabel)
+      const upstream = copied && !dryRun && image.root === undefined
+        ? yield* carry(image.source, image.target, image.manifest.digest).pipe(Effect.mapError(failed("carrying upstream signatures")))
         : []
-      if (Option.isNone(ours)) return { signed: false, signatureDigest: undefined, carried }
+      const carried = upstream.flatMap((c) => (c.kind === "refused" ? [] : [carriedLabel(c)]))
+      const warnings = upstream.flatMap((c) => (c.kind === "refused" ? [refusedWarning(c)] : []))
+      for (const w of warnings) yield* Effect.logWarning(`${image.entry.source}: ${w}`)
+      const noted = warnings.length > 0 ? { carried, warnings } : { carried }
+      if (Option.isNone(ours)) return { signed: false, signatureDigest: undefined, ...noted }
       const outcome = yield* ours.value.sign(image, { copied, ...(startedMillis !== undefined ? { startedMillis } : {}) })
-      return { ...outcome, carried }
+      return { ...outcome, ...noted }
     })
 }

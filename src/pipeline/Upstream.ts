@@ -7,7 +7,8 @@
  * place of a HEAD per tag; a repository whose tags cannot be listed is asked tag by tag.
  */
 import { Effect, Option } from "effect"
-import type { TransportError } from "../model/Errors.ts"
+import type { RegistryError, TransportError } from "../model/Errors.ts"
+import { hasCode } from "../oci/RegistryError.ts"
 import { withReference } from "../model/Location.ts"
 import type { ImageLocation } from "../model/Location.ts"
 import { parseManifest } from "../model/Manifest.ts"
@@ -17,15 +18,35 @@ import { addToFallbackIndex } from "./Referrers.ts"
 import { makeTagLists } from "./TagLists.ts"
 import type { ListTags } from "./TagLists.ts"
 
-/** One upstream artifact carried: a cosign tag, the referrers fallback tag, or referrers found through the API. */
+/**
+ * One upstream artifact carried — a cosign tag, the referrers fallback tag, or referrers found
+ * through the API — or one the target refused to take (an artifact type it does not allow).
+ */
 export type Carried =
   | { readonly kind: "tag"; readonly tag: string }
   | { readonly kind: "fallback"; readonly tag: string }
   | { readonly kind: "referrers"; readonly tag: string; readonly count: number }
+  | { readonly kind: "refused"; readonly artifact: string; readonly registry: string; readonly why: string }
 
 /** How the sync's report names a carried artifact: "sha256-….sig", "referrers (sha256-…)", "referrers (2)". */
-export const carriedLabel = (c: Carried): string =>
+export const carriedLabel = (c: Exclude<Carried, { kind: "refused" }>): string =>
   c.kind === "tag" ? c.tag : c.kind === "fallback" ? `referrers (${c.tag})` : `referrers (${c.count})`
+
+/** What the image's result says of an upstream artifact the target would not take. */
+export const refusedWarning = (c: Extract<Carried, { kind: "refused" }>): string =>
+  `upstream ${c.artifact} not carried: ${c.registry} refused it (${c.why}); the image itself was copied`
+
+/**
+ * A target that refuses an upstream artifact for what it is (Quay allows only listed OCI
+ * artifact types: MANIFEST_INVALID; registries without the media type: UNSUPPORTED) does not
+ * fail the image: the image was the ask. Anything else stays the failure it is.
+ */
+const refusedArtifact = (artifact: string) => (e: TransportError): Effect.Effect<Carried, TransportError> =>
+  e._tag === "RegistryError" && hasCode(e, "MANIFEST_INVALID", "UNSUPPORTED")
+    ? Effect.succeed({ kind: "refused", artifact, registry: e.registry, why: refusal(e) })
+    : Effect.fail(e)
+
+const refusal = (e: RegistryError): string => [e.codes.join(", "), e.detail].filter((w) => w !== "").join(": ")
 
 /** How upstream artifacts are carried. */
 export interface CarryOptions {
@@ -39,25 +60,33 @@ export interface CarryOptions {
 /** The tags a source repository has, when it could be listed; undefined: ask each tag. */
 type KnownTags = ReadonlySet<string> | undefined
 
-/** Copies one tag if the source has it and the target does not (or, replacing, holds other content); true when copied. */
-const carryTag = (transport: TransportShape, source: ImageLocation, target: ImageLocation, tag: string, options: CarryOptions, known: KnownTags) =>
+/** Copies one tag if the source has it and the target does not (or, replacing, holds other content); what became of it, if anything. */
+const carryTag = (
+  transport: TransportShape,
+  source: ImageLocation,
+  target: ImageLocation,
+  tag: string,
+  options: CarryOptions,
+  known: KnownTags,
+  kind: "tag" | "fallback"
+): Effect.Effect<ReadonlyArray<Carried>, TransportError> =>
   Effect.gen(function*() {
-    if (known !== undefined && !known.has(tag)) return false
+    if (known !== undefined && !known.has(tag)) return []
     const there = yield* transport.inspect(withReference(source, tag))
-    if (Option.isNone(there)) return false
+    if (Option.isNone(there)) return []
     const already = yield* transport.inspect(withReference(target, tag))
-    if (Option.isSome(already) && (!options.replace || already.value.digest === there.value.digest)) return false
+    if (Option.isSome(already) && (!options.replace || already.value.digest === there.value.digest)) return []
     if (!options.replace) {
       yield* transport.copy(withReference(source, tag), withReference(target, tag), there.value)
-      return true
+      return [{ kind, tag }]
     }
     // By digest first, then named: the name moves only to content that is all there.
     const byDigest = withReference(target, there.value.digest)
     yield* transport.copy(withReference(source, there.value.digest), byDigest, there.value)
     const raw = yield* transport.manifest(byDigest)
     yield* transport.putManifest(withReference(target, tag), raw.bytes, raw.mediaType)
-    return true
-  })
+    return [{ kind, tag }]
+  }).pipe(Effect.catchAll((e) => Effect.map(refusedArtifact(kind === "tag" ? tag : `referrers (${tag})`)(e), (c) => [c])))
 
 /** Copies the upstream signatures and referrers of a digest from `source` to `target`. */
 export type CarryUpstream = (
@@ -97,24 +126,23 @@ const carryWith = (
   known: KnownTags
 ): Effect.Effect<ReadonlyArray<Carried>, TransportError> =>
   Effect.gen(function*() {
-    const tags = yield* Effect.forEach(COSIGN_SUFFIXES, (suffix) => {
-      const tag = signatureTag(digest, suffix)
-      return Effect.map(carryTag(transport, source, target, tag, options, known), (copied): ReadonlyArray<Carried> => (copied ? [{ kind: "tag", tag }] : []))
-    }, { concurrency: COSIGN_SUFFIXES.length })
+    const tags = yield* Effect.forEach(COSIGN_SUFFIXES, (suffix) => carryTag(transport, source, target, signatureTag(digest, suffix), options, known, "tag"), {
+      concurrency: COSIGN_SUFFIXES.length
+    })
     const fallback = referrersTag(digest)
     const api = yield* transport.referrers(source, digest)
-    if (Option.isNone(api)) {
-      const copied = yield* carryTag(transport, source, target, fallback, options, known)
-      return [...tags.flat(), ...(copied ? [{ kind: "fallback", tag: fallback } as const] : [])]
-    }
+    if (Option.isNone(api)) return [...tags.flat(), ...(yield* carryTag(transport, source, target, fallback, options, known, "fallback"))]
     const found = parseManifest(api.value.bytes, api.value.mediaType).manifests
     if (found.length === 0) return tags.flat()
-    yield* Effect.forEach(found, (d) => transport.copy(withReference(source, d.digest), withReference(target, d.digest), d), {
-      concurrency: 4,
-      discard: true
-    })
-    if (Option.isNone(yield* transport.referrers(target, digest))) {
-      yield* addToFallbackIndex(transport, target, digest, found.map((d) => ({ digest: d.digest, json: JSON.stringify(d) })))
+    const copies = yield* Effect.forEach(found, (d) =>
+      transport.copy(withReference(source, d.digest), withReference(target, d.digest), d).pipe(
+        Effect.as(d),
+        Effect.catchAll((e) => refusedArtifact(`referrer ${d.artifactType ?? d.mediaType} ${d.digest}`)(e))
+      ), { concurrency: 4 })
+    const carried = copies.filter((c): c is typeof found[number] => !("kind" in c))
+    const refused = copies.filter((c): c is Carried => "kind" in c)
+    if (carried.length > 0 && Option.isNone(yield* transport.referrers(target, digest))) {
+      yield* addToFallbackIndex(transport, target, digest, carried.map((d) => ({ digest: d.digest, json: JSON.stringify(d) })))
     }
-    return [...tags.flat(), { kind: "referrers", tag: fallback, count: found.length } as const]
+    return [...tags.flat(), ...(carried.length > 0 ? [{ kind: "referrers", tag: fallback, count: carried.length } as const] : []), ...refused]
   })
