@@ -30,13 +30,14 @@ import { credentialFor, guardedCopy, rawManifest, throughRegistryClient, withPri
 import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { Transport } from "../../src/transport/Transport.ts"
 import { basicToken } from "../../src/oci/http/Basic.ts"
+import { codesInText, hasCode } from "../../src/oci/RegistryError.ts"
 
 const encoder = new TextEncoder()
 
-/** crane's (ggcr's) wording for a missing manifest or repository, including a bodiless HEAD 404. */
-const notFound = /MANIFEST_UNKNOWN|NAME_UNKNOWN|manifest unknown|name unknown|status code 404/i
-/** crane's wording for refused credentials; never a bare "401" (a digest can contain it). */
-const denied = /\bUNAUTHORIZED\b|\bDENIED\b|authentication required|status code 40[13]/i
+/** A missing manifest or repository in crane's (ggcr's) words: the registry's codes, or a bodiless HEAD 404. */
+const notFound = (stderr: string) => hasCode({ codes: codesInText(stderr) }, "MANIFEST_UNKNOWN", "NAME_UNKNOWN") || /status code 404/i.test(stderr)
+/** Refused credentials in crane's words: the registry's codes, or its status line; never a bare "401" (a digest can contain it). */
+const denied = (stderr: string) => hasCode({ codes: codesInText(stderr) }, "UNAUTHORIZED", "DENIED") || /status code 40[13]/i.test(stderr)
 
 /** The docker config.json `auths` entry crane (ggcr's authn) understands for a credential. */
 export const authEntry = (credential: Credential): Record<string, string> => {
@@ -130,20 +131,17 @@ export const make = (binary = "crane") =>
         })
       }
       const cause = causeOf(e)
-      if (notFound.test(e.stderr)) return new ImageNotFound({ image: describeLocation(image) })
-      if (denied.test(e.stderr)) {
+      if (notFound(e.stderr)) return new ImageNotFound({ image: describeLocation(image) })
+      if (denied(e.stderr)) {
         // crane's error names the URL it was refused at; that is the registry to blame.
         const refused = endpoints.find((p) => e.stderr.includes(`/${p.host}/`)) ?? image.endpoint
-        // Say when we had nothing to send: "access denied" alone reads like refused credentials.
-        const hint = credentialed.has(refused.host)
-          ? ""
-          : refused.role === "target"
-          ? `; no credentials found for ${refused.host} (use --target-repo-auth-key, --access-token or docker config.json)`
-          : `; no credentials found for ${refused.host} (add them to docker config.json or use --auth-plugin)`
+        // Say when we had nothing to send: "access denied" alone reads like refused credentials (the CLI adds where to give them).
+        const anonymous = !credentialed.has(refused.host)
         return new Unauthorized({
           registry: refused.host,
-          status: /\bDENIED\b|status code 403/i.test(e.stderr) ? 403 : 401,
-          detail: `crane ${sub}: ${cause}${hint}`
+          status: hasCode({ codes: codesInText(e.stderr) }, "DENIED") || /status code 403/i.test(e.stderr) ? 403 : 401,
+          detail: `crane ${sub}: ${cause}${anonymous ? `; no credentials found for ${refused.host}` : ""}`,
+          anonymous
         })
       }
       return new TransportFailure({ transport: "crane", detail: `crane ${sub} ${describeLocation(image)} failed (exit ${e.exitCode}): ${cause}` })

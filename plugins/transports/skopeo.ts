@@ -20,14 +20,18 @@ import { credentialFor, guardedCopy, rawManifest, throughRegistryClient, withPri
 import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { Transport } from "../../src/transport/Transport.ts"
 import { basicToken } from "../../src/oci/http/Basic.ts"
+import { codesInText, hasCode } from "../../src/oci/RegistryError.ts"
 
 const encoder = new TextEncoder()
 
 /** "docker://host/repo:tag" or "docker://host/repo@sha256:…" */
 export const dockerRef = (image: ImageLocation): string => `docker://${describeLocation(image)}`
 
-const notFound = (e: ProcessFailed) => /manifest unknown|not found|name unknown|NAME_UNKNOWN|MANIFEST_UNKNOWN/i.test(e.stderr)
-const denied = (e: ProcessFailed) => /unauthorized|authentication required|denied|\b(401|403) (Unauthorized|Forbidden)\b/i.test(e.stderr)
+/** A missing manifest or repository in skopeo's words: the registry's codes, or its own "not found". */
+const notFound = (e: ProcessFailed) => hasCode({ codes: codesInText(e.stderr) }, "MANIFEST_UNKNOWN", "NAME_UNKNOWN") || /\bnot found\b/i.test(e.stderr)
+/** Refused credentials in skopeo's words: the registry's codes, or the status it reports. */
+const denied = (e: ProcessFailed) =>
+  hasCode({ codes: codesInText(e.stderr) }, "UNAUTHORIZED", "DENIED") || /\b(401|403) (Unauthorized|Forbidden)\b/i.test(e.stderr)
 
 const tlsFlag = (flag: string, e: Endpoint) => (e.scheme === "http" || e.skipTlsVerify ? [`${flag}=false`] : [])
 

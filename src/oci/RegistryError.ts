@@ -76,3 +76,20 @@ export const missingProject = (error: { readonly codes?: ReadonlyArray<string>; 
   const m = /\bproject ([^\s:,]+) not found\b/i.exec(error.detail) ?? /\bproject not found, name: ([^\s:,]+)/i.exec(error.detail)
   return m?.[1]
 }
+
+/** The distribution error codes and the words registries send with them (`manifest unknown` for MANIFEST_UNKNOWN). */
+const CODE_WORDS: ReadonlyArray<readonly [string, RegExp]> = [
+  ["MANIFEST_UNKNOWN", /\bMANIFEST_UNKNOWN\b|\bmanifest unknown\b/i],
+  ["NAME_UNKNOWN", /\bNAME_UNKNOWN\b|\bname unknown\b|\brepository name not known\b/i],
+  ["BLOB_UNKNOWN", /\bBLOB_UNKNOWN\b|\bblob unknown\b/i],
+  ["UNAUTHORIZED", /\bUNAUTHORIZED\b|\bauthentication required\b/i],
+  ["DENIED", /\bDENIED\b|\brequested access to the resource is denied\b/i],
+  ["TOOMANYREQUESTS", /\bTOOMANYREQUESTS\b|\btoo many requests\b/i]
+]
+
+/**
+ * The distribution error codes found in a tool's words about a registry's answer (skopeo's and
+ * crane's stderr carry the registry's codes or their messages): the same decision on codes for
+ * transports that only see text.
+ */
+export const codesInText = (text: string): ReadonlyArray<string> => CODE_WORDS.filter(([, words]) => words.test(text)).map(([code]) => code)
