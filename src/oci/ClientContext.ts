@@ -77,15 +77,19 @@ export const contentType = (res: Response) => (res.headers.get("content-type") ?
  * A tag or digest goes into a request path only when well-formed: digests come from
  * registries (manifest descriptors, headers), and "sha256:../../x" would leave the repository.
  */
-export const checkReference = (image: ImageLocation, reference: string, what: string): Effect.Effect<void, TransportFailure> =>
+export const checkReference = (image: ImageLocation, reference: string, what: string): Effect.Effect<void, TransportFailure> => {
+  const problem = referenceProblem(image, reference, what)
+  return problem === undefined ? Effect.void : Effect.fail(problem)
+}
+
+/** `checkReference` without an Effect: the refusal, or undefined when the reference is safe. */
+export const referenceProblem = (image: ImageLocation, reference: string, what: string): TransportFailure | undefined =>
   isValidTag(reference) || isSha256Digest(reference)
-    ? Effect.void
-    : Effect.fail(
-      new TransportFailure({
-        transport: "registry",
-        detail: `${image.endpoint.host}/${image.repository}: refusing ${what} ${JSON.stringify(shorten(reference, 100))}: not a tag or a sha256 digest`
-      })
-    )
+    ? undefined
+    : new TransportFailure({
+      transport: "registry",
+      detail: `${image.endpoint.host}/${image.repository}: refusing ${what} ${JSON.stringify(shorten(reference, 100))}: not a tag or a sha256 digest`
+    })
 
 /** An answer the operation does not go on from, as the RegistryError it is. */
 export const unexpected = (context: ClientContext, image: ImageLocation, method: string, path: string, res: Response): Effect.Effect<never, RegistryError> =>

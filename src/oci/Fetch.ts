@@ -13,13 +13,16 @@ import type { ImageLocation } from "../model/Location.ts"
 import type { ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
 import { isSchema1, MANIFEST_ACCEPT } from "../model/MediaTypes.ts"
 import { verifiedStream } from "./BlobSource.ts"
-import { blobPath, checkReference, contentType, manifestPath, unexpected, where } from "./ClientContext.ts"
+import { blobPath, checkReference, contentType, manifestPath, referenceProblem, unexpected, where } from "./ClientContext.ts"
 import type { ClientContext } from "./ClientContext.ts"
 import { discard, MANIFEST_LIMIT, readBody, SMALL_BLOB_LIMIT, webBody } from "./http/BodyReader.ts"
 import { missingProject } from "./RegistryError.ts"
 
 /** Every manifest media type we read, in one `Accept` (schema 1 only to refuse it clearly). */
 const ACCEPT = MANIFEST_ACCEPT
+
+/** The headers of a manifest request, built once. */
+const ACCEPT_HEADERS: Readonly<Record<string, string>> = { accept: ACCEPT }
 
 const refuseSchema1 = (image: ImageLocation, mediaType: string) =>
   isSchema1(mediaType)
@@ -48,7 +51,7 @@ export const makeFetch = (context: ClientContext) => {
     context.retried(Effect.gen(function*() {
       yield* checkReference(image, image.reference, "manifest reference")
       const path = manifestPath(image)
-      const res = yield* send(image, { method: "GET", path, headers: { accept: ACCEPT } }).pipe(Effect.catchTag("Unauthorized", projectMissing(context, image)))
+      const res = yield* send(image, { method: "GET", path, headers: ACCEPT_HEADERS }).pipe(Effect.catchTag("Unauthorized", projectMissing(context, image)))
       if (res.status === 404) {
         discard(res)
         return yield* new ImageNotFound({ image: where(image) })
@@ -70,30 +73,36 @@ export const makeFetch = (context: ClientContext) => {
       return { digest, mediaType, size: bytes.length, bytes }
     }))
 
-  const headManifest = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> =>
-    Effect.gen(function*() {
-      yield* checkReference(image, image.reference, "manifest reference")
-      const path = manifestPath(image)
-      const res = yield* send(image, { method: "HEAD", path, headers: { accept: ACCEPT } }).pipe(
-        // A HEAD's refusal has no body to say why: the GET's does (a missing Harbor project).
-        Effect.catchTag("Unauthorized", (e) => ((e.codes ?? []).length === 0 ? Effect.flatMap(getManifest(image), () => Effect.fail(e)) : Effect.fail(e)))
-      )
-      if (res.status === 404) return Option.none()
-      if (res.status !== 200) return yield* unexpected(context, image, "HEAD", path, res)
-      const mediaType = contentType(res)
-      yield* refuseSchema1(image, mediaType)
-      const digest = res.headers.get("docker-content-digest") ?? undefined
-      const size = Number(res.headers.get("content-length") ?? "0")
-      if (digest !== undefined && isSha256Digest(digest)) {
-        if (size > MANIFEST_LIMIT) {
-          return yield* new ResponseTooLarge({ registry: image.endpoint.host, request: `HEAD ${path}`, what: "manifest", limit: MANIFEST_LIMIT, announced: size })
-        }
-        return Option.some({ digest, mediaType, size })
+  /** What a manifest HEAD's answer says: absent, or its descriptor (from the headers; by a GET when the digest header is missing). */
+  const described = (image: ImageLocation, path: string, res: Response): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> => {
+    if (res.status === 404) return Effect.succeed(Option.none())
+    if (res.status !== 200) return unexpected(context, image, "HEAD", path, res)
+    const mediaType = contentType(res)
+    if (isSchema1(mediaType)) return refuseSchema1(image, mediaType) as Effect.Effect<never, TransportFailure>
+    const digest = res.headers.get("docker-content-digest") ?? undefined
+    const size = Number(res.headers.get("content-length") ?? "0")
+    if (digest !== undefined && isSha256Digest(digest)) {
+      if (size > MANIFEST_LIMIT) {
+        return Effect.fail(new ResponseTooLarge({ registry: image.endpoint.host, request: `HEAD ${path}`, what: "manifest", limit: MANIFEST_LIMIT, announced: size }))
       }
-      // Without the header we must hash the body ourselves.
-      const raw = yield* getManifest(image)
-      return Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size })
+      return Effect.succeed(Option.some({ digest, mediaType, size }))
+    }
+    // Without the header we must hash the body ourselves.
+    return Effect.map(getManifest(image), (raw) => Option.some({ digest: raw.digest, mediaType: raw.mediaType, size: raw.size }))
+  }
+
+  // The no-op path's request: no generator, one step after the answer.
+  const headManifest = (image: ImageLocation): Effect.Effect<Option.Option<ManifestDescriptor>, TransportError> => {
+    const problem = referenceProblem(image, image.reference, "manifest reference")
+    if (problem !== undefined) return Effect.fail(problem)
+    const path = manifestPath(image)
+    return Effect.matchEffect(send(image, { method: "HEAD", path, headers: ACCEPT_HEADERS }), {
+      // A HEAD's refusal has no body to say why: the GET's does (a missing Harbor project).
+      onFailure: (e) =>
+        e._tag === "Unauthorized" && (e.codes ?? []).length === 0 ? Effect.flatMap(getManifest(image), () => Effect.fail(e)) : Effect.fail(e),
+      onSuccess: (res) => described(image, path, res)
     })
+  }
 
   const hasBlob = (image: ImageLocation, digest: string) =>
     Effect.gen(function*() {

@@ -21,7 +21,7 @@ import { makeExchange } from "./http/Exchange.ts"
 import type { FetchFunction, Method } from "./http/Exchange.ts"
 import { makePings } from "./http/Ping.ts"
 import { makePullQuota, PullQuota } from "./http/PullQuota.ts"
-import { defaultRetrySettings, parseRetryAfter, Retryable, retryableStatus, withRetry } from "./http/RetryPolicy.ts"
+import { defaultRetrySettings, parseRetryAfter, Retryable, retryableStatus, retryThen, withRetry } from "./http/RetryPolicy.ts"
 import type { RetrySettings } from "./http/RetryPolicy.ts"
 import { makeScheme } from "./http/Scheme.ts"
 import { Keychain, refusedBy } from "./Keychain.ts"
@@ -109,6 +109,8 @@ interface Auth {
 
 const SKIPPED: Auth = { header: undefined, skipped: true }
 const NONE: Auth = { header: undefined, skipped: false }
+const SKIP = Effect.succeed(SKIPPED)
+const NO_HEADERS: Readonly<Record<string, string>> = {}
 
 const make = (settings: RegistryHttpSettings) =>
   Effect.gen(function*() {
@@ -118,6 +120,8 @@ const make = (settings: RegistryHttpSettings) =>
     const runtime = yield* Effect.runtime<never>()
     const debug = LogLevel.lessThanEqual(yield* FiberRef.get(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
     const retry = withRetry(settings.retry)
+    const retried = retryThen(settings.retry)
+    const unavailable = (e: Retryable) => new RegistryUnavailable({ registry: e.registry, detail: e.detail })
     const stallMs = settings.stallTimeoutMs ?? 30_000
     const scheme = makeScheme()
     const exchange = makeExchange(fetch, {
@@ -136,23 +140,22 @@ const make = (settings: RegistryHttpSettings) =>
           Effect.fail(e.unauthorized === true ? refusedBy(e, endpoint.host) : new TransportFailure({ transport: e.provider, detail: e.detail })))
       )
 
-    /** What a request carries for auth, decided by what the registry asked for so far. */
+    /** What a request carries for auth, decided by what the registry asked for so far (no step at all for an open registry). */
     const authorization = (endpoint: Endpoint, scopes: ReadonlyArray<string>): Effect.Effect<Auth, RegistryHttpError | Retryable> =>
-      pings.isOpen(endpoint) ? Effect.succeed(SKIPPED) : Effect.gen(function*() {
-        const challenge = yield* pings.challengeFor(endpoint)
-        if (!challenge) return SKIPPED
-        const credential = yield* lookupCredential(endpoint)
-        if (Option.isSome(credential) && credential.value._tag === "RegistryToken") {
-          return { header: `Bearer ${Redacted.value(credential.value.token)}`, skipped: false }
-        }
-        if (challenge.scheme === "basic") {
-          return Option.isSome(credential) && credential.value._tag === "Basic"
-            ? { header: basicHeader(credential.value.username, credential.value.password), skipped: false }
-            : NONE
-        }
-        const issued = yield* tokens.token(endpoint, challenge, scopes, credential)
-        return { header: `Bearer ${Redacted.value(issued.token)}`, issued, skipped: false }
-      })
+      pings.isOpen(endpoint) ? SKIP : Effect.flatMap(pings.challengeFor(endpoint), (challenge) =>
+        challenge === undefined ? SKIP : Effect.flatMap(lookupCredential(endpoint), (credential): Effect.Effect<Auth, RegistryHttpError | Retryable> => {
+          if (Option.isSome(credential) && credential.value._tag === "RegistryToken") {
+            return Effect.succeed({ header: `Bearer ${Redacted.value(credential.value.token)}`, skipped: false })
+          }
+          if (challenge.scheme === "basic") {
+            return Effect.succeed(
+              Option.isSome(credential) && credential.value._tag === "Basic"
+                ? { header: basicHeader(credential.value.username, credential.value.password), skipped: false }
+                : NONE
+            )
+          }
+          return Effect.map(tokens.token(endpoint, challenge, scopes, credential), (issued) => ({ header: `Bearer ${Redacted.value(issued.token)}`, issued, skipped: false }))
+        }))
 
     /**
      * A 401 that one more try can answer: the scopes to try again with, or undefined. The
@@ -211,7 +214,7 @@ const make = (settings: RegistryHttpSettings) =>
         Effect.flatMap(authorization(endpoint, scopes), (auth) => {
           // After the ping, which may have switched the host to https.
           const url = request.path.startsWith("http") ? request.path : `${scheme.baseUrl(endpoint)}${request.path}`
-          const headers = auth.header || length ? { ...request.headers, ...length, ...(auth.header ? { authorization: auth.header } : {}) } : request.headers ?? {}
+          const headers = auth.header || length ? { ...request.headers, ...length, ...(auth.header ? { authorization: auth.header } : {}) } : request.headers ?? NO_HEADERS
           return Effect.flatMap(exchange(endpoint, request.method, url, headers, request.body), (res) => answered(res, url, scopes, auth, reauthed))
         })
       const answered = (
@@ -257,9 +260,10 @@ const make = (settings: RegistryHttpSettings) =>
         })
       }
       const attempt = once(request.scopes, false)
-      return (streamed || request.once === true ? attempt : retry(attempt)).pipe(
-        Effect.catchTag("Retryable", (e) => Effect.fail(new RegistryUnavailable({ registry: e.registry, detail: e.detail })))
-      )
+      // One step on the way when nothing fails: the retries, and the last Retryable as RegistryUnavailable.
+      return streamed || request.once === true
+        ? Effect.catchIf(attempt, (e): e is Retryable => e instanceof Retryable, (e) => Effect.fail(unavailable(e)))
+        : retried(attempt, unavailable)
     }
 
     const send = (endpoint: Endpoint, request: RegistryRequest) =>

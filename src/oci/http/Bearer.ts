@@ -144,19 +144,19 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
       return { token: Redacted.make(raw), renewAt: renewalTime(now, expiresIn) }
     })
 
-  const token: Tokens["token"] = (endpoint, challenge, requested, credential) =>
-    Effect.gen(function*() {
-      const realm = challenge.params["realm"]
-      if (!realm) return yield* new TransportFailure({ transport: "registry", detail: `${endpoint.host}: Bearer challenge without realm` })
-      const extra = extraScopes.get(scopeKey(endpoint, requested))
-      const scopes = extra ? [...requested, ...[...extra].filter((s) => !requested.includes(s))] : requested
-      const service = challenge.params["service"]
-      const key = `${endpoint.host} ${realm} ${service ?? ""} ${identityOf(credential)} ${[...scopes].sort().join(" ")}`
-      const now = yield* Clock.currentTimeMillis
+  const token: Tokens["token"] = (endpoint, challenge, requested, credential) => {
+    const realm = challenge.params["realm"]
+    if (!realm) return Effect.fail(new TransportFailure({ transport: "registry", detail: `${endpoint.host}: Bearer challenge without realm` }))
+    const extra = extraScopes.get(scopeKey(endpoint, requested))
+    const scopes = extra ? [...requested, ...[...extra].filter((s) => !requested.includes(s))] : requested
+    const service = challenge.params["service"]
+    const key = `${endpoint.host} ${realm} ${service ?? ""} ${identityOf(credential)} ${[...scopes].sort().join(" ")}`
+    // No generator: a cached token is every request's case, and costs one step.
+    return Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<IssuedToken, TokenError> => {
       const entry = entries.get(key)
-      if (entry?.value !== undefined && entry.value.renewAt > now) return { token: entry.value.token, fresh: false, key }
+      if (entry?.value !== undefined && entry.value.renewAt > now) return Effect.succeed({ token: entry.value.token, fresh: false, key })
       // Requests that want the same token at the same moment share one fetch.
-      if (entry?.fetching !== undefined) return { token: (yield* entry.fetching).token, fresh: true, key }
+      if (entry?.fetching !== undefined) return Effect.map(entry.fetching, (value) => ({ token: value.token, fresh: true, key }))
       const own: Entry = {}
       const fetching = shareOnce(
         obtain(endpoint, realm, service, scopes, credential).pipe(
@@ -170,8 +170,9 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
       )
       own.fetching = fetching
       entries.set(key, own)
-      return { token: (yield* fetching).token, fresh: true, key }
+      return Effect.map(fetching, (value) => ({ token: value.token, fresh: true, key }))
     })
+  }
 
   const reject: Tokens["reject"] = (issued) => {
     const entry = entries.get(issued.key)

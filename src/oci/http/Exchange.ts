@@ -1,10 +1,11 @@
 /**
- * One HTTP exchange with a registry, on the platform's `fetch` directly: one `Effect.async` per
- * hop (interruption aborts the request), the headers timeout folded into the fetch's abort
+ * One HTTP exchange with a registry, on the platform's `fetch` directly: one `Effect.async` for
+ * all its hops (interruption aborts the request), the headers timeout as the fetch's abort
  * signal, the endpoint's TLS settings (its own CAs, a client certificate, or no verification
- * for `insecure` hosts) on requests to its own origin only, the per-host limit around the
- * headers phase, and redirects followed by the redirect policy. No fiber, span or platform
- * wrapper per request: on loopback those cost more CPU than the request.
+ * for `insecure` hosts) on requests to its own origin only, the per-host limit around each
+ * hop's headers phase, and redirects followed by the redirect policy. Inside, plain callbacks:
+ * no fiber, span, platform wrapper or Effect step per hop — on loopback each of those costs
+ * more CPU than the request, and the fiber is resumed once, with the answer.
  */
 import { Duration, Effect } from "effect"
 import { TransportFailure } from "../../model/Errors.ts"
@@ -53,8 +54,7 @@ export type Exchange = (
 ) => Effect.Effect<Response, Retryable | TransportFailure | UnsupportedUrl>
 
 /** A header value that would split the request (CR, LF, NUL): never sent. */
-const badHeader = (headers: Readonly<Record<string, string>>): string | undefined =>
-  Object.keys(headers).find((k) => /[\r\n\0]/.test(headers[k]!))
+const SPLITS = /[\r\n\0]/
 
 /** The TLS options of a request to `endpoint`'s own origin; another origin (a storage redirect) gets the defaults. */
 const tlsFor = (endpoint: Endpoint, own: boolean): FetchInit["tls"] => {
@@ -69,10 +69,13 @@ const tlsFor = (endpoint: Endpoint, own: boolean): FetchInit["tls"] => {
   }
 }
 
+const isRedirect = (status: number) => status >= 300 && status < 400
+
 /** The exchange over `fetch`; `home` gives an endpoint's own origin (Authorization and TLS settings stay there). */
 export const makeExchange = (fetch: FetchFunction, settings: ExchangeSettings, home: (endpoint: Endpoint) => string): Exchange => {
   const timeout = settings.requestTimeout
   const timeoutMs = Duration.toMillis(timeout)
+  const userAgent = settings.userAgent
   const limits = new Map<string, Limit>()
   const limitFor = (host: string, own: number | undefined) => {
     let limit = limits.get(host)
@@ -82,67 +85,148 @@ export const makeExchange = (fetch: FetchFunction, settings: ExchangeSettings, h
     }
     return limit
   }
-
-  /** One hop: the response headers, or why they did not come. */
-  const hop = (registry: string, method: Method, url: URL, init: FetchInit) =>
-    Effect.async<Response, Retryable | TransportFailure>((resume, interrupted) => {
-      const timer = new AbortController()
-      const id = setTimeout(() => timer.abort(new HeadersTimeout()), timeoutMs)
-      fetch(url.href, { ...init, method, redirect: "manual", signal: AbortSignal.any([interrupted, timer.signal]) }).then(
-        (res) => {
-          clearTimeout(id)
-          resume(Effect.succeed(res))
-        },
-        (e: unknown) => {
-          clearTimeout(id)
-          resume(Effect.fail(fetchFailure(timer.signal.aborted ? new HeadersTimeout() : e, { registry, method, url, timeout })))
-        }
-      )
-    })
+  // An endpoint's base URL ("http://host:port") and its origin, parsed once per base.
+  const origins = new Map<string, string>()
+  const originOf = (base: string) => {
+    let origin = origins.get(base)
+    if (origin === undefined) {
+      origin = new URL(base).origin
+      origins.set(base, origin)
+    }
+    return origin
+  }
 
   /** `--debug`: one line per request, by method and path (never a query: pre-signed URLs carry secrets there). */
   const logged = (method: Method, url: URL, status: number) => {
     if (settings.debug?.() === true) settings.log?.(`${method} ${url.origin}${url.pathname} -> ${status}`)
   }
 
-  return (endpoint, method, url, headers, body) =>
-    Effect.suspend(() => {
-      const first = allowedUrl(url, undefined, endpoint.host, `${method} request`)
-      if (first._tag === "Left") return Effect.fail(first.left)
-      const origin = new URL(home(endpoint)).origin
-      const all: Record<string, string> = { ...headers, "user-agent": settings.userAgent }
-      const bad = badHeader(all)
-      if (bad !== undefined) {
+  return (endpoint, method, url, headers, body) => {
+    const base = home(endpoint)
+    const origin = originOf(base)
+    // A path on the endpoint's own base is http(s) by construction; any other URL (an upload
+    // Location, a token realm) passes the URL policy first.
+    let parsed: URL | undefined
+    if (!(url.startsWith(base) && url.charCodeAt(base.length) === 47)) {
+      const allowed = allowedUrl(url, undefined, endpoint.host, `${method} request`)
+      if (allowed._tag === "Left") return Effect.fail(allowed.left)
+      parsed = allowed.right
+    }
+    const all: Record<string, string> = {}
+    for (const name in headers) {
+      const value = headers[name]!
+      if (SPLITS.test(value)) {
+        const host = parsed?.host ?? endpoint.host
         return Effect.fail(
           new TransportFailure({
             transport: "registry",
-            detail: `${first.right.host}: the ${bad === "authorization" ? "credential" : `${bad} header`} for this registry contains a line break or NUL; refusing to send it`
+            detail: `${host}: the ${name === "authorization" ? "credential" : `${name} header`} for this registry contains a line break or NUL; refusing to send it`
           })
         )
       }
-      const limit = limitFor(endpoint.host, endpoint.maxRequests)
-      const loop = (current: URL, hdrs: Readonly<Record<string, string>>, hops: number): Effect.Effect<Response, Retryable | TransportFailure | UnsupportedUrl> => {
-        if (hops > MAX_REDIRECTS) return Effect.fail(new TransportFailure({ transport: "registry", detail: `${url}: too many redirects` }))
-        const tls = tlsFor(endpoint, current.origin === origin)
+      all[name] = value
+    }
+    all["user-agent"] = userAgent
+    const limit = limitFor(endpoint.host, endpoint.maxRequests)
+    const streamed = body instanceof ReadableStream
+
+    // Every hop in one callback chain: the permit (headers phase), the fetch with its timeout,
+    // redirects followed by the policy. The fiber waits once and is resumed with the answer.
+    return Effect.async<Response, Retryable | TransportFailure | UnsupportedUrl>((resume) => {
+      let settled = false
+      let holding = false
+      let waiting: (() => boolean) | undefined
+      let controller: AbortController | undefined
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const release = () => {
+        if (!holding) return
+        holding = false
+        limit.release()
+      }
+      const settle = (effect: Effect.Effect<Response, Retryable | TransportFailure | UnsupportedUrl>) => {
+        if (settled) return
+        settled = true
+        resume(effect)
+      }
+
+      const hop = (current: string, currentUrl: URL | undefined, hdrs: Readonly<Record<string, string>>, hops: number) => {
+        if (hops > MAX_REDIRECTS) return settle(Effect.fail(new TransportFailure({ transport: "registry", detail: `${url}: too many redirects` })))
+        let granted = false
+        const cancel = limit.acquire(() => {
+          granted = true
+          waiting = undefined
+          holding = true
+          send(current, currentUrl, hdrs, hops)
+        })
+        if (!granted) waiting = cancel
+      }
+
+      const send = (current: string, currentUrl: URL | undefined, hdrs: Readonly<Record<string, string>>, hops: number) => {
+        const abort = new AbortController()
+        controller = abort
+        timer = setTimeout(() => abort.abort(new HeadersTimeout()), timeoutMs)
+        const tls = tlsFor(endpoint, currentUrl === undefined || currentUrl.origin === origin)
         const init: FetchInit = {
+          method,
           headers: hdrs,
+          redirect: "manual",
+          signal: abort.signal,
           ...(body !== undefined ? { body } : {}),
-          ...(body instanceof ReadableStream ? { duplex: "half" as const } : {}),
+          ...(streamed ? { duplex: "half" as const } : {}),
           ...(tls !== undefined ? { tls } : {})
         }
-        return Effect.flatMap(limit.withPermit(hop(endpoint.host, method, current, init)), (res) => {
-          logged(method, current, res.status)
+        const failed = (e: unknown) => {
+          clearTimeout(timer)
+          release()
+          if (settled) return
+          const at = currentUrl ?? new URL(current)
+          settle(Effect.fail(fetchFailure(abort.signal.aborted ? new HeadersTimeout() : e, { registry: endpoint.host, method, url: at, timeout })))
+        }
+        let pending: Promise<Response>
+        try {
+          pending = fetch(current, init)
+        } catch (e) {
+          return failed(e)
+        }
+        const answered = (res: Response) => {
+          clearTimeout(timer)
+          release()
+          if (settled) {
+            void res.body?.cancel().catch(() => {})
+            return
+          }
+          if (settings.debug?.() === true) logged(method, currentUrl ?? new URL(current), res.status)
+          if (!isRedirect(res.status)) return settle(Effect.succeed(res))
+          const at = currentUrl ?? new URL(current)
           const next = nextHop(
             { status: res.status, location: res.headers.get("location") ?? undefined },
-            { method, url: current, headers: hdrs, home: origin, registry: endpoint.host }
+            { method, url: at, headers: hdrs, home: origin, registry: endpoint.host }
           )
-          if (next._tag === "Left") return Effect.fail(next.left)
-          if (next.right === undefined) return Effect.succeed(res)
+          if (next._tag === "Left") return settle(Effect.fail(next.left))
+          if (next.right === undefined) return settle(Effect.succeed(res))
           // The redirect's own body is not wanted.
           void res.body?.cancel().catch(() => {})
-          return loop(next.right.url, next.right.headers, hops + 1)
-        })
+          hop(next.right.url.href, next.right.url, next.right.headers, hops + 1)
+        }
+        pending.then((res) => {
+          try {
+            answered(res)
+          } catch (e) {
+            settle(Effect.die(e))
+          }
+        }, failed)
       }
-      return loop(first.right, all, 0)
+
+      hop(parsed?.href ?? url, parsed, all, 0)
+      // Interrupted: stop waiting for a permit, or abort the request and give the permit back.
+      return Effect.sync(() => {
+        settled = true
+        waiting?.()
+        waiting = undefined
+        clearTimeout(timer)
+        controller?.abort()
+        release()
+      })
     })
+  }
 }

@@ -10,6 +10,15 @@ import { Effect } from "effect"
 export interface Limit {
   /** Runs `self` holding one permit; waits (interruptibly) while none is free. */
   readonly withPermit: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Calls `granted` holding one permit (at once when one is free, else in turn), which the
+   * holder gives back with `release`. The result stops waiting: true when the permit had not
+   * been granted yet, false when it had (the holder must release it then). For callback code
+   * (one exchange in one `Effect.async`) that would otherwise need a fiber step per request.
+   */
+  readonly acquire: (granted: () => void) => () => boolean
+  /** gives back a permit that `acquire` granted */
+  readonly release: () => void
   /** permits free now (for tests) */
   readonly free: () => number
   /** fibers waiting now (for tests) */
@@ -20,6 +29,8 @@ interface Waiter {
   granted: boolean
   wake: (() => void) | undefined
 }
+
+const NOT_WAITING = () => false
 
 /** A limit of `permits` (at least 1). */
 export const makeLimit = (permits: number): Limit => {
@@ -61,5 +72,20 @@ export const makeLimit = (permits: number): Limit => {
       })
     })
 
-  return { withPermit, free: () => free, waiting: () => queue.length }
+  const acquire = (granted: () => void): () => boolean => {
+    if (free > 0) {
+      free--
+      granted()
+      return NOT_WAITING
+    }
+    const waiter: Waiter = { granted: false, wake: granted }
+    queue.push(waiter)
+    return () => {
+      if (waiter.granted) return false
+      queue.splice(queue.indexOf(waiter), 1)
+      return true
+    }
+  }
+
+  return { withPermit, acquire, release, free: () => free, waiting: () => queue.length }
 }

@@ -66,15 +66,27 @@ export const retrySchedule = (settings: RetrySettings) =>
 
 /** Retries `Retryable` failures with the policy; other errors pass through at once. */
 export const withRetry = (settings: RetrySettings) => {
-  // Built once, and entered only after a first failure: setting up a schedule costs more CPU
-  // than a loopback request, and almost every request succeeds at once.
-  const isRetryable = (e: unknown): e is Retryable => e instanceof Retryable
-  const schedule = retrySchedule(settings)
-  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.catchIf(self, (e): boolean => isRetryable(e), (first) => {
+  const retried = retryThen(settings)
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => retried(self, (e) => e as unknown as E) as Effect.Effect<A, E, R>
+}
+
+const isRetryable = (e: unknown): e is Retryable => e instanceof Retryable
+
+/**
+ * `withRetry`, with the Retryable that ends the tries turned into `last(e)` in the same step.
+ * Entered only after a first failure, and the schedule built only then: setting one up costs
+ * more CPU than a loopback request, and almost every request succeeds at once.
+ */
+export const retryThen = (settings: RetrySettings) => {
+  let schedule: ReturnType<typeof retrySchedule> | undefined
+  return <A, E, R, E2>(self: Effect.Effect<A, E, R>, last: (e: Retryable) => E2): Effect.Effect<A, Exclude<E, Retryable> | E2, R> =>
+    Effect.catchIf(self, (e: E): boolean => isRetryable(e), (first) => {
+      schedule ??= retrySchedule(settings)
       // The schedule sees the first failure as its own first try (its delay, its Retry-After).
       let replayed = false
-      const again = Effect.suspend(() => replayed ? self : ((replayed = true), Effect.fail(first)))
-      return Effect.retry(again, { schedule, while: (e: E) => isRetryable(e) })
-    })
+      const again: Effect.Effect<A, E, R> = Effect.suspend(() => replayed ? self : ((replayed = true), Effect.fail(first)))
+      return Effect.retry(again, { schedule: schedule!, while: (e: E) => isRetryable(e) }).pipe(
+        Effect.catchIf((e: E): boolean => isRetryable(e), (e) => Effect.fail(last(e as E & Retryable)))
+      )
+    }) as Effect.Effect<A, Exclude<E, Retryable> | E2, R>
 }
