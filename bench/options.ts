@@ -7,7 +7,7 @@ import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 
 /** The workloads, in the order they run. */
-export const WORKLOADS = ["warm", "cold", "big", "requests", "wan", "scale"] as const
+export const WORKLOADS = ["startup", "warm", "cold", "big", "requests", "wan", "scale"] as const
 export type Workload = (typeof WORKLOADS)[number]
 
 /** Everything a run needs to know. */
@@ -58,7 +58,7 @@ over thousands of images against a 200-image warm run (scale).
   --wan-images N      images in wan (default 100)                                [BENCH_WAN_IMAGES]
   --delay MS          wan: milliseconds added to every request (default 25)      [BENCH_DELAY]
   --scale-images N    images in scale (default 2000)                             [BENCH_SCALE_IMAGES]
-  --only LIST         comma-separated subset of warm,cold,big,requests,wan,scale [BENCH_ONLY]
+  --only LIST         comma-separated subset of startup,warm,cold,big,requests,wan,scale [BENCH_ONLY]
   --syncer PATH       our CLI (default: this checkout's src/cli/launch.ts)        [BENCH_SYNCER]
   --concurrency N     pass -j N to our CLI (default: the CLI's own default)       [BENCH_CONCURRENCY]
   --no-big-skopeo     do not time skopeo on the big image

@@ -11,6 +11,8 @@ export type Tool = "ours" | "skopeo" | "curl-pipe" | "curl-file"
 
 /** What a run belongs to. */
 export type RunKind =
+  /** ours alone: a 1-image no-op run, what start-up costs */
+  | "startup"
   | "warm"
   | "cold"
   | "big"
@@ -152,6 +154,8 @@ export interface Summary {
     readonly throughputMBps: Readonly<Record<string, number>>
   }
   readonly requests?: Readonly<Record<string, PerImage>>
+  /** our CPU: start-up (a 1-image no-op run), and per image and per request of every other run of ours */
+  readonly ourCpu?: OurCpu
   readonly wan?: {
     readonly images: number
     readonly delayMs: number
@@ -173,6 +177,44 @@ export interface Summary {
     /** of the warm and dry runs */
     readonly maxRssBytes: number
   }
+}
+
+/** Our CPU, start-up apart from the work: what each image and each request costs us. */
+export interface OurCpu {
+  /** median CPU seconds of the 1-image no-op run (the startup workload) */
+  readonly startupSeconds: number
+  /** per run kind of ours: images, median CPU, and the CPU beyond start-up per image and per request */
+  readonly runs: Readonly<Record<string, { readonly images: number; readonly cpuSeconds: number; readonly perImageMs: number; readonly perRequestMs: number; readonly requestsPerImage: number }>>
+}
+
+/**
+ * Our CPU per image and per request: each run's median CPU less the start-up CPU, over its
+ * images and over its requests (both registries and the token server; the wan runs counted at
+ * the proxies). Without a startup run the whole CPU is spread (start-up included).
+ */
+export const ourCpu = (runs: ReadonlyArray<RunRecord>, perImage: Readonly<Record<string, PerImage>>, wanPerImage: Readonly<Record<string, ProxyPerImage>>): OurCpu | undefined => {
+  const startup = summarize(runs, "startup", "ours")
+  const startupSeconds = startup?.medianCpuSeconds ?? NaN
+  const out: Record<string, OurCpu["runs"][string]> = {}
+  const kinds: ReadonlyArray<RunKind> = ["warm", "cold", "requests-warm", "requests-cold", "wan-warm", "wan-cold", "scale-warm", "scale-dry", "scale-baseline", "big"]
+  for (const kind of kinds) {
+    const s = summarize(runs, kind, "ours")
+    if (s === undefined || !Number.isFinite(s.medianCpuSeconds)) continue
+    const images = runs.find((r) => r.kind === kind && r.tool === "ours")?.images ?? NaN
+    const requestsPerImage = kind.startsWith("wan-")
+      ? wanPerImage[`ours ${kind.slice(4)}`]?.total ?? NaN
+      : perImage[`ours ${kind}`]?.total ?? runs.find((r) => r.kind === kind && r.tool === "ours" && r.requests)?.requests?.perImage.total ?? NaN
+    const work = s.medianCpuSeconds - (Number.isFinite(startupSeconds) ? startupSeconds : 0)
+    out[kind] = {
+      images,
+      cpuSeconds: s.medianCpuSeconds,
+      perImageMs: round((work * 1000) / images, 3),
+      perRequestMs: round((work * 1000) / (images * requestsPerImage), 3),
+      requestsPerImage
+    }
+  }
+  if (startup === undefined && Object.keys(out).length === 0) return undefined
+  return { startupSeconds, runs: out }
 }
 
 /** Ours and skopeo in one wan run kind. */
@@ -319,6 +361,8 @@ export const buildSummary = (runs: ReadonlyArray<RunRecord>, layerBytes: number 
     }
   }
   if (Object.keys(perImage).length > 0) summary.requests = perImage
+  const cpu = ourCpu(runs, perImage, summary.wan?.requestsPerImage ?? {})
+  if (cpu !== undefined) summary.ourCpu = cpu
   return summary
 }
 
@@ -421,6 +465,33 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
           (failed > 0 ? `; ${failed} failed run(s)` : "")
     })
   }
+  {
+    const cpu = summary.ourCpu
+    const startup = cpu?.startupSeconds ?? NaN
+    checks.push({
+      id: 8,
+      text: "Start-up: a 1-image no-op run takes ≤ 0.18 s of our CPU",
+      pass: cpu === undefined || !Number.isFinite(startup) ? undefined : startup <= 0.18,
+      detail: Number.isFinite(startup) ? `${secs(startup)} of CPU (median)` : "startup not run"
+    })
+    const warmRuns = (["warm", "scale-warm"] as const).flatMap((k) => (cpu?.runs[k] ? [[k, cpu.runs[k]!] as const] : []))
+    checks.push({
+      id: 9,
+      text: "Warm no-op: ≤ 1.0 ms of our CPU per image (beyond start-up), at the warm and the scale image counts",
+      pass: warmRuns.length === 0 || !Number.isFinite(startup) ? undefined : warmRuns.every(([, r]) => r.perImageMs <= 1.0),
+      detail: warmRuns.length === 0
+        ? "warm and scale not run"
+        : warmRuns.map(([k, r]) => `${k} ${r.images} images: ${r.perImageMs} ms/image, ${r.perRequestMs} ms/request`).join("; ") +
+          (Number.isFinite(startup) ? "" : " (start-up not measured: it is included)")
+    })
+    const cold = cpu?.runs["cold"]
+    checks.push({
+      id: 10,
+      text: "Cold: ≤ 0.7 ms of our CPU per request (beyond start-up)",
+      pass: cold === undefined || !Number.isFinite(startup) ? undefined : cold.perRequestMs <= 0.7,
+      detail: cold === undefined ? "cold not run" : `${cold.perRequestMs} ms/request (${cold.requestsPerImage} requests per image, ${cold.perImageMs} ms/image)`
+    })
+  }
   return checks
 }
 
@@ -473,6 +544,17 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
     lines.push("|---|---|---|---|---|---|---|---|---|---|")
     for (const [name, p] of Object.entries(summary.requests)) {
       lines.push(`| ${name} | ${p.manifestRequests} | ${p.manifestHead} | ${p.manifestGet} (${p.sourceManifestGets}) | ${p.manifestPut} | ${p.blobRequests} | ${p.pings} | ${p.tokens} | ${p.other} | ${p.total} |`)
+    }
+  }
+  if (summary.ourCpu) {
+    const cpu = summary.ourCpu
+    lines.push("")
+    lines.push(`Our CPU: start-up (a 1-image no-op run) ${secs(cpu.startupSeconds)}; per image and per request, each run's median CPU less the start-up:`)
+    lines.push("")
+    lines.push("| run | images | CPU (median) | per image | requests per image | per request |")
+    lines.push("|---|---|---|---|---|---|")
+    for (const [kind, r] of Object.entries(cpu.runs)) {
+      lines.push(`| ours ${kind} | ${r.images} | ${secs(r.cpuSeconds)} | ${r.perImageMs.toFixed(2)} ms | ${Number.isFinite(r.requestsPerImage) ? r.requestsPerImage : "–"} | ${Number.isFinite(r.perRequestMs) ? `${r.perRequestMs.toFixed(3)} ms` : "–"} |`)
     }
   }
   lines.push("")

@@ -348,6 +348,18 @@ const main = async (): Promise<number> => {
       log(`  pushed in ${secs(set.seconds)}; base layer ${set.baseDigest.slice(0, 19)}… (${mb(set.baseBytes)})`)
     }
 
+    if (opts.only.has("startup")) {
+      // What every run of ours pays before its first image: a 1-image run, the image present.
+      const one = (set?.images ?? (await pushImageSet(source.url, 1, opts.baseSize)).images).slice(0, 1)
+      log("startup: our CLI on one image already present (5 runs per round)")
+      const target = await startReg()
+      await fillWithSkopeo(target, source.host, one)
+      for (let r = 0; r < opts.rounds; r++) {
+        for (let k = 0; k < 5; k++) await measure({ kind: "startup", round: r, tool: "ours", source, target, images: one, run: ours(target, source.host, one) })
+      }
+      await stopReg(target)
+    }
+
     if (opts.only.has("warm") && set) {
       const images = set.images
       log("warm: every image already present in the target")
