@@ -8,15 +8,14 @@
  * Push, Mount, Tags, Referrers, assembled in RegistryClient).
  */
 import { FetchHttpClient } from "@effect/platform"
-import { Clock, Context, Data, Duration, Effect, FiberRef, Layer, LogLevel, Option, Redacted, Runtime } from "effect"
-import { RateLimited, RegistryUnavailable, TransportFailure, Unauthorized } from "../model/Errors.ts"
-import type { ResponseTooLarge, UnsupportedUrl } from "../model/Errors.ts"
+import { Clock, Context, Data, Duration, Effect, FiberRef, Layer, LogLevel, Option, Runtime } from "effect"
+import { RateLimited, RegistryUnavailable, Unauthorized } from "../model/Errors.ts"
+import type { ResponseTooLarge, TransportFailure, UnsupportedUrl } from "../model/Errors.ts"
 import type { Endpoint } from "../model/Location.ts"
-import { basicHeader } from "./http/Basic.ts"
+import { makeAuthorization } from "./http/Authorization.ts"
+import type { Auth } from "./http/Authorization.ts"
 import { makeTokens } from "./http/Bearer.ts"
-import type { IssuedToken } from "./http/Bearer.ts"
 import { readErrorText } from "./http/BodyReader.ts"
-import { challengeScopes, pickChallenge, scopeCovered } from "./http/Challenge.ts"
 import { makeExchange } from "./http/Exchange.ts"
 import type { FetchFunction, Method } from "./http/Exchange.ts"
 import { makePings } from "./http/Ping.ts"
@@ -24,7 +23,7 @@ import { makePullQuota, PullQuota } from "./http/PullQuota.ts"
 import { defaultRetrySettings, parseRetryAfter, Retryable, retryableStatus, retryThen, withRetry } from "./http/RetryPolicy.ts"
 import type { RetrySettings } from "./http/RetryPolicy.ts"
 import { makeScheme } from "./http/Scheme.ts"
-import { Keychain, refusedBy } from "./Keychain.ts"
+import { Keychain } from "./Keychain.ts"
 import { isPullLimit, parseErrorBody } from "./RegistryError.ts"
 
 /** Settings of the HTTP stack. */
@@ -99,17 +98,6 @@ export class RegistryHttp extends Context.Tag("image-syncer/oci/RegistryHttp")<R
   }
 }
 
-/** What a request carries for auth: the header, the token it came from, and whether the auth machinery was skipped (an open registry). */
-interface Auth {
-  readonly header: string | undefined
-  readonly issued?: IssuedToken
-  /** the registry's `/v2/` needed no auth when the request went out, so no credentials were looked for */
-  readonly skipped: boolean
-}
-
-const SKIPPED: Auth = { header: undefined, skipped: true }
-const NONE: Auth = { header: undefined, skipped: false }
-const SKIP = Effect.succeed(SKIPPED)
 const NO_HEADERS: Readonly<Record<string, string>> = {}
 
 const make = (settings: RegistryHttpSettings) =>
@@ -134,70 +122,7 @@ const make = (settings: RegistryHttpSettings) =>
     // The run's book when the caller gives one (the report shows it), else one of our own.
     const quota = Option.getOrElse(yield* Effect.serviceOption(PullQuota), makePullQuota)
 
-    const lookupCredential = (endpoint: Endpoint) =>
-      keychain.lookup(endpoint).pipe(
-        Effect.catchTag("CredentialsFailed", (e) =>
-          Effect.fail(e.unauthorized === true ? refusedBy(e, endpoint.host) : new TransportFailure({ transport: e.provider, detail: e.detail })))
-      )
-
-    /** What a request carries for auth, decided by what the registry asked for so far (no step at all for an open registry). */
-    const authorization = (endpoint: Endpoint, scopes: ReadonlyArray<string>): Effect.Effect<Auth, RegistryHttpError | Retryable> =>
-      pings.isOpen(endpoint) ? SKIP : Effect.flatMap(pings.challengeFor(endpoint), (challenge) =>
-        challenge === undefined ? SKIP : Effect.flatMap(lookupCredential(endpoint), (credential): Effect.Effect<Auth, RegistryHttpError | Retryable> => {
-          if (Option.isSome(credential) && credential.value._tag === "RegistryToken") {
-            return Effect.succeed({ header: `Bearer ${Redacted.value(credential.value.token)}`, skipped: false })
-          }
-          if (challenge.scheme === "basic") {
-            return Effect.succeed(
-              Option.isSome(credential) && credential.value._tag === "Basic"
-                ? { header: basicHeader(credential.value.username, credential.value.password), skipped: false }
-                : NONE
-            )
-          }
-          return Effect.map(tokens.token(endpoint, challenge, scopes, credential), (issued) => ({ header: `Bearer ${Redacted.value(issued.token)}`, issued, skipped: false }))
-        }))
-
-    /**
-     * A 401 that one more try can answer: the scopes to try again with, or undefined. The
-     * decision belongs to the registry, not to the request that met it: a challenge behind an
-     * open `/v2/` is learnt for every request to the host; a token the registry refused is
-     * forgotten (unless it was fetched just now: then the credentials are what it refused).
-     */
-    const reauthenticate = (endpoint: Endpoint, requested: ReadonlyArray<string>, scopes: ReadonlyArray<string>, auth: Auth, header: string | undefined) => {
-      const challenge = pickChallenge(header)
-      if (challenge === undefined) return undefined
-      const wanted = challengeScopes(challenge)
-      if (auth.skipped) {
-        // `/v2/` was open but this repository is not: answer this challenge from now on.
-        pings.learn(endpoint, challenge)
-        return [...wanted, ...scopes.filter((s) => !wanted.includes(s))]
-      }
-      if (challenge.scheme !== "bearer" || auth.issued === undefined) return undefined
-      // The registry may want more scopes than we asked for (a mount needs pull on `from`).
-      const missing = wanted.filter((s) => !scopeCovered(scopes, s))
-      if (missing.length > 0) {
-        tokens.remember(endpoint, requested, missing)
-        return [...missing, ...scopes]
-      }
-      if (auth.issued.fresh) return undefined
-      tokens.reject(auth.issued)
-      return scopes
-    }
-
-    /** Why the registry refused: its codes and words, and what we sent. */
-    const refused = (endpoint: Endpoint, res: Response, auth: Auth) =>
-      Effect.map(readErrorText(res, stallMs), (text) => {
-        const body = parseErrorBody(text)
-        const words = [body.codes.join(", "), body.detail].filter((w) => w !== "").join(": ")
-        const anonymous = auth.header === undefined
-        return new Unauthorized({
-          registry: endpoint.host,
-          status: res.status,
-          detail: anonymous ? `no credentials found for ${endpoint.host}${words ? `; ${words}` : ""}` : words,
-          anonymous,
-          codes: body.codes
-        })
-      })
+    const { authorization, reauthenticate, refused } = makeAuthorization({ keychain, pings, tokens, stallMs })
 
     const exchangeWithAuth = (endpoint: Endpoint, request: RegistryRequest | StreamedRequest) => {
       // A streamed body cannot be replayed: the caller retries the whole blob copy instead.

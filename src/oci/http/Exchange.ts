@@ -71,6 +71,131 @@ const tlsFor = (endpoint: Endpoint, own: boolean): FetchInit["tls"] => {
 
 const isRedirect = (status: number) => status >= 300 && status < 400
 
+/** One exchange's request, checked and ready to go. */
+interface Job {
+  readonly fetch: FetchFunction
+  readonly endpoint: Endpoint
+  readonly method: Method
+  readonly url: string
+  /** the URL parsed when it is not a path on the endpoint's own base */
+  readonly parsed: URL | undefined
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: RequestBody | undefined
+  readonly limit: Limit
+  /** the endpoint's own origin: Authorization and TLS settings stay there */
+  readonly origin: string
+  readonly timeout: Duration.DurationInput
+  readonly timeoutMs: number
+  /** `--debug`: a line per hop */
+  readonly logged: ((method: Method, url: URL, status: number) => void) | undefined
+}
+
+/**
+ * Every hop of one exchange in one callback chain: the permit (headers phase), the fetch with
+ * its timeout, redirects followed by the policy. The fiber waits once and is resumed with the
+ * answer; interrupted, it stops waiting for a permit, or aborts the request and gives the permit back.
+ */
+const hops = (job: Job): Effect.Effect<Response, Retryable | TransportFailure | UnsupportedUrl> => {
+  const { fetch, endpoint, method, url, body, limit, origin, timeout, timeoutMs } = job
+  const streamed = body instanceof ReadableStream
+  return Effect.async<Response, Retryable | TransportFailure | UnsupportedUrl>((resume) => {
+    let settled = false
+    let holding = false
+    let waiting: (() => boolean) | undefined
+    let controller: AbortController | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const release = () => {
+      if (!holding) return
+      holding = false
+      limit.release()
+    }
+    const settle = (effect: Effect.Effect<Response, Retryable | TransportFailure | UnsupportedUrl>) => {
+      if (settled) return
+      settled = true
+      resume(effect)
+    }
+
+    const hop = (current: string, currentUrl: URL | undefined, hdrs: Readonly<Record<string, string>>, hops: number) => {
+      if (hops > MAX_REDIRECTS) return settle(Effect.fail(new TransportFailure({ transport: "registry", detail: `${url}: too many redirects` })))
+      let granted = false
+      const cancel = limit.acquire(() => {
+        granted = true
+        waiting = undefined
+        holding = true
+        send(current, currentUrl, hdrs, hops)
+      })
+      if (!granted) waiting = cancel
+    }
+
+    const send = (current: string, currentUrl: URL | undefined, hdrs: Readonly<Record<string, string>>, hops: number) => {
+      const abort = new AbortController()
+      controller = abort
+      timer = setTimeout(() => abort.abort(new HeadersTimeout()), timeoutMs)
+      const tls = tlsFor(endpoint, currentUrl === undefined || currentUrl.origin === origin)
+      const init: FetchInit = {
+        method,
+        headers: hdrs,
+        redirect: "manual",
+        signal: abort.signal,
+        ...(body !== undefined ? { body } : {}),
+        ...(streamed ? { duplex: "half" as const } : {}),
+        ...(tls !== undefined ? { tls } : {})
+      }
+      const failed = (e: unknown) => {
+        clearTimeout(timer)
+        release()
+        if (settled) return
+        const at = currentUrl ?? new URL(current)
+        settle(Effect.fail(fetchFailure(abort.signal.aborted ? new HeadersTimeout() : e, { registry: endpoint.host, method, url: at, timeout })))
+      }
+      let pending: Promise<Response>
+      try {
+        pending = fetch(current, init)
+      } catch (e) {
+        return failed(e)
+      }
+      const answered = (res: Response) => {
+        clearTimeout(timer)
+        release()
+        if (settled) {
+          void res.body?.cancel().catch(() => {})
+          return
+        }
+        job.logged?.(method, currentUrl ?? new URL(current), res.status)
+        if (!isRedirect(res.status)) return settle(Effect.succeed(res))
+        const at = currentUrl ?? new URL(current)
+        const next = nextHop(
+          { status: res.status, location: res.headers.get("location") ?? undefined },
+          { method, url: at, headers: hdrs, home: origin, registry: endpoint.host }
+        )
+        if (next._tag === "Left") return settle(Effect.fail(next.left))
+        if (next.right === undefined) return settle(Effect.succeed(res))
+        // The redirect's own body is not wanted.
+        void res.body?.cancel().catch(() => {})
+        hop(next.right.url.href, next.right.url, next.right.headers, hops + 1)
+      }
+      pending.then((res) => {
+        try {
+          answered(res)
+        } catch (e) {
+          settle(Effect.die(e))
+        }
+      }, failed)
+    }
+
+    hop(job.parsed?.href ?? url, job.parsed, job.headers, 0)
+    // Interrupted: stop waiting for a permit, or abort the request and give the permit back.
+    return Effect.sync(() => {
+      settled = true
+      waiting?.()
+      waiting = undefined
+      clearTimeout(timer)
+      controller?.abort()
+      release()
+    })
+  })
+}
+
 /** The exchange over `fetch`; `home` gives an endpoint's own origin (Authorization and TLS settings stay there). */
 export const makeExchange = (fetch: FetchFunction, settings: ExchangeSettings, home: (endpoint: Endpoint) => string): Exchange => {
   const timeout = settings.requestTimeout
@@ -128,105 +253,7 @@ export const makeExchange = (fetch: FetchFunction, settings: ExchangeSettings, h
     }
     all["user-agent"] = userAgent
     const limit = limitFor(endpoint.host, endpoint.maxRequests)
-    const streamed = body instanceof ReadableStream
 
-    // Every hop in one callback chain: the permit (headers phase), the fetch with its timeout,
-    // redirects followed by the policy. The fiber waits once and is resumed with the answer.
-    return Effect.async<Response, Retryable | TransportFailure | UnsupportedUrl>((resume) => {
-      let settled = false
-      let holding = false
-      let waiting: (() => boolean) | undefined
-      let controller: AbortController | undefined
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const release = () => {
-        if (!holding) return
-        holding = false
-        limit.release()
-      }
-      const settle = (effect: Effect.Effect<Response, Retryable | TransportFailure | UnsupportedUrl>) => {
-        if (settled) return
-        settled = true
-        resume(effect)
-      }
-
-      const hop = (current: string, currentUrl: URL | undefined, hdrs: Readonly<Record<string, string>>, hops: number) => {
-        if (hops > MAX_REDIRECTS) return settle(Effect.fail(new TransportFailure({ transport: "registry", detail: `${url}: too many redirects` })))
-        let granted = false
-        const cancel = limit.acquire(() => {
-          granted = true
-          waiting = undefined
-          holding = true
-          send(current, currentUrl, hdrs, hops)
-        })
-        if (!granted) waiting = cancel
-      }
-
-      const send = (current: string, currentUrl: URL | undefined, hdrs: Readonly<Record<string, string>>, hops: number) => {
-        const abort = new AbortController()
-        controller = abort
-        timer = setTimeout(() => abort.abort(new HeadersTimeout()), timeoutMs)
-        const tls = tlsFor(endpoint, currentUrl === undefined || currentUrl.origin === origin)
-        const init: FetchInit = {
-          method,
-          headers: hdrs,
-          redirect: "manual",
-          signal: abort.signal,
-          ...(body !== undefined ? { body } : {}),
-          ...(streamed ? { duplex: "half" as const } : {}),
-          ...(tls !== undefined ? { tls } : {})
-        }
-        const failed = (e: unknown) => {
-          clearTimeout(timer)
-          release()
-          if (settled) return
-          const at = currentUrl ?? new URL(current)
-          settle(Effect.fail(fetchFailure(abort.signal.aborted ? new HeadersTimeout() : e, { registry: endpoint.host, method, url: at, timeout })))
-        }
-        let pending: Promise<Response>
-        try {
-          pending = fetch(current, init)
-        } catch (e) {
-          return failed(e)
-        }
-        const answered = (res: Response) => {
-          clearTimeout(timer)
-          release()
-          if (settled) {
-            void res.body?.cancel().catch(() => {})
-            return
-          }
-          if (settings.debug?.() === true) logged(method, currentUrl ?? new URL(current), res.status)
-          if (!isRedirect(res.status)) return settle(Effect.succeed(res))
-          const at = currentUrl ?? new URL(current)
-          const next = nextHop(
-            { status: res.status, location: res.headers.get("location") ?? undefined },
-            { method, url: at, headers: hdrs, home: origin, registry: endpoint.host }
-          )
-          if (next._tag === "Left") return settle(Effect.fail(next.left))
-          if (next.right === undefined) return settle(Effect.succeed(res))
-          // The redirect's own body is not wanted.
-          void res.body?.cancel().catch(() => {})
-          hop(next.right.url.href, next.right.url, next.right.headers, hops + 1)
-        }
-        pending.then((res) => {
-          try {
-            answered(res)
-          } catch (e) {
-            settle(Effect.die(e))
-          }
-        }, failed)
-      }
-
-      hop(parsed?.href ?? url, parsed, all, 0)
-      // Interrupted: stop waiting for a permit, or abort the request and give the permit back.
-      return Effect.sync(() => {
-        settled = true
-        waiting?.()
-        waiting = undefined
-        clearTimeout(timer)
-        controller?.abort()
-        release()
-      })
-    })
+    return hops({ fetch, endpoint, method, url, parsed, headers: all, body, limit, origin, timeout, timeoutMs, logged: settings.debug?.() === true ? logged : undefined })
   }
 }
