@@ -2,7 +2,7 @@
  * Credentials with many images in flight, against real registries behind auth stand-ins:
  * - a target whose `/v2/` is open but whose repositories want Basic (or Bearer) credentials:
  *   every image gets the key the first one got, cold and warm, at -j 8;
- * - tokens the registry stops accepting after a few seconds while the token service still
+ * - tokens the registry stops accepting after a second while the token service still
  *   announces five minutes, with images slower than that: the refused token is dropped and a
  *   fresh one fetched, on the target side and on the source side;
  * - 30 tags of one repository at -j 32 against token-auth registries with a slow token
@@ -90,16 +90,16 @@ const dockerConfig = async (name: string, auths: Record<string, { readonly usern
   return home
 }
 
-describe("tokens the registry stops accepting after 3 s, images slower than that (-j 8)", () => {
+describe("tokens the registry stops accepting after 2 s, images slower than that (-j 8)", () => {
   test("every image synced; after each refusal the token service was asked again, on both sides", async () => {
-    const srcTokens = await startTokenServer({ users: { reader: "reader-pass" }, acceptedForSeconds: 3 })
-    const dstTokens = await startTokenServer({ users: { writer: "writer-pass" }, acceptedForSeconds: 3 })
+    const srcTokens = await startTokenServer({ users: { reader: "reader-pass" }, acceptedForSeconds: 2 })
+    const dstTokens = await startTokenServer({ users: { writer: "writer-pass" }, acceptedForSeconds: 2 })
     stops.push(srcTokens.stop, dstTokens.stop)
     const [authedSrc, authedDst] = await Promise.all([tokenRegistry(srcTokens), tokenRegistry(dstTokens)])
     const images = repositories.slice(0, 10)
     await Promise.all(images.map((r, i) => pushImage(authedSrc.url, r, "1", { platforms: TWO_PLATFORMS, seed: `expiring-${i}`, ...SMALL }, { bearer: srcTokens.mint([{ type: "repository", name: r, actions: ["pull", "push"] }]) })))
-    // Every source request takes 400 ms: an image takes several seconds, longer than a token lives.
-    const slow: FaultProxy = await startFaultProxy({ upstream: authedSrc.url, onRequest: () => Bun.sleep(400) })
+    // Every source request takes 700 ms: an image takes several seconds, longer than a token lives.
+    const slow: FaultProxy = await startFaultProxy({ upstream: authedSrc.url, onRequest: () => Bun.sleep(700) })
     stops.push(slow.stop)
     const home = await dockerConfig("expiring", {
       [slow.host]: { username: "reader", password: "reader-pass" },
