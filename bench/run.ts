@@ -181,7 +181,9 @@ const main = async (): Promise<number> => {
     HOME: home,
     TMPDIR: scratch,
     XDG_RUNTIME_DIR: join(work, "run"),
-    NO_COLOR: "1"
+    NO_COLOR: "1",
+    // JavaScriptCore's tuning variables (BUN_JSC_*) pass through, to measure a setting
+    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("BUN_JSC_") && e[1] !== undefined))
   }
 
   const startReg = async (registryOptions?: LocalRegistryOptions): Promise<LocalRegistry> => {
