@@ -30,8 +30,7 @@ export interface RegistryCounts {
   readonly byClass: RequestCounts
 }
 
-export const emptyCounts = (): RequestCounts =>
-  Object.fromEntries(REQUEST_CLASSES.map((c) => [c, 0])) as RequestCounts
+export const emptyCounts = (): RequestCounts => Object.fromEntries(REQUEST_CLASSES.map((c) => [c, 0])) as RequestCounts
 
 /** The class of one request line. */
 export const classify = (request: LoggedRequest): RequestClass => {

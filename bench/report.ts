@@ -109,14 +109,15 @@ export const round = (n: number, digits = 2): number => {
 const MB = 1_000_000
 export const mb = (bytes: number): string => `${Math.round(bytes / MB)} MB`
 const gib = (bytes: number): string => (bytes >= 2 ** 30 * 0.99 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : mb(bytes))
-export const secs = (s: number | undefined): string =>
-  s === undefined || Number.isNaN(s) ? "–" : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`
+export const secs = (s: number | undefined): string => s === undefined || Number.isNaN(s) ? "–" : s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`
 const times = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(1)}×` : "–")
 const msEach = (s: number): string => (Number.isFinite(s) ? `${(s * 1000).toFixed(2)} ms/image` : "–")
 const wallCpu = (s: ToolSummary | undefined): string =>
   s === undefined
     ? "–"
-    : `${secs(s.medianSeconds)} (CPU ${secs(s.medianCpuSeconds)}${Number.isFinite(s.medianRegistryCpuSeconds) ? `; registries ${secs(s.medianRegistryCpuSeconds)}` : ""})${s.failed > 0 ? ` (${s.failed} of ${s.runs} failed)` : ""}`
+    : `${secs(s.medianSeconds)} (CPU ${secs(s.medianCpuSeconds)}${
+      Number.isFinite(s.medianRegistryCpuSeconds) ? `; registries ${secs(s.medianRegistryCpuSeconds)}` : ""
+    })${s.failed > 0 ? ` (${s.failed} of ${s.runs} failed)` : ""}`
 
 /**
  * The shortest wall time the machine allows for a tool's runs: the CPU the tool and the
@@ -128,7 +129,9 @@ export const cpuFloorSeconds = (s: ToolSummary | undefined, cores: number): numb
 const floorNote = (s: ToolSummary | undefined, other: ToolSummary | undefined, cores: number, want: number): string => {
   if (s === undefined || other === undefined || !Number.isFinite(s.medianRegistryCpuSeconds)) return ""
   const registriesOnly = s.medianRegistryCpuSeconds / Math.max(1, cores)
-  return `; the registries alone spent ${secs(s.medianRegistryCpuSeconds)} of CPU serving our requests, so on ${cores} cores no run of ours can take less than ${secs(registriesOnly)} ` +
+  return `; the registries alone spent ${
+    secs(s.medianRegistryCpuSeconds)
+  } of CPU serving our requests, so on ${cores} cores no run of ours can take less than ${secs(registriesOnly)} ` +
     `(${times(other.medianSeconds / registriesOnly)} skopeo's time at best, want ${want}×); with our own CPU the floor is ${secs(cpuFloorSeconds(s, cores))}`
 }
 const verdict = (pass: boolean | undefined): string => (pass === undefined ? "not measured" : pass ? "**pass**" : "**FAIL**")
@@ -140,7 +143,10 @@ export interface Summary {
     readonly ours?: ToolSummary
     readonly skopeo?: ToolSummary
     readonly ratio: number
-    readonly baseArrivals: { readonly ours: ReadonlyArray<{ uploads: number; mounts: number }>; readonly skopeo: ReadonlyArray<{ uploads: number; mounts: number }> }
+    readonly baseArrivals: {
+      readonly ours: ReadonlyArray<{ uploads: number; mounts: number }>
+      readonly skopeo: ReadonlyArray<{ uploads: number; mounts: number }>
+    }
   }
   readonly big?: {
     readonly layerBytes: number
@@ -184,7 +190,12 @@ export interface OurCpu {
   /** median CPU seconds of the 1-image no-op run (the startup workload) */
   readonly startupSeconds: number
   /** per run kind of ours: images, median CPU, and the CPU beyond start-up per image and per request */
-  readonly runs: Readonly<Record<string, { readonly images: number; readonly cpuSeconds: number; readonly perImageMs: number; readonly perRequestMs: number; readonly requestsPerImage: number }>>
+  readonly runs: Readonly<
+    Record<
+      string,
+      { readonly images: number; readonly cpuSeconds: number; readonly perImageMs: number; readonly perRequestMs: number; readonly requestsPerImage: number }
+    >
+  >
 }
 
 /**
@@ -192,11 +203,26 @@ export interface OurCpu {
  * images and over its requests (both registries and the token server; the wan runs counted at
  * the proxies). Without a startup run the whole CPU is spread (start-up included).
  */
-export const ourCpu = (runs: ReadonlyArray<RunRecord>, perImage: Readonly<Record<string, PerImage>>, wanPerImage: Readonly<Record<string, ProxyPerImage>>): OurCpu | undefined => {
+export const ourCpu = (
+  runs: ReadonlyArray<RunRecord>,
+  perImage: Readonly<Record<string, PerImage>>,
+  wanPerImage: Readonly<Record<string, ProxyPerImage>>
+): OurCpu | undefined => {
   const startup = summarize(runs, "startup", "ours")
   const startupSeconds = startup?.medianCpuSeconds ?? NaN
   const out: Record<string, OurCpu["runs"][string]> = {}
-  const kinds: ReadonlyArray<RunKind> = ["warm", "cold", "requests-warm", "requests-cold", "wan-warm", "wan-cold", "scale-warm", "scale-dry", "scale-baseline", "big"]
+  const kinds: ReadonlyArray<RunKind> = [
+    "warm",
+    "cold",
+    "requests-warm",
+    "requests-cold",
+    "wan-warm",
+    "wan-cold",
+    "scale-warm",
+    "scale-dry",
+    "scale-baseline",
+    "big"
+  ]
   for (const kind of kinds) {
     const s = summarize(runs, kind, "ours")
     if (s === undefined || !Number.isFinite(s.medianCpuSeconds)) continue
@@ -226,7 +252,10 @@ export interface WanPair {
   /** median CPU the two proxies spent (they run in the bench process, on the same cores) */
   readonly proxyCpuSeconds: { readonly ours: number; readonly skopeo: number }
   /** how the shared base layer reached the target, per run (cold) */
-  readonly baseArrivals: { readonly ours: ReadonlyArray<{ uploads: number; mounts: number }>; readonly skopeo: ReadonlyArray<{ uploads: number; mounts: number }> }
+  readonly baseArrivals: {
+    readonly ours: ReadonlyArray<{ uploads: number; mounts: number }>
+    readonly skopeo: ReadonlyArray<{ uploads: number; mounts: number }>
+  }
 }
 
 /** Requests per image at both latency proxies of a wan run. */
@@ -435,7 +464,10 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
     const req = (tool: Tool) => wan?.requestsPerImage[`${tool} ${kind}`]?.total ?? NaN
     checks.push({
       id,
-      text: `WAN ${kind}: ≥ ${want}× faster than skopeo sync on the same ${wan ? `${wan.images} ` : ""}images${kind === "warm" ? ", all present" : " into an empty target"}, ` +
+      text:
+        `WAN ${kind}: ≥ ${want}× faster than skopeo sync on the same ${wan ? `${wan.images} ` : ""}images${
+          kind === "warm" ? ", all present" : " into an empty target"
+        }, ` +
         `every request delayed ${wan ? `${wan.delayMs} ms` : "by a latency proxy"}`,
       pass: pair === undefined ? undefined : pair.ratio >= want && failed === 0,
       detail: pair === undefined
@@ -443,7 +475,9 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
         : `ratio ${times(pair.ratio)} (ours ${secs(pair.ours?.medianSeconds)}, skopeo ${secs(pair.skopeo?.medianSeconds)}); ` +
           `requests per image at the proxies: ours ${req("ours")}, skopeo ${req("skopeo")}; ` +
           `the proxies' CPU: ${secs(pair.proxyCpuSeconds.ours)} in our runs, ${secs(pair.proxyCpuSeconds.skopeo)} in skopeo's` +
-          (kind === "cold" ? `; base layer per run of ours: ${pair.baseArrivals.ours.map((a) => `${a.uploads} upload(s) + ${a.mounts} mount(s)`).join(", ") || "–"}` : "") +
+          (kind === "cold"
+            ? `; base layer per run of ours: ${pair.baseArrivals.ours.map((a) => `${a.uploads} upload(s) + ${a.mounts} mount(s)`).join(", ") || "–"}`
+            : "") +
           (failed > 0 ? `; ${failed} failed run(s)` : "")
     })
   }
@@ -455,12 +489,18 @@ export const judge = (runs: ReadonlyArray<RunRecord>, summary: Summary, images: 
       : scale.warmVsBaseline <= 1.3 && scale.dryVsBaseline <= 1.3 && scale.maxRssBytes < 300 * MB && failed === 0
     checks.push({
       id: 7,
-      text: `Scale: ${scale ? scale.images : "thousands of"} images, warm and dry run, within 1.3× of a ${scale?.baseline.images ?? 200}-image warm run's time per image, peak RSS below 300 MB`,
+      text: `Scale: ${scale ? scale.images : "thousands of"} images, warm and dry run, within 1.3× of a ${
+        scale?.baseline.images ?? 200
+      }-image warm run's time per image, peak RSS below 300 MB`,
       pass,
       detail: scale === undefined
         ? "scale not run"
-        : `warm ${msEach(scale.secondsPerImage.warm)} (${times(scale.warmVsBaseline)}), dry run ${msEach(scale.secondsPerImage.dry)} (${times(scale.dryVsBaseline)}) ` +
-          `against ${msEach(scale.secondsPerImage.baseline)} of the ${scale.baseline.images}-image warm run (${scale.baseline.kind === "warm" ? "the warm workload" : "same content"}); ` +
+        : `warm ${msEach(scale.secondsPerImage.warm)} (${times(scale.warmVsBaseline)}), dry run ${msEach(scale.secondsPerImage.dry)} (${
+          times(scale.dryVsBaseline)
+        }) ` +
+          `against ${msEach(scale.secondsPerImage.baseline)} of the ${scale.baseline.images}-image warm run (${
+            scale.baseline.kind === "warm" ? "the warm workload" : "same content"
+          }); ` +
           `peak RSS ${mb(scale.maxRssBytes)}` +
           (failed > 0 ? `; ${failed} failed run(s)` : "")
     })
@@ -500,17 +540,27 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
   const lines: Array<string> = []
   lines.push(`Machine: ${machine}`)
   lines.push("")
-  lines.push("| workload | ours: median wall time (CPU; registries' CPU) | reference: median wall time (CPU; registries' CPU) | ratio (wall) | must hold | result |")
+  lines.push(
+    "| workload | ours: median wall time (CPU; registries' CPU) | reference: median wall time (CPU; registries' CPU) | ratio (wall) | must hold | result |"
+  )
   lines.push("|---|---|---|---|---|---|")
   const verdictOf = (id: number) => verdict(checks.find((c) => c.id === id)?.pass)
   if (summary.warm) {
     const w = summary.warm
-    lines.push(`| warm: ${images} images, all present | ${wallCpu(w.ours)} | skopeo sync ${wallCpu(w.skopeo)} | ${times(w.ratio)} faster | ≥ 10×, ≤ 2 manifest req/image | ${verdictOf(1)} |`)
+    lines.push(
+      `| warm: ${images} images, all present | ${wallCpu(w.ours)} | skopeo sync ${wallCpu(w.skopeo)} | ${
+        times(w.ratio)
+      } faster | ≥ 10×, ≤ 2 manifest req/image | ${verdictOf(1)} |`
+    )
   }
   if (summary.cold) {
     const c = summary.cold
     const base = c.baseArrivals.ours[0]
-    lines.push(`| cold: ${images} images, empty target | ${wallCpu(c.ours)} | skopeo sync ${wallCpu(c.skopeo)} | ${times(c.ratio)} faster | ≥ 5×, base uploaded once (ours: ${base ? `${base.uploads} upload + ${base.mounts} mounts` : "–"}) | ${verdictOf(2)} |`)
+    lines.push(
+      `| cold: ${images} images, empty target | ${wallCpu(c.ours)} | skopeo sync ${wallCpu(c.skopeo)} | ${
+        times(c.ratio)
+      } faster | ≥ 5×, base uploaded once (ours: ${base ? `${base.uploads} upload + ${base.mounts} mounts` : "–"}) | ${verdictOf(2)} |`
+    )
   }
   if (summary.big) {
     const b = summary.big
@@ -519,7 +569,11 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
       `curl via file ${wallCpu(b.curlFile)}`,
       ...(b.skopeo ? [`skopeo ${wallCpu(b.skopeo)}, RSS ${mb(b.skopeo.maxRssBytes)}`] : [])
     ].join("; ")
-    lines.push(`| big: one ${gib(b.layerBytes)} layer | ${wallCpu(b.ours)} (${b.throughputMBps["ours"] ?? "–"} MB/s), peak RSS ${mb(b.ours?.maxRssBytes ?? NaN)} | ${ref} | ${times(b.slowdownVsCurlPipe)} curl pipe's time | RSS < 200 MB, ≤ 1.5× curl | ${verdictOf(3)} |`)
+    lines.push(
+      `| big: one ${gib(b.layerBytes)} layer | ${wallCpu(b.ours)} (${b.throughputMBps["ours"] ?? "–"} MB/s), peak RSS ${
+        mb(b.ours?.maxRssBytes ?? NaN)
+      } | ${ref} | ${times(b.slowdownVsCurlPipe)} curl pipe's time | RSS < 200 MB, ≤ 1.5× curl | ${verdictOf(3)} |`
+    )
   }
   if (summary.wan) {
     const w = summary.wan
@@ -527,23 +581,37 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
       const pair = w[kind]
       const req = (tool: Tool) => `${w.requestsPerImage[`${tool} ${kind}`]?.total ?? "–"} req/image`
       const what = kind === "warm" ? "all present" : "empty target"
-      lines.push(`| wan ${kind}: ${w.images} images, ${what}, +${w.delayMs} ms per request | ${wallCpu(pair.ours)}; ${req("ours")} | skopeo sync ${wallCpu(pair.skopeo)}; ${req("skopeo")} | ${times(pair.ratio)} faster | ≥ ${want}× | ${verdictOf(id)} |`)
+      lines.push(
+        `| wan ${kind}: ${w.images} images, ${what}, +${w.delayMs} ms per request | ${wallCpu(pair.ours)}; ${req("ours")} | skopeo sync ${
+          wallCpu(pair.skopeo)
+        }; ${req("skopeo")} | ${times(pair.ratio)} faster | ≥ ${want}× | ${verdictOf(id)} |`
+      )
     }
   }
   if (summary.scale) {
     const s = summary.scale
-    const ours = `warm ${wallCpu(s.warm)} (${msEach(s.secondsPerImage.warm)}); dry run ${wallCpu(s.dry)} (${msEach(s.secondsPerImage.dry)}); peak RSS ${mb(s.maxRssBytes)}`
+    const ours = `warm ${wallCpu(s.warm)} (${msEach(s.secondsPerImage.warm)}); dry run ${wallCpu(s.dry)} (${msEach(s.secondsPerImage.dry)}); peak RSS ${
+      mb(s.maxRssBytes)
+    }`
     const ref = `ours, ${s.baseline.images}-image warm ${wallCpu(s.baseline.ours)} (${msEach(s.secondsPerImage.baseline)})`
-    lines.push(`| scale: ${s.images} images, ours only | ${ours} | ${ref} | ${times(s.warmVsBaseline)} (warm), ${times(s.dryVsBaseline)} (dry) the time per image | ≤ 1.3× per image, RSS < 300 MB | ${verdictOf(7)} |`)
+    lines.push(
+      `| scale: ${s.images} images, ours only | ${ours} | ${ref} | ${times(s.warmVsBaseline)} (warm), ${
+        times(s.dryVsBaseline)
+      } (dry) the time per image | ≤ 1.3× per image, RSS < 300 MB | ${verdictOf(7)} |`
+    )
   }
   if (summary.requests) {
     lines.push("")
-    lines.push("Requests per image (both registries; access logs, plus the token server's log in the `requests-*` runs; the `wan-*` runs are counted at the latency proxies):")
+    lines.push(
+      "Requests per image (both registries; access logs, plus the token server's log in the `requests-*` runs; the `wan-*` runs are counted at the latency proxies):"
+    )
     lines.push("")
     lines.push("| run | manifest req | of which HEAD | GET (source GET = pull) | PUT | blob req | /v2/ pings | tokens | other | total |")
     lines.push("|---|---|---|---|---|---|---|---|---|---|")
     for (const [name, p] of Object.entries(summary.requests)) {
-      lines.push(`| ${name} | ${p.manifestRequests} | ${p.manifestHead} | ${p.manifestGet} (${p.sourceManifestGets}) | ${p.manifestPut} | ${p.blobRequests} | ${p.pings} | ${p.tokens} | ${p.other} | ${p.total} |`)
+      lines.push(
+        `| ${name} | ${p.manifestRequests} | ${p.manifestHead} | ${p.manifestGet} (${p.sourceManifestGets}) | ${p.manifestPut} | ${p.blobRequests} | ${p.pings} | ${p.tokens} | ${p.other} | ${p.total} |`
+      )
     }
   }
   if (summary.ourCpu) {
@@ -554,7 +622,11 @@ export const renderTable = (summary: Summary, checks: ReadonlyArray<MustHold>, i
     lines.push("| run | images | CPU (median) | per image | requests per image | per request |")
     lines.push("|---|---|---|---|---|---|")
     for (const [kind, r] of Object.entries(cpu.runs)) {
-      lines.push(`| ours ${kind} | ${r.images} | ${secs(r.cpuSeconds)} | ${r.perImageMs.toFixed(2)} ms | ${Number.isFinite(r.requestsPerImage) ? r.requestsPerImage : "–"} | ${Number.isFinite(r.perRequestMs) ? `${r.perRequestMs.toFixed(3)} ms` : "–"} |`)
+      lines.push(
+        `| ours ${kind} | ${r.images} | ${secs(r.cpuSeconds)} | ${r.perImageMs.toFixed(2)} ms | ${
+          Number.isFinite(r.requestsPerImage) ? r.requestsPerImage : "–"
+        } | ${Number.isFinite(r.perRequestMs) ? `${r.perRequestMs.toFixed(3)} ms` : "–"} |`
+      )
     }
   }
   lines.push("")

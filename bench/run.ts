@@ -146,12 +146,15 @@ const main = async (): Promise<number> => {
   const startedAt = new Date()
   const machine = await machineInfo()
   const syncer = { path: opts.syncer, ...(await syncerVersion(opts.syncer)) }
-  const machineLine = `${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB RAM, ${machine.os}; bun ${machine.bun}, ${machine.skopeo}, ${machine.registry}, ${machine.curl}`
+  const machineLine =
+    `${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB RAM, ${machine.os}; bun ${machine.bun}, ${machine.skopeo}, ${machine.registry}, ${machine.curl}`
   log(`machine: ${machineLine}`)
   log(`our CLI: ${syncer.path}${syncer.commit ? ` (commit ${syncer.commit}${syncer.dirty ? ", with local changes" : ""})` : ""}`)
-  log(`workloads: ${[...opts.only].join(", ")}; ${opts.images} images, ${opts.rounds} round(s), big layer ${mb(opts.bigSize)}` +
-    (opts.only.has("wan") ? `; wan ${opts.wanImages} images at +${opts.delayMs} ms per request` : "") +
-    (opts.only.has("scale") ? `; scale ${opts.scaleImages} images` : ""))
+  log(
+    `workloads: ${[...opts.only].join(", ")}; ${opts.images} images, ${opts.rounds} round(s), big layer ${mb(opts.bigSize)}` +
+      (opts.only.has("wan") ? `; wan ${opts.wanImages} images at +${opts.delayMs} ms per request` : "") +
+      (opts.only.has("scale") ? `; scale ${opts.scaleImages} images` : "")
+  )
   const loadAtStart = loadavg()[0] ?? 0
   if (loadAtStart > machine.cores * 0.5) {
     log(`warning: load average ${loadAtStart.toFixed(1)} on ${machine.cores} cores: other work on this machine will skew the times`)
@@ -215,12 +218,15 @@ const main = async (): Promise<number> => {
   /** Our CLI over `images` of `sourceHost` into `target`. */
   const ours = (target: Endpoint, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = []) => async (): Promise<TimedRun> => {
     const definition = file("images.yaml")
-    await writeFile(definition, [
-      `targetRepoPrefix: "${target.host}/${MIRROR}/"`,
-      "images:",
-      ...images.map((i) => `  - source: "${sourceHost}/${i.repository}:${i.tag}"`),
-      ""
-    ].join("\n"))
+    await writeFile(
+      definition,
+      [
+        `targetRepoPrefix: "${target.host}/${MIRROR}/"`,
+        "images:",
+        ...images.map((i) => `  - source: "${sourceHost}/${i.repository}:${i.tag}"`),
+        ""
+      ].join("\n")
+    )
     const concurrency = opts.concurrency === undefined ? [] : ["-j", String(opts.concurrency)]
     return timed([process.execPath, opts.syncer, "--images-file", definition, ...concurrency, ...extra], { env: childEnv, cwd: work })
   }
@@ -229,19 +235,27 @@ const main = async (): Promise<number> => {
    * `skopeo sync --all` over the same images, into the same target paths. `namedAs`: the
    * source host the target paths are named after, when skopeo reads from another one.
    */
-  const skopeo = (target: Endpoint, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = [], namedAs = sourceHost) => async (): Promise<TimedRun> => {
-    const yaml = file("skopeo.yaml")
-    await writeFile(yaml, [
-      `${sourceHost}:`,
-      "  tls-verify: false",
-      "  images:",
-      ...images.flatMap((i) => [`    ${i.repository}:`, `      - "${i.tag}"`]),
-      ""
-    ].join("\n"))
-    // without --scoped, skopeo puts each image at DEST/<last path component>:<tag>
-    const dest = `${target.host}/${MIRROR}/${hostPath(namedAs)}/bench`
-    return timed(["skopeo", "sync", "--all", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false", ...extra, yaml, dest], { env: childEnv, cwd: work })
-  }
+  const skopeo =
+    (target: Endpoint, sourceHost: string, images: ReadonlyArray<BenchImage>, extra: ReadonlyArray<string> = [], namedAs = sourceHost) =>
+    async (): Promise<TimedRun> => {
+      const yaml = file("skopeo.yaml")
+      await writeFile(
+        yaml,
+        [
+          `${sourceHost}:`,
+          "  tls-verify: false",
+          "  images:",
+          ...images.flatMap((i) => [`    ${i.repository}:`, `      - "${i.tag}"`]),
+          ""
+        ].join("\n")
+      )
+      // without --scoped, skopeo puts each image at DEST/<last path component>:<tag>
+      const dest = `${target.host}/${MIRROR}/${hostPath(namedAs)}/bench`
+      return timed(["skopeo", "sync", "--all", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false", ...extra, yaml, dest], {
+        env: childEnv,
+        cwd: work
+      })
+    }
 
   /** Untimed: copies `images` with skopeo (digests are identical either way) and checks the target. */
   const fillWithSkopeo = async (target: LocalRegistry, sourceHost: string, images: ReadonlyArray<BenchImage>, namedAs = sourceHost): Promise<number> => {
@@ -331,7 +345,7 @@ const main = async (): Promise<number> => {
     const rss = p.kind === "big" || p.kind.startsWith("scale") ? `, peak RSS ${mb(result.maxRssBytes)}` : ""
     const perRun = p.via ? `, ${record.requests?.perImage.total} req/image at the proxies` : ""
     log(`  ${p.kind} round ${p.round + 1} ${p.tool}: ${secs(result.seconds)}${rss}${perRun}${record.ok ? "" : `  FAILED: ${problems[0]?.split("\n")[0]}`}`)
-    if (!record.ok) for (const line of problems.slice(0, 5)) log(`    ${line.split("\n").join("\n    ")}`)
+    if (!record.ok) { for (const line of problems.slice(0, 5)) log(`    ${line.split("\n").join("\n    ")}`) }
     return record
   }
 
@@ -370,7 +384,15 @@ const main = async (): Promise<number> => {
       generation["warmTarget"] = await fillWithSkopeo(target, source.host, images)
       for (let r = 0; r < opts.rounds; r++) {
         for (const tool of rotate(["ours", "skopeo"] as const, r)) {
-          await measure({ kind: "warm", round: r, tool, source, target, images, run: tool === "ours" ? ours(target, source.host, images) : skopeo(target, source.host, images) })
+          await measure({
+            kind: "warm",
+            round: r,
+            tool,
+            source,
+            target,
+            images,
+            run: tool === "ours" ? ours(target, source.host, images) : skopeo(target, source.host, images)
+          })
         }
       }
       await stopReg(target)
@@ -477,7 +499,11 @@ const main = async (): Promise<number> => {
     }
 
     if (opts.only.has("wan")) {
-      log(`wan: ${opts.wanImages} images behind latency proxies that hold every request ${opts.delayMs} ms; ${mb(opts.wanBaseSize)} base layer (generating, not timed)…`)
+      log(
+        `wan: ${opts.wanImages} images behind latency proxies that hold every request ${opts.delayMs} ms; ${
+          mb(opts.wanBaseSize)
+        } base layer (generating, not timed)…`
+      )
       // a source of its own: these images have another base layer under the same repository names
       const wanSource = await startReg()
       const wanSet = await pushImageSet(wanSource.url, opts.wanImages, opts.wanBaseSize)
@@ -496,7 +522,16 @@ const main = async (): Promise<number> => {
       generation["wanWarmTarget"] = await fillWithSkopeo(target, wanSource.host, images, sourceProxy.host)
       for (let r = 0; r < opts.rounds; r++) {
         for (const tool of rotate(["ours", "skopeo"] as const, r)) {
-          await measure({ kind: "wan-warm", round: r, tool, source: wanSource, target, images, via: { source: sourceProxy, target: targetProxy }, run: runOf(tool, targetProxy) })
+          await measure({
+            kind: "wan-warm",
+            round: r,
+            tool,
+            source: wanSource,
+            target,
+            images,
+            via: { source: sourceProxy, target: targetProxy },
+            run: runOf(tool, targetProxy)
+          })
         }
       }
       await stopProxy(targetProxy)
@@ -557,7 +592,16 @@ const main = async (): Promise<number> => {
       for (let r = 0; r < opts.rounds; r++) {
         for (const kind of rotate(kinds, r)) {
           if (kind === "scale-dry") {
-            await measure({ kind, round: r, tool: "ours", source, target: empty, images, verify: wroteNothing, run: ours(empty, source.host, images, ["--dry-run"]) })
+            await measure({
+              kind,
+              round: r,
+              tool: "ours",
+              source,
+              target: empty,
+              images,
+              verify: wroteNothing,
+              run: ours(empty, source.host, images, ["--dry-run"])
+            })
           } else {
             const these = kind === "scale-warm" ? images : baseline
             await measure({ kind, round: r, tool: "ours", source, target, images: these, run: ours(target, source.host, these) })
@@ -614,7 +658,9 @@ const main = async (): Promise<number> => {
   })
   process.stdout.write(`\n${table}\n\nresults: ${opts.json}\n`)
   if (opts.updateDocs && completed) {
-    const stamp = `${finishedAt.toISOString().slice(0, 10)}, ${opts.images} images, ${opts.rounds} rounds, our CLI at ${syncer.commit ?? syncer.path}${syncer.dirty ? " (with local changes)" : ""}`
+    const stamp = `${finishedAt.toISOString().slice(0, 10)}, ${opts.images} images, ${opts.rounds} rounds, our CLI at ${syncer.commit ?? syncer.path}${
+      syncer.dirty ? " (with local changes)" : ""
+    }`
     const updated = await updateDoc(join(root, "docs/benchmark.md"), table, stamp)
     log(updated ? "updated docs/benchmark.md" : "docs/benchmark.md has no bench-results markers: not updated")
   }

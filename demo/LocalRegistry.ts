@@ -240,8 +240,7 @@ const launch = async (binary: string, dir: string, configPath: string, tls: bool
     return code
   })
   const hasExited = (): boolean => proc.exitCode !== null || proc.signalCode !== null
-  const describeExit = (code: number | null): string =>
-    `docker-registry exited with code ${code}:\n${stderrTail.join("\n")}`
+  const describeExit = (code: number | null): string => `docker-registry exited with code ${code}:\n${stderrTail.join("\n")}`
 
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {

@@ -155,10 +155,9 @@ export const buildImage = (spec: SampleImageSpec): BuiltImage => {
   const layerCount = spec.layers ?? 2
   const layerSize = spec.layerSize ?? 4096
   const blobs = new Map<string, Uint8Array>()
-  const base =
-    spec.sharedBaseLayer === undefined
-      ? undefined
-      : buildLayer("base.bin", `base:${spec.sharedBaseLayer.seed}`, spec.sharedBaseLayer.size)
+  const base = spec.sharedBaseLayer === undefined
+    ? undefined
+    : buildLayer("base.bin", `base:${spec.sharedBaseLayer.seed}`, spec.sharedBaseLayer.size)
 
   const manifests = spec.platforms.map((platform): BuiltChild => {
     const layers: Array<BuiltLayer> = base === undefined ? [] : [base]
@@ -216,8 +215,7 @@ const isLoopback = (url: URL): boolean => url.hostname === "127.0.0.1" || url.ho
 
 // Written out here on purpose: the sample pusher sets up what the client under test reads, so it
 // shares none of the client's code.
-const basicHeader = (username: string, password: string): string =>
-  `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`
+const basicHeader = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`
 
 /** key=value pairs of a WWW-Authenticate challenge (values may be quoted and contain commas). */
 const challengeParams = (header: string): Record<string, string> => {
@@ -258,8 +256,7 @@ const makeClient = async (registryUrl: string, repository: string, auth: SampleA
       authorization = `Bearer ${token}`
     }
   }
-  const withAuth = (headers: Record<string, string>): Record<string, string> =>
-    authorization === undefined ? headers : { ...headers, authorization }
+  const withAuth = (headers: Record<string, string>): Record<string, string> => authorization === undefined ? headers : { ...headers, authorization }
   return {
     send: (method, url, init = {}) => {
       // never hand the registry credentials to another host
@@ -299,7 +296,14 @@ const pushBlob = async (client: Client, registryUrl: string, repository: string,
 }
 
 /** PUTs exact manifest bytes; returns the digest (checked against Docker-Content-Digest when sent). */
-const putManifest = async (client: Client, registryUrl: string, repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> => {
+const putManifest = async (
+  client: Client,
+  registryUrl: string,
+  repository: string,
+  reference: string,
+  bytes: Uint8Array,
+  mediaType: string
+): Promise<string> => {
   const digest = sha256Digest(bytes)
   const response = await client.send("PUT", v2(registryUrl, `${repository}/manifests/${reference}`), {
     headers: { "content-type": mediaType },

@@ -42,7 +42,12 @@ const main = async (): Promise<number> => {
     const amd64 = [{ os: "linux", architecture: "amd64" }]
     const base = { seed: "demo-base", size: 64 * 1024 }
     const app = await pushImage(source.url, "bitnami/keycloak-gatekeeper", "9.0.3", { platforms: both, seed: "gatekeeper", sharedBaseLayer: base })
-    const exporter = await pushImage(source.url, "bitnami/postgres-exporter", "0.11.1-debian-11-r69", { platforms: amd64, index: false, seed: "exporter", sharedBaseLayer: base })
+    const exporter = await pushImage(source.url, "bitnami/postgres-exporter", "0.11.1-debian-11-r69", {
+      platforms: amd64,
+      index: false,
+      seed: "exporter",
+      sharedBaseLayer: base
+    })
     const busybox = await pushImage(source.url, "library/busybox", "1.32.0", { platforms: both, format: "docker", seed: "busybox" })
     process.stdout.write(`multi-platform index  bitnami/keycloak-gatekeeper:9.0.3  ${app.digest}\n`)
     process.stdout.write(`single-platform amd64 bitnami/postgres-exporter:0.11.1-debian-11-r69  ${exporter.digest}\n`)
@@ -50,19 +55,22 @@ const main = async (): Promise<number> => {
 
     const definition = join(work, "images.yaml")
     const report = join(work, "report.json")
-    await writeFile(definition, [
-      `targetRepoPrefix: "${target.host}/external/"`,
-      "registries:",
-      "  docker.io:",
-      `    mirror: "${source.host}"`,
-      "images:",
-      `  - source: "bitnami/keycloak-gatekeeper:9.0.3"`,
-      `  - source: "busybox@${busybox.digest}"`,
-      `    tag: "1.32.0-v1"`,
-      `  - source: "bitnami/postgres-exporter:0.11.1-debian-11-r69"`,
-      "    amd64Only: true",
-      ""
-    ].join("\n"))
+    await writeFile(
+      definition,
+      [
+        `targetRepoPrefix: "${target.host}/external/"`,
+        "registries:",
+        "  docker.io:",
+        `    mirror: "${source.host}"`,
+        "images:",
+        `  - source: "bitnami/keycloak-gatekeeper:9.0.3"`,
+        `  - source: "busybox@${busybox.digest}"`,
+        `    tag: "1.32.0-v1"`,
+        `  - source: "bitnami/postgres-exporter:0.11.1-debian-11-r69"`,
+        "    amd64Only: true",
+        ""
+      ].join("\n")
+    )
     process.stdout.write(`\n${definition}:\n${await Bun.file(definition).text()}`)
 
     say("first run: everything is copied")
@@ -72,10 +80,13 @@ const main = async (): Promise<number> => {
 
     say("someone re-pushed busybox:1.32.0 upstream with other content; a new entry maps it onto the existing target tag")
     await pushImage(source.url, "library/busybox", "1.32.0", { platforms: both, format: "docker", seed: "busybox-repushed" })
-    await writeFile(definition, `${await Bun.file(definition).text()}  - source: "busybox:1.32.0"\n    tag: "1.32.0-v1"\n`.replace(
-      `  - source: "busybox@${busybox.digest}"\n    tag: "1.32.0-v1"\n`,
-      ""
-    ))
+    await writeFile(
+      definition,
+      `${await Bun.file(definition).text()}  - source: "busybox:1.32.0"\n    tag: "1.32.0-v1"\n`.replace(
+        `  - source: "busybox@${busybox.digest}"\n    tag: "1.32.0-v1"\n`,
+        ""
+      )
+    )
     const third = await syncer(["--images-file", definition, "--dry-run"])
     const fourth = await syncer(["--images-file", definition])
 

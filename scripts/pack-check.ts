@@ -57,10 +57,18 @@ try {
   await cp(join(root, "examples/embed/main.ts"), join(embed, "main.ts"), { recursive: true })
   const config = await Bun.file(join(root, "examples/embed/tsconfig.json")).json() as { compilerOptions: Record<string, unknown> }
   delete config.compilerOptions["paths"]
-  await writeFile(join(embed, "tsconfig.json"), JSON.stringify({ ...config, compilerOptions: { ...config.compilerOptions, typeRoots: [join(root, "node_modules/@types")] } }))
-  await sh(["bun", "add", "-d", `@types/bun@${(await Bun.file(join(root, "node_modules/@types/bun/package.json")).json() as { version: string }).version}`], app)
+  await writeFile(
+    join(embed, "tsconfig.json"),
+    JSON.stringify({ ...config, compilerOptions: { ...config.compilerOptions, typeRoots: [join(root, "node_modules/@types")] } })
+  )
+  await sh(
+    ["bun", "add", "-d", `@types/bun@${(await Bun.file(join(root, "node_modules/@types/bun/package.json")).json() as { version: string }).version}`],
+    app
+  )
   await sh([join(root, "node_modules/.bin/tsc"), "-p", embed], app)
-  console.log(`package check: ${tarball} installs; --version ${printed}; a dry run planned the image; image-syncer/oci loads on its own; examples/embed typechecks against it`)
+  console.log(
+    `package check: ${tarball} installs; --version ${printed}; a dry run planned the image; image-syncer/oci loads on its own; examples/embed typechecks against it`
+  )
 } catch (e) {
   console.log(`package check FAILED: ${e instanceof Error ? e.message : String(e)}`)
   process.exitCode = 1

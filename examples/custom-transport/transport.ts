@@ -33,8 +33,7 @@ export interface CopyLogEntry {
 const record = (path: string, entry: CopyLogEntry) =>
   Effect.tryPromise({
     try: () => appendFile(path, `${JSON.stringify(entry)}\n`),
-    catch: (e) =>
-      new TransportFailure({ transport: "mirror-logging", detail: `cannot write ${path}: ${e instanceof Error ? e.message : String(e)}` })
+    catch: (e) => new TransportFailure({ transport: "mirror-logging", detail: `cannot write ${path}: ${e instanceof Error ? e.message : String(e)}` })
   })
 
 /** Builds the transport: the oci transport (on the run's RegistryClient) with a logging `copy`. */

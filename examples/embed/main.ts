@@ -80,8 +80,7 @@ const preflightOne = (entry: ImageEntry, definition: Definition) =>
     return decision === "copy" ? `would copy ${entry.source} (${image.manifest.digest})` : `present    ${entry.source}`
   }).pipe(
     // Compare's typed error: the target tag holds other content (tags are immutable).
-    Effect.catchTag("TagConflict", (e) =>
-      Effect.succeed(`conflict   ${entry.source}: ${e.target} holds ${e.targetDigest}, the source is ${e.sourceDigest}`)),
+    Effect.catchTag("TagConflict", (e) => Effect.succeed(`conflict   ${entry.source}: ${e.target} holds ${e.targetDigest}, the source is ${e.sourceDigest}`)),
     // Resolve's: the source is missing, or not something this entry may copy.
     Effect.catchTags({
       SourceNotFound: (e) => Effect.succeed(`missing    ${entry.source}: ${e.message}`),
@@ -111,8 +110,8 @@ const program = Effect.gen(function*() {
   for (const line of yield* preflight(definition)) yield* Console.log(`  ${line}`)
 
   yield* Console.log(dryRun ? "sync (dry run):" : "sync:")
-  const results = yield* Effect.flatMap(Sync.Pipeline, (pipeline) =>
-    pipeline.syncAll(definition, (result) => Console.log(`  ${Report.formatResult(result)}`))).pipe(
+  const results = yield* Effect.flatMap(Sync.Pipeline, (pipeline) => pipeline.syncAll(definition, (result) => Console.log(`  ${Report.formatResult(result)}`)))
+    .pipe(
       Effect.provide(Sync.pipelineLayer({ dryRun, concurrency: 4, credentials, transport: reportingTransport }))
     )
   yield* Console.log(Report.formatSummary(results))

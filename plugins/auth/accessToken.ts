@@ -6,6 +6,5 @@ import type { CredentialProvider } from "../../src/transport/Credentials.ts"
 /** The provider: answers for the target registry only. */
 export const provider = (token: Redacted.Redacted<string>): CredentialProvider => ({
   name: "access-token",
-  lookup: (_host, role) =>
-    Effect.succeed(role === "target" ? Option.some({ _tag: "RegistryToken" as const, token }) : Option.none())
+  lookup: (_host, role) => Effect.succeed(role === "target" ? Option.some({ _tag: "RegistryToken" as const, token }) : Option.none())
 })

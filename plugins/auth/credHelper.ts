@@ -58,8 +58,7 @@ export const parseGetOutput = (stdout: string): Option.Option<Credential> | unde
 }
 
 /** The last non-empty line of a text, shortened: the helper's own explanation of a failure. */
-const lastLine = (text: string): string =>
-  text.split("\n").map((l) => l.trim()).filter((l) => l !== "").pop()?.slice(0, 200) ?? ""
+const lastLine = (text: string): string => text.split("\n").map((l) => l.trim()).filter((l) => l !== "").pop()?.slice(0, 200) ?? ""
 
 /** Why a helper run failed, in one secret-free line (the helper's name is the error's provider). */
 const describeFailure = (server: string, e: ProcessFailed): string => {
@@ -92,8 +91,7 @@ export const get = (
   return exec.run([program, "get"], { stdin: server }).pipe(
     Effect.timeoutFail({
       duration: timeout,
-      onTimeout: () =>
-        new CredentialsFailed({ provider: program, detail: `get for ${server}: no answer within ${Duration.format(timeout)}` })
+      onTimeout: () => new CredentialsFailed({ provider: program, detail: `get for ${server}: no answer within ${Duration.format(timeout)}` })
     }),
     Effect.flatMap(({ stdout }) => {
       const parsed = parseGetOutput(stdout)

@@ -74,7 +74,12 @@ const failure = (operation: string, where: EcrWhere, error: unknown): EcrCallFai
   if (/region is missing/i.test(text)) {
     return new EcrCallFailed({ operation, where, refused: true, detail: `no AWS region: set registries."${where.host}".region, or AWS_REGION` })
   }
-  return new EcrCallFailed({ operation, where, refused: REFUSALS.has(name), detail: `${REFUSALS.has(name) ? "AWS refused the credentials: " : ""}${name}: ${text}` })
+  return new EcrCallFailed({
+    operation,
+    where,
+    refused: REFUSALS.has(name),
+    detail: `${REFUSALS.has(name) ? "AWS refused the credentials: " : ""}${name}: ${text}`
+  })
 }
 
 /** The run's ECR API; `load` imports the SDK (on the first call). */
@@ -114,7 +119,9 @@ export const make = (load: () => Promise<Sdk> = () => import("@aws-sdk/client-ec
         const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, "base64").toString("utf8") : ""
         const colon = decoded.indexOf(":")
         if (colon <= 0) {
-          return Effect.fail(new EcrCallFailed({ operation: "GetAuthorizationToken", where, refused: false, detail: "the answer holds no authorization token" }))
+          return Effect.fail(
+            new EcrCallFailed({ operation: "GetAuthorizationToken", where, refused: false, detail: "the answer holds no authorization token" })
+          )
         }
         return Effect.succeed<EcrToken>({
           username: decoded.slice(0, colon),
@@ -138,7 +145,9 @@ export const make = (load: () => Promise<Sdk> = () => import("@aws-sdk/client-ec
   const createRepository = (where: EcrWhere, repository: string, tagMutability: TagMutability) =>
     call("CreateRepository", where, async (s, client, abortSignal) => {
       try {
-        await client.send(new s.CreateRepositoryCommand({ ...registryId(where), repositoryName: repository, imageTagMutability: tagMutability }), { abortSignal })
+        await client.send(new s.CreateRepositoryCommand({ ...registryId(where), repositoryName: repository, imageTagMutability: tagMutability }), {
+          abortSignal
+        })
       } catch (e) {
         if (e instanceof Error && e.name === "RepositoryAlreadyExistsException") return
         throw e

@@ -19,7 +19,9 @@ export interface CreationSettings {
 }
 
 const asTransportError = (e: EcrCallFailed): Unauthorized | TransportFailure =>
-  e.refused ? new Unauthorized({ registry: e.where.host, status: 403, detail: `${NAME}: ${e.message}` }) : new TransportFailure({ transport: NAME, detail: e.message })
+  e.refused
+    ? new Unauthorized({ registry: e.where.host, status: 403, detail: `${NAME}: ${e.message}` })
+    : new TransportFailure({ transport: NAME, detail: e.message })
 
 /** Whether missing repositories on this ECR host are created. */
 const createsOn = (settings: CreationSettings, host: string): boolean => {

@@ -38,6 +38,5 @@ export const load = (path: string): Effect.Effect<Redacted.Redacted<string>, Aut
 /** The provider: answers for the target registry only. */
 export const provider = (key: Redacted.Redacted<string>): CredentialProvider => ({
   name: "target-repo-auth-key",
-  lookup: (_host, role) =>
-    Effect.succeed(role === "target" ? Option.some({ _tag: "Basic" as const, username: "_json_key", password: key }) : Option.none())
+  lookup: (_host, role) => Effect.succeed(role === "target" ? Option.some({ _tag: "Basic" as const, username: "_json_key", password: key }) : Option.none())
 })

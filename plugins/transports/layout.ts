@@ -66,7 +66,10 @@ const materialise = (path: string): Effect.Effect<Materialised, LayoutUnusable> 
 export const layerOf = (layout: LayoutReader, name: string, release: Effect.Effect<void> = Effect.void): TransportLayer => {
   const transport = Layer.effect(
     Transport,
-    Effect.map(RegistryClients, (registry) => Transport.of(storeTransport(`layout ${name}`, { source: layoutSource(layout, `layout ${name}`), target: registry.target })))
+    Effect.map(
+      RegistryClients,
+      (registry) => Transport.of(storeTransport(`layout ${name}`, { source: layoutSource(layout, `layout ${name}`), target: registry.target }))
+    )
   )
   const cleanup = Layer.scopedDiscard(Effect.addFinalizer(() => release))
   return Layer.merge(transport, cleanup)

@@ -34,7 +34,9 @@ export const checkTargetCredentials = (flags: {
   if (token.trim() === "") return Effect.fail(new InvalidInput({ message: "--access-token is empty" }))
   // A line break would end the Authorization header early; never worth a request.
   if (/[\u0000-\u001f\u007f]/.test(token)) {
-    return Effect.fail(new InvalidInput({ message: `--access-token (${Env.accessToken}) contains a control character such as a line break; give the token alone` }))
+    return Effect.fail(
+      new InvalidInput({ message: `--access-token (${Env.accessToken}) contains a control character such as a line break; give the token alone` })
+    )
   }
   return Effect.void
 }
@@ -53,9 +55,12 @@ export const checkShard = (flag: Option.Option<string>): Effect.Effect<Option.Op
 /** `--attest` signs its attestations: it needs `--sign-key`. */
 export const checkAttest = (flags: Pick<SyncFlags, "attest" | "signKey">): Effect.Effect<void, InvalidInput> =>
   flags.attest && Option.isNone(flags.signKey)
-    ? Effect.fail(new InvalidInput({
-      message: `--attest (${Env.attest}) needs --sign-key (${Env.signKey}): the provenance attestation is signed with that key; give a key or leave --attest out`
-    }))
+    ? Effect.fail(
+      new InvalidInput({
+        message:
+          `--attest (${Env.attest}) needs --sign-key (${Env.signKey}): the provenance attestation is signed with that key; give a key or leave --attest out`
+      })
+    )
     : Effect.void
 
 /** `--from` reads sources from a layout: no `--transport` beside it. */
@@ -77,10 +82,12 @@ export const checkPlatformSubsets = (
   if (subsets.length === 0) return Effect.void
   const listed = subsets.slice(0, 3).map((e) => `${definition.file}:${e.line}:${e.column}: images[${e.index}] (${e.source})`)
   const more = subsets.length > 3 ? ` and ${subsets.length - 3} more` : ""
-  return Effect.fail(new InvalidInput({
-    message: `transport ${transport.name} copies an index whole and cannot write a platform subset; ` +
-      `\`platforms\` is set for ${listed.join(", ")}${more}: use --transport oci, or remove \`platforms\``
-  }))
+  return Effect.fail(
+    new InvalidInput({
+      message: `transport ${transport.name} copies an index whole and cannot write a platform subset; ` +
+        `\`platforms\` is set for ${listed.join(", ")}${more}: use --transport oci, or remove \`platforms\``
+    })
+  )
 }
 
 /** A path as the file system names it (symlinks followed when it exists), to compare paths. */

@@ -23,7 +23,9 @@ import { VERSION } from "./Version.ts"
 export const command = Command.make("image-syncer", { ...syncOptions, imagesFile: Options.optional(imagesFile) }, (flags) =>
   Option.match(flags.imagesFile, {
     onNone: () =>
-      Effect.fail(new InvalidInput({ message: `missing --images-file (or ${Env.imagesFile}): the YAML definition file listing the images to sync; see --help` })),
+      Effect.fail(
+        new InvalidInput({ message: `missing --images-file (or ${Env.imagesFile}): the YAML definition file listing the images to sync; see --help` })
+      ),
     onSome: (file) => runSync({ ...flags, imagesFile: file })
   })).pipe(
     Command.withDescription("Copies container images into your registry only when absent; target tags are immutable."),
@@ -35,8 +37,28 @@ export const run = Command.run(command, { name: "image-syncer", version: VERSION
 
 /** Flags that take a value (so the next argument is not a flag of its own). */
 const valueFlags = new Set([
-  "--images-file", "-i", "--target-repo-auth-key", "-t", "--access-token", "-a", "--target-repo-prefix", "-r",
-  "--report", "--concurrency", "-j", "--log-level", "--sign-key", "--key", "--transport", "--from", "--to", "--auth-plugin", "--output", "--junit", "--shard", "--signature-format"
+  "--images-file",
+  "-i",
+  "--target-repo-auth-key",
+  "-t",
+  "--access-token",
+  "-a",
+  "--target-repo-prefix",
+  "-r",
+  "--report",
+  "--concurrency",
+  "-j",
+  "--log-level",
+  "--sign-key",
+  "--key",
+  "--transport",
+  "--from",
+  "--to",
+  "--auth-plugin",
+  "--output",
+  "--junit",
+  "--shard",
+  "--signature-format"
 ])
 /** Flags without a value, including @effect/cli's built-ins. */
 const switchFlags = new Set(["--dry-run", "--check", "--debug", "--sign-recursive", "--attest", "--help", "-h", "--version", "--wizard", "--completions"])

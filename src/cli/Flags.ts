@@ -159,7 +159,6 @@ export const concurrency = Options.integer("concurrency").pipe(
   Options.withDefault(DEFAULT_CONCURRENCY)
 )
 
-
 /** Every flag of a sync (and `plan`). */
 export const syncOptions = {
   imagesFile,
@@ -203,4 +202,3 @@ export interface SyncFlags {
   readonly junit: Option.Option<string>
   readonly shard: Option.Option<string>
 }
-

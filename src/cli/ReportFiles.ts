@@ -79,11 +79,14 @@ export const writeReportFiles = (
       if (!(yield* writeText(paths.junit.value, xml, "JUnit report"))) unwritten ??= paths.junit.value
     }
     if (Option.isSome(paths.githubStepSummary) && paths.githubStepSummary.value !== "") {
-      yield* appendGithubSummary(paths.githubStepSummary.value, githubSummary(results, {
-        durationMs: facts.durationMs,
-        dryRun: facts.dryRun,
-        ...(facts.unfinished !== undefined ? { unfinished: facts.unfinished } : {})
-      })).pipe(
+      yield* appendGithubSummary(
+        paths.githubStepSummary.value,
+        githubSummary(results, {
+          durationMs: facts.durationMs,
+          dryRun: facts.dryRun,
+          ...(facts.unfinished !== undefined ? { unfinished: facts.unfinished } : {})
+        })
+      ).pipe(
         Effect.catchTag("GithubSummaryFailed", (e) => Effect.logWarning(e.message))
       )
     }

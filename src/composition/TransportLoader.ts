@@ -96,12 +96,14 @@ export const checkTransport = <R>(
       const ok = Option.isSome(t) && typeof t.value.name === "string" && missing.length === 0
       return ok
         ? Effect.succeed({ name: t.value.name, ownIndexes: t.value.ownIndexes === true })
-        : Effect.fail(new TransportUnusable({
-          transport: nameOrPath,
-          reason: Option.isSome(t) && missing.length > 0
-            ? `its Transport lacks ${missing.join(", ")} (a Transport has name, ${TRANSPORT_METHODS.join(", ")})`
-            : `its \`layer\` does not provide the Transport service (name, ${TRANSPORT_METHODS.join(", ")})`
-        }))
+        : Effect.fail(
+          new TransportUnusable({
+            transport: nameOrPath,
+            reason: Option.isSome(t) && missing.length > 0
+              ? `its Transport lacks ${missing.join(", ")} (a Transport has name, ${TRANSPORT_METHODS.join(", ")})`
+              : `its \`layer\` does not provide the Transport service (name, ${TRANSPORT_METHODS.join(", ")})`
+          })
+        )
     })
   )
 

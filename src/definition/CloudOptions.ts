@@ -82,7 +82,13 @@ export const cloudProblems = (ctx: Located, prefixes: ReadonlyArray<string> | un
     const cloud = cloudOf(host, options)
     const named = ecrHost(host)
     if (raw.cloud === "azure") {
-      problems.push(problemAt(ctx, at("cloud"), "cloud: azure has no built-in identity yet; give ACR credentials through docker config (a credential helper such as docker-credential-acr-env, or az acr login): see docs/cloud.md"))
+      problems.push(
+        problemAt(
+          ctx,
+          at("cloud"),
+          "cloud: azure has no built-in identity yet; give ACR credentials through docker config (a credential helper such as docker-credential-acr-env, or az acr login): see docs/cloud.md"
+        )
+      )
     }
     if (options.region !== undefined) {
       if (cloud !== "ecr") problems.push(problemAt(ctx, at("region"), `region applies to ECR registries only ${ECR_ONLY}`, true))
@@ -93,13 +99,21 @@ export const cloudProblems = (ctx: Located, prefixes: ReadonlyArray<string> | un
     }
     if (options.registryId !== undefined) {
       if (cloud !== "ecr") problems.push(problemAt(ctx, at("registryId"), `registryId applies to ECR registries only ${ECR_ONLY}`, true))
-      else if (!ACCOUNT_ID.test(options.registryId)) problems.push(problemAt(ctx, at("registryId"), `registryId must be a 12-digit AWS account id (got "${options.registryId}")`))
-      else if (named !== undefined && named.registryId !== options.registryId) {
+      else if (!ACCOUNT_ID.test(options.registryId)) {
+        problems.push(problemAt(ctx, at("registryId"), `registryId must be a 12-digit AWS account id (got "${options.registryId}")`))
+      } else if (named !== undefined && named.registryId !== options.registryId) {
         problems.push(problemAt(ctx, at("registryId"), `registryId "${options.registryId}" differs from the account in the host name ("${named.registryId}")`))
       }
     }
     if (options.createRepositories === true && cloud !== "ecr") {
-      problems.push(problemAt(ctx, at("createRepositories"), `createRepositories is for ECR registries only; ${host} is not ECR${options.cloud === "none" ? " (cloud: none)" : ` ${ECR_ONLY}`}`, true))
+      problems.push(
+        problemAt(
+          ctx,
+          at("createRepositories"),
+          `createRepositories is for ECR registries only; ${host} is not ECR${options.cloud === "none" ? " (cloud: none)" : ` ${ECR_ONLY}`}`,
+          true
+        )
+      )
     }
     if (options.tagMutability !== undefined) {
       if (cloud !== "ecr") problems.push(problemAt(ctx, at("tagMutability"), `tagMutability applies to ECR registries only ${ECR_ONLY}`, true))
@@ -121,7 +135,14 @@ export const cloudProblems = (ctx: Located, prefixes: ReadonlyArray<string> | un
       const raw = entries.find(([h]) => h.toLowerCase() === host.toLowerCase())?.[1]
       const options = cloudOptionsOf(raw)
       if (createsRepositories(options, true) && cloudOf(host, options) !== "ecr") {
-        problems.push(problemAt(ctx, ["createRepositories"], `createRepositories is for ECR targets only; target registry ${host} is not ECR (set registries."${host}".createRepositories: false, or cloud: ecr if it is ECR under another name)`, true))
+        problems.push(
+          problemAt(
+            ctx,
+            ["createRepositories"],
+            `createRepositories is for ECR targets only; target registry ${host} is not ECR (set registries."${host}".createRepositories: false, or cloud: ecr if it is ECR under another name)`,
+            true
+          )
+        )
       }
     }
   }

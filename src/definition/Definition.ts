@@ -28,7 +28,6 @@ export interface ImageEntry {
   readonly selectedBy?: TagRule["spec"] | undefined
 }
 
-
 /** A validated definition file. */
 export interface Definition {
   readonly file: string

@@ -16,8 +16,7 @@ export const DEFINITION_SCHEMA_ID = "urn:image-syncer:definition-file"
 /** A JSON value as the schema document holds it. */
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-const isObject = (value: Json | undefined): value is { readonly [key: string]: Json } =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
+const isObject = (value: Json | undefined): value is { readonly [key: string]: Json } => typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
  * Every object schema with `properties` and no `additionalProperties` gets

@@ -37,8 +37,7 @@ export const schemaProblems = (ctx: Located, issue: ParseResult.ParseIssue): Arr
   }
   // Schema.optional also reports "Expected undefined" for the whole optional value when
   // something inside it is wrong: the inner issue is the useful one.
-  const hasDeeperIssue = (path: Path) =>
-    issues.some((o) => o.path.length > path.length && path.every((k, n) => String(k) === String(o.path[n])))
+  const hasDeeperIssue = (path: Path) => issues.some((o) => o.path.length > path.length && path.every((k, n) => String(k) === String(o.path[n])))
   for (const i of issues) {
     // Schema.optional reports each bad value twice (also "Expected undefined"): keep the first.
     const key = JSON.stringify([i._tag, ...i.path.map(String)])
@@ -50,12 +49,11 @@ export const schemaProblems = (ctx: Located, issue: ParseResult.ParseIssue): Arr
     if (i._tag === "Unexpected") {
       const allowed = allowedKeysFor(path)
       const hint = allowed === undefined ? undefined : didYouMean(String(last), allowed)
-      const tail =
-        hint !== undefined
-          ? ` (did you mean "${hint}"?)`
-          : allowed !== undefined
-            ? ` (allowed keys: ${quoteList(allowed)})`
-            : ""
+      const tail = hint !== undefined
+        ? ` (did you mean "${hint}"?)`
+        : allowed !== undefined
+        ? ` (allowed keys: ${quoteList(allowed)})`
+        : ""
       problems.push(problemAt(ctx, path, `unknown key "${String(last)}"${tail}`, true))
     } else if (i._tag === "Missing") {
       if (suggested.has(JSON.stringify(path.map(String)))) continue

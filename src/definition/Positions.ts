@@ -35,8 +35,7 @@ export interface Located {
 export const nodeAt = (ctx: Located, path: Path): unknown =>
   path.reduce<unknown>((node, key) => (node === undefined ? undefined : childNode(node, key)), ctx.doc.contents)
 
-const keyNodeAt = (ctx: Located, path: Path): unknown =>
-  path.length === 0 ? undefined : findPair(nodeAt(ctx, path.slice(0, -1)), path[path.length - 1]!)?.key
+const keyNodeAt = (ctx: Located, path: Path): unknown => path.length === 0 ? undefined : findPair(nodeAt(ctx, path.slice(0, -1)), path[path.length - 1]!)?.key
 
 /** The plain value at a path. */
 export const valueAt = (root: unknown, path: Path): unknown =>

@@ -101,8 +101,8 @@ export const suffixModeOf = (spec: TagRuleSpec): SuffixMode =>
   spec.prerelease === true
     ? "prerelease-included"
     : spec.prerelease === false || spec.match === undefined
-      ? "prerelease-excluded"
-      : "variant"
+    ? "prerelease-excluded"
+    : "variant"
 
 /** Compiles a rule that ruleProblems found nothing wrong with. */
 export const compileRule = (spec: TagRuleSpec): TagRule => {

@@ -50,7 +50,6 @@ const keyProblem = (pem: string): string | undefined => {
   }
 }
 
-
 type Read = { readonly text: string } | { readonly problem: string }
 
 const readText = (path: string): Promise<Read> => readTextCapped(path).then((text) => ({ text }), (e: unknown) => ({ problem: readFailureReason(e) }))
@@ -62,7 +61,11 @@ const fromDefinition = async (base: string, host: string, files: TlsFiles): Prom
   const read = async (key: "ca" | "clientCert" | "clientKey", ref: FileReference, check: (pem: string) => string | undefined) => {
     const path = resolve(base, ref.path)
     const got = await readText(path)
-    const problem = "problem" in got ? `cannot read ${key} "${ref.path}": ${got.problem}` : check(got.text) === undefined ? undefined : `${key} "${ref.path}" ${check(got.text)}`
+    const problem = "problem" in got
+      ? `cannot read ${key} "${ref.path}": ${got.problem}`
+      : check(got.text) === undefined
+      ? undefined
+      : `${key} "${ref.path}" ${check(got.text)}`
     if (problem !== undefined) {
       problems.push({ line: ref.line, column: ref.column, entry, message: problem })
       return undefined
@@ -75,7 +78,12 @@ const fromDefinition = async (base: string, host: string, files: TlsFiles): Prom
   if (cert !== undefined && key !== undefined && files.clientCert) {
     try {
       if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
-        problems.push({ line: files.clientCert.line, column: files.clientCert.column, entry, message: `clientKey "${files.clientKey?.path}" is not the key of clientCert "${files.clientCert.path}"` })
+        problems.push({
+          line: files.clientCert.line,
+          column: files.clientCert.column,
+          entry,
+          message: `clientKey "${files.clientKey?.path}" is not the key of clientCert "${files.clientCert.path}"`
+        })
       }
     } catch {
       // already reported as unreadable above

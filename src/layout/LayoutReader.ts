@@ -8,15 +8,7 @@ import { Data, Effect, Option, Stream } from "effect"
 import { readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { fileStream, readVerified } from "./LayoutWriter.ts"
-import {
-  blobPath,
-  checkLayoutMarker,
-  INDEX_FILE,
-  ioReason,
-  OCI_LAYOUT_FILE,
-  parseLayoutIndex,
-  refNameOfDescriptor
-} from "./OciLayout.ts"
+import { blobPath, checkLayoutMarker, INDEX_FILE, ioReason, OCI_LAYOUT_FILE, parseLayoutIndex, refNameOfDescriptor } from "./OciLayout.ts"
 import { LayoutIoFailed } from "./OciLayout.ts"
 import type { LayoutIndex } from "./OciLayout.ts"
 import { isSha256Digest, sha256Digest } from "../model/Digest.ts"
@@ -116,9 +108,10 @@ export const openLayout = (dir: string): Effect.Effect<LayoutReader, LayoutInval
           ? Effect.void
           : walkTree(raw, {
             child: readStored,
-            manifest: (_raw, parsed) => Effect.promise(async () => {
-              for (const blob of blobsOf(parsed)) await checkBlob(blob)
-            })
+            manifest: (_raw, parsed) =>
+              Effect.promise(async () => {
+                for (const blob of blobsOf(parsed)) await checkBlob(blob)
+              })
           }, { concurrency: 1, who: "layout" })), { discard: true }).pipe(Effect.orDie)
     if (problems.length > 0) {
       const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : ""
@@ -151,7 +144,6 @@ export const openLayout = (dir: string): Effect.Effect<LayoutReader, LayoutInval
           onNone: () => Effect.fail(notADigest(digest)),
           onSome: (path) => readVerified(path, digest)
         }),
-      blobStream: (digest) =>
-        Option.match(pathOf(digest), { onNone: () => Stream.fail(notADigest(digest)), onSome: fileStream })
+      blobStream: (digest) => Option.match(pathOf(digest), { onNone: () => Stream.fail(notADigest(digest)), onSome: fileStream })
     } satisfies LayoutReader
   })

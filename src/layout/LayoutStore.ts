@@ -141,8 +141,7 @@ export const layoutTarget = (
         exists
           ? writer.readBlob(digest).pipe(Effect.mapError(failure(name)))
           : Effect.fail(new ImageNotFound({ image: `${where(image)} blob ${digest}` }))),
-    putBlob: (_image, digest, bytes) =>
-      writer.ensureBlob(digest, bytes.length, Effect.succeed(bytes)).pipe(Effect.asVoid, Effect.mapError(failure(name))),
+    putBlob: (_image, digest, bytes) => writer.ensureBlob(digest, bytes.length, Effect.succeed(bytes)).pipe(Effect.asVoid, Effect.mapError(failure(name))),
     referrers: () => Effect.succeed(Option.none()),
     listTags: (image) =>
       Effect.map(writer.index, (index) => tagsIn(index.manifests.map(refNameOfDescriptor).filter((n): n is string => n !== undefined), image)),

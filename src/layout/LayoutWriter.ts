@@ -57,12 +57,10 @@ export interface LayoutWriter {
 
 const io = (path: string) => (error: unknown) => new LayoutIoFailed({ path, detail: ioReason(error) })
 
-const exists = (path: string) =>
-  Effect.promise(() => stat(path).then((s) => s, () => undefined))
+const exists = (path: string) => Effect.promise(() => stat(path).then((s) => s, () => undefined))
 
 /** Writes a small file atomically: temp file, fsync, rename. */
-const writeFileAtomic = (path: string, text: string) =>
-  Effect.tryPromise({ try: () => writeFile(path, text), catch: io(path) })
+const writeFileAtomic = (path: string, text: string) => Effect.tryPromise({ try: () => writeFile(path, text), catch: io(path) })
 
 const renderIndex = (index: LayoutIndex) => `${JSON.stringify(index, null, 2)}\n`
 
@@ -190,9 +188,7 @@ export const openWriter = (dir: string): Effect.Effect<LayoutWriter, LayoutIoFai
             return name === undefined || !names.has(name)
           })
           // Sorted by ref name, so the same content always gives the same index.json.
-          const manifests = [...kept, ...descriptors].sort((a, b) =>
-            compareNames(refNameOfDescriptor(a) ?? "", refNameOfDescriptor(b) ?? "")
-          )
+          const manifests = [...kept, ...descriptors].sort((a, b) => compareNames(refNameOfDescriptor(a) ?? "", refNameOfDescriptor(b) ?? ""))
           const next: LayoutIndex = { ...current, schemaVersion: 2, mediaType: current.mediaType ?? LAYOUT_INDEX_MEDIA_TYPE, manifests }
           yield* writeFileAtomic(indexPath, renderIndex(next))
           current = next
@@ -221,6 +217,6 @@ export const readVerified = (path: string, digest: string): Effect.Effect<Uint8A
 
 /** A file as a stream of chunks (read lazily, when the stream runs). */
 export const fileStream = (path: string): Stream.Stream<Uint8Array, LayoutIoFailed> =>
-  Stream.suspend(() =>
-    Stream.fromAsyncIterable(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, io(path))
-  ).pipe(Stream.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)))
+  Stream.suspend(() => Stream.fromAsyncIterable(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, io(path))).pipe(
+    Stream.map((chunk) => new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  )

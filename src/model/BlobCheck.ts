@@ -5,7 +5,10 @@ import type { TransportError } from "./Errors.ts"
 import type { BlobBody } from "./ImageStore.ts"
 
 /** `stream` verified against `digest` and `size`: it errors (DigestMismatch, kept as the body's failure) on the first byte too many or at a wrong end. */
-export const verifiedBody = (stream: ReadableStream<Uint8Array>, blob: { readonly digest: string; readonly size: number; readonly where: string }): BlobBody => {
+export const verifiedBody = (
+  stream: ReadableStream<Uint8Array>,
+  blob: { readonly digest: string; readonly size: number; readonly where: string }
+): BlobBody => {
   const hash = createHash("sha256")
   let seen = 0
   let failure: TransportError | undefined
@@ -23,7 +26,11 @@ export const verifiedBody = (stream: ReadableStream<Uint8Array>, blob: { readonl
       flush: (controller) => {
         const actual = `sha256:${hash.digest("hex")}`
         if (actual !== blob.digest || seen !== blob.size) {
-          failure = new DigestMismatch({ what: `blob ${blob.where}${seen !== blob.size ? ` (${seen} of ${blob.size} bytes)` : ""}`, expected: blob.digest, actual })
+          failure = new DigestMismatch({
+            what: `blob ${blob.where}${seen !== blob.size ? ` (${seen} of ${blob.size} bytes)` : ""}`,
+            expected: blob.digest,
+            actual
+          })
           controller.error(failure)
         }
       }

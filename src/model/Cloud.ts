@@ -58,11 +58,13 @@ export const cloudOf = (host: string, options: CloudOptions | undefined): Cloud 
 }
 
 /** Where an ECR host's API calls go: region and account from the options, else from the host name (undefined: the SDK decides). */
-export const ecrLocation = (host: string, options: CloudOptions | undefined): { readonly region: string | undefined; readonly registryId: string | undefined } => {
+export const ecrLocation = (
+  host: string,
+  options: CloudOptions | undefined
+): { readonly region: string | undefined; readonly registryId: string | undefined } => {
   const named = ecrHost(host)
   return { region: options?.region ?? named?.region, registryId: options?.registryId ?? named?.registryId }
 }
 
 /** Whether missing repositories on this target host are created: the host's value wins over the file's. */
-export const createsRepositories = (options: CloudOptions | undefined, fileDefault: boolean): boolean =>
-  options?.createRepositories ?? fileDefault
+export const createsRepositories = (options: CloudOptions | undefined, fileDefault: boolean): boolean => options?.createRepositories ?? fileDefault

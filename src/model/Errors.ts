@@ -66,7 +66,9 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly detail: string
 }> {
   override get message() {
-    return `${this.registry}: pull rate limit reached${this.resetAt ? `; it resets at ${this.resetAt}` : ""} (${this.detail}); no more manifests are pulled from it this run`
+    return `${this.registry}: pull rate limit reached${
+      this.resetAt ? `; it resets at ${this.resetAt}` : ""
+    } (${this.detail}); no more manifests are pulled from it this run`
   }
 }
 

@@ -45,5 +45,4 @@ export const readFailureReason = (error: unknown): string => {
 }
 
 /** The file as UTF-8 text, at most `limit` bytes. */
-export const readTextCapped = async (path: string, limit: number = INPUT_FILE_LIMIT): Promise<string> =>
-  new TextDecoder().decode(await readCapped(path, limit))
+export const readTextCapped = async (path: string, limit: number = INPUT_FILE_LIMIT): Promise<string> => new TextDecoder().decode(await readCapped(path, limit))

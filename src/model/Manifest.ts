@@ -92,8 +92,7 @@ export const readManifest = (raw: RawManifest, who: string): Effect.Effect<Parse
   })
 
 /** Non-distributable ("foreign") layers carry `urls` and are not copied between registries. */
-export const isDistributable = (d: Descriptor): boolean =>
-  !d.mediaType.includes("foreign") && !d.mediaType.includes("nondistributable")
+export const isDistributable = (d: Descriptor): boolean => !d.mediaType.includes("foreign") && !d.mediaType.includes("nondistributable")
 
 /** Every blob an image manifest needs beside it (config first, then distributable layers). */
 export const blobsOf = (m: ParsedManifest): ReadonlyArray<Descriptor> => [

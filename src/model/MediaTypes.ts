@@ -21,12 +21,10 @@ export const MANIFEST_ACCEPT = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MAN
 export const isIndex = (mediaType: string): boolean => mediaType === OCI_INDEX || mediaType === DOCKER_LIST
 
 /** True for single-image manifests. */
-export const isImageManifest = (mediaType: string): boolean =>
-  mediaType === OCI_MANIFEST || mediaType === DOCKER_MANIFEST
+export const isImageManifest = (mediaType: string): boolean => mediaType === OCI_MANIFEST || mediaType === DOCKER_MANIFEST
 
 /** True for the legacy schema 1 formats, which we refuse. */
-export const isSchema1 = (mediaType: string): boolean =>
-  mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED
+export const isSchema1 = (mediaType: string): boolean => mediaType === DOCKER_SCHEMA1 || mediaType === DOCKER_SCHEMA1_SIGNED
 
 /** OCI image config. */
 export const OCI_CONFIG = "application/vnd.oci.image.config.v1+json"

@@ -16,8 +16,7 @@ export interface Platform {
 }
 
 /** "linux/arm64/v8" */
-export const formatPlatform = (p: Platform): string =>
-  `${p.os || "unknown"}/${p.architecture || "unknown"}${p.variant ? `/${p.variant}` : ""}`
+export const formatPlatform = (p: Platform): string => `${p.os || "unknown"}/${p.architecture || "unknown"}${p.variant ? `/${p.variant}` : ""}`
 
 /** The platform an image config names (empty os and architecture for what is not a readable config). */
 export const readConfigPlatform = (config: Uint8Array): Platform => {

@@ -33,8 +33,7 @@ export type ImageEvent =
 export const currentReporter: FiberRef.FiberRef<(event: ImageEvent) => void> = FiberRef.unsafeMake<(event: ImageEvent) => void>(() => {})
 
 /** Reports an event for the current image (a no-op when nobody listens). */
-export const report = (event: ImageEvent): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(currentReporter), (r) => Effect.sync(() => r(event)))
+export const report = (event: ImageEvent): Effect.Effect<void> => Effect.flatMap(FiberRef.get(currentReporter), (r) => Effect.sync(() => r(event)))
 
 /** The same, for synchronous code paths (stream taps) that already hold the reporter. */
 export const reporterNow = FiberRef.get(currentReporter)

@@ -95,8 +95,7 @@ const normaliseIPv6 = (address: string): string | undefined => {
   }
 }
 
-const fail = (input: string, reason: string): Either.Either<ImageReference, InvalidReference> =>
-  Either.left(new InvalidReference({ input, reason }))
+const fail = (input: string, reason: string): Either.Either<ImageReference, InvalidReference> => Either.left(new InvalidReference({ input, reason }))
 
 /** Checks a repository path against Docker's grammar; returns the reason it is invalid, if it is. */
 export const repositoryProblem = (repository: string): string | undefined => {
@@ -190,5 +189,4 @@ export const formatReference = (ref: ImageReference): string =>
   `${ref.registry}/${ref.repository}${ref.tag === undefined ? "" : `:${ref.tag}`}${ref.digest === undefined ? "" : `@${ref.digest}`}`
 
 /** repository path used for target naming: "library/busybox" for Hub, "gcr.io/distroless/static" for others (host:port included) */
-export const repositoryPath = (ref: ImageReference): string =>
-  isDockerHub(ref.registry) ? ref.repository : `${ref.registry}/${ref.repository}`
+export const repositoryPath = (ref: ImageReference): string => isDockerHub(ref.registry) ? ref.repository : `${ref.registry}/${ref.repository}`

@@ -3,7 +3,17 @@
  * (see docs/design.md, "Target naming").
  */
 import { Data, Either } from "effect"
-import { DOCKER_HUB, formatReference, InvalidReference, isDockerHub, isValidRegistryHost, isValidTag, NAME_TOTAL_LENGTH_MAX, repositoryPath, repositoryProblem } from "./Reference.ts"
+import {
+  DOCKER_HUB,
+  formatReference,
+  InvalidReference,
+  isDockerHub,
+  isValidRegistryHost,
+  isValidTag,
+  NAME_TOTAL_LENGTH_MAX,
+  repositoryPath,
+  repositoryProblem
+} from "./Reference.ts"
 import type { ImageReference } from "./Reference.ts"
 
 /** Where an image goes in the target registry. */

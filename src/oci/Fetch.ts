@@ -34,14 +34,14 @@ const refuseSchema1 = (image: ImageLocation, mediaType: string) =>
  * not exist with 401 "project P not found"): for a client that pushes, the repository must be
  * created; for one that only reads, the image is not there.
  */
-export const projectMissing = (context: ClientContext, image: ImageLocation) =>
-(e: Unauthorized): Effect.Effect<never, Unauthorized | RepositoryNotFound | ImageNotFound> => {
-  const project = missingProject(e)
-  if (project === undefined) return Effect.fail(e)
-  return context.access === "push"
-    ? Effect.fail(new RepositoryNotFound({ registry: image.endpoint.host, repository: image.repository, project }))
-    : Effect.fail(new ImageNotFound({ image: where(image) }))
-}
+export const projectMissing =
+  (context: ClientContext, image: ImageLocation) => (e: Unauthorized): Effect.Effect<never, Unauthorized | RepositoryNotFound | ImageNotFound> => {
+    const project = missingProject(e)
+    if (project === undefined) return Effect.fail(e)
+    return context.access === "push"
+      ? Effect.fail(new RepositoryNotFound({ registry: image.endpoint.host, repository: image.repository, project }))
+      : Effect.fail(new ImageNotFound({ image: where(image) }))
+  }
 
 /** The read operations of a client. */
 export const makeFetch = (context: ClientContext) => {
@@ -83,7 +83,9 @@ export const makeFetch = (context: ClientContext) => {
     const size = Number(res.headers.get("content-length") ?? "0")
     if (digest !== undefined && isSha256Digest(digest)) {
       if (size > MANIFEST_LIMIT) {
-        return Effect.fail(new ResponseTooLarge({ registry: image.endpoint.host, request: `HEAD ${path}`, what: "manifest", limit: MANIFEST_LIMIT, announced: size }))
+        return Effect.fail(
+          new ResponseTooLarge({ registry: image.endpoint.host, request: `HEAD ${path}`, what: "manifest", limit: MANIFEST_LIMIT, announced: size })
+        )
       }
       return Effect.succeed(Option.some({ digest, mediaType, size }))
     }
@@ -98,8 +100,7 @@ export const makeFetch = (context: ClientContext) => {
     const path = manifestPath(image)
     return Effect.matchEffect(send(image, { method: "HEAD", path, headers: ACCEPT_HEADERS }), {
       // A HEAD's refusal has no body to say why: the GET's does (a missing Harbor project).
-      onFailure: (e) =>
-        e._tag === "Unauthorized" && (e.codes ?? []).length === 0 ? Effect.flatMap(getManifest(image), () => Effect.fail(e)) : Effect.fail(e),
+      onFailure: (e) => e._tag === "Unauthorized" && (e.codes ?? []).length === 0 ? Effect.flatMap(getManifest(image), () => Effect.fail(e)) : Effect.fail(e),
       onSuccess: (res) => described(image, path, res)
     })
   }

@@ -12,13 +12,15 @@ import type { Endpoint } from "../model/Location.ts"
  * Credentials for one registry. Secrets are Redacted so they never print. `expiresAt` (epoch
  * ms on Effect's Clock) marks short-lived ones (a cloud token): a keychain asks again before then.
  */
-export type Credential = (
-  | { readonly _tag: "Basic"; readonly username: string; readonly password: Redacted.Redacted<string> }
-  /** a registry token sent as `Authorization: Bearer` without a token exchange */
-  | { readonly _tag: "RegistryToken"; readonly token: Redacted.Redacted<string> }
-  /** an OAuth2 refresh token, exchanged at the token realm */
-  | { readonly _tag: "IdentityToken"; readonly username: string; readonly token: Redacted.Redacted<string> }
-) & { readonly expiresAt?: number }
+export type Credential =
+  & (
+    | { readonly _tag: "Basic"; readonly username: string; readonly password: Redacted.Redacted<string> }
+    /** a registry token sent as `Authorization: Bearer` without a token exchange */
+    | { readonly _tag: "RegistryToken"; readonly token: Redacted.Redacted<string> }
+    /** an OAuth2 refresh token, exchanged at the token realm */
+    | { readonly _tag: "IdentityToken"; readonly username: string; readonly token: Redacted.Redacted<string> }
+  )
+  & { readonly expiresAt?: number }
 
 /** A source of credentials could not answer when it should have (an unreadable file, a helper that crashed, no cloud identity). */
 export class CredentialsFailed extends Data.TaggedError("CredentialsFailed")<{

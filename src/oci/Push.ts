@@ -24,17 +24,21 @@ const ABOUT_CONTENT = ["MANIFEST_INVALID", "MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOW
 
 /** A push the registry refused: a missing Harbor project, or credentials without push permission, said so. */
 export const pushRefused = (context: ClientContext, image: ImageLocation) => (e: Unauthorized): Effect.Effect<never, TransportError> =>
-  Effect.catchTag(projectMissing(context, image)(e), "Unauthorized", (u): Effect.Effect<never, Unauthorized> =>
-    u.anonymous === true || (u.status !== 403 && !hasCode({ codes: u.codes ?? [] }, "DENIED"))
-      ? Effect.fail(u)
-      : Effect.fail(
-        new Unauthorized({
-          registry: u.registry,
-          status: u.status,
-          codes: u.codes ?? [],
-          detail: `push to ${image.repository} denied: the credentials lack push permission on it${u.detail ? ` (${u.detail})` : ""}`
-        })
-      ))
+  Effect.catchTag(
+    projectMissing(context, image)(e),
+    "Unauthorized",
+    (u): Effect.Effect<never, Unauthorized> =>
+      u.anonymous === true || (u.status !== 403 && !hasCode({ codes: u.codes ?? [] }, "DENIED"))
+        ? Effect.fail(u)
+        : Effect.fail(
+          new Unauthorized({
+            registry: u.registry,
+            status: u.status,
+            codes: u.codes ?? [],
+            detail: `push to ${image.repository} denied: the credentials lack push permission on it${u.detail ? ` (${u.detail})` : ""}`
+          })
+        )
+  )
 
 /** The write operations of a client; `headManifest` reads a tag back when a PUT is refused. */
 export const makePush = (
@@ -80,9 +84,11 @@ export const makePush = (
       const actual = sha256Digest(bytes)
       if (actual !== digest) return yield* new DigestMismatch({ what: "blob to upload", expected: digest, actual })
       if (yield* hasBlob(image, digest)) return
-      yield* context.retried(uploads.upload(image, digest, bytes.length, () => Effect.succeed(bytes)).pipe(
-        Effect.catchTag("StaleCredentials", (e) => Effect.fail(e.unauthorized))
-      ))
+      yield* context.retried(
+        uploads.upload(image, digest, bytes.length, () => Effect.succeed(bytes)).pipe(
+          Effect.catchTag("StaleCredentials", (e) => Effect.fail(e.unauthorized))
+        )
+      )
     }).pipe(refused(image))
 
   const writeBlob = (target: ImageLocation, digest: string, size: number, open: () => Effect.Effect<BlobBody>) =>

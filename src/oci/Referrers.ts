@@ -31,7 +31,13 @@ export const makeReferrers = (context: ClientContext) => {
           discard(res)
           return Option.none<RawManifest>()
         }
-        const bytes = yield* readBody(res, { registry: image.endpoint.host, request: `GET ${path}`, what: "referrers index", limit: MANIFEST_LIMIT, stallMs: context.stallMs })
+        const bytes = yield* readBody(res, {
+          registry: image.endpoint.host,
+          request: `GET ${path}`,
+          what: "referrers index",
+          limit: MANIFEST_LIMIT,
+          stallMs: context.stallMs
+        })
         return Option.some({ digest: sha256Digest(bytes), mediaType: OCI_INDEX, size: bytes.length, bytes })
       }))
   }

@@ -139,7 +139,9 @@ const make = (settings: RegistryHttpSettings) =>
         Effect.flatMap(authorization(endpoint, scopes), (auth) => {
           // After the ping, which may have switched the host to https.
           const url = request.path.startsWith("http") ? request.path : `${scheme.baseUrl(endpoint)}${request.path}`
-          const headers = auth.header || length ? { ...request.headers, ...length, ...(auth.header ? { authorization: auth.header } : {}) } : request.headers ?? NO_HEADERS
+          const headers = auth.header || length
+            ? { ...request.headers, ...length, ...(auth.header ? { authorization: auth.header } : {}) }
+            : request.headers ?? NO_HEADERS
           return Effect.flatMap(exchange(endpoint, request.method, url, headers, request.body), (res) => answered(res, url, scopes, auth, reauthed))
         })
       const answered = (
@@ -191,8 +193,7 @@ const make = (settings: RegistryHttpSettings) =>
         : retried(attempt, unavailable)
     }
 
-    const send = (endpoint: Endpoint, request: RegistryRequest) =>
-      exchangeWithAuth(endpoint, request) as Effect.Effect<Response, RegistryHttpError>
+    const send = (endpoint: Endpoint, request: RegistryRequest) => exchangeWithAuth(endpoint, request) as Effect.Effect<Response, RegistryHttpError>
     const sendStreamed = (endpoint: Endpoint, request: StreamedRequest) => exchangeWithAuth(endpoint, request)
     return { send, sendStreamed, stallMs }
   })

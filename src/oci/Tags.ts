@@ -40,7 +40,10 @@ export const makeTags = (context: ClientContext) => ({
       let next: string | undefined = `/v2/${image.repository}/tags/list?n=${TAGS_PAGE}`
       for (let page = 0; next !== undefined; page++) {
         if (page >= MAX_TAG_PAGES) {
-          return yield* new TransportFailure({ transport: "registry", detail: `${image.endpoint.host}/${image.repository}: more than ${MAX_TAG_PAGES} pages of tags` })
+          return yield* new TransportFailure({
+            transport: "registry",
+            detail: `${image.endpoint.host}/${image.repository}: more than ${MAX_TAG_PAGES} pages of tags`
+          })
         }
         const path: string = next
         const res = yield* context.send(image, { method: "GET", path })
@@ -49,12 +52,18 @@ export const makeTags = (context: ClientContext) => ({
           return tags
         }
         if (res.status !== 200) return yield* unexpected(context, image, "GET", path, res)
-        const bytes = yield* readBody(res, { registry: image.endpoint.host, request: `GET ${path}`, what: "tag list", limit: SMALL_BLOB_LIMIT, stallMs: context.stallMs })
+        const bytes = yield* readBody(res, {
+          registry: image.endpoint.host,
+          request: `GET ${path}`,
+          what: "tag list",
+          limit: SMALL_BLOB_LIMIT,
+          stallMs: context.stallMs
+        })
         const body = yield* Effect.try({
           try: () => JSON.parse(new TextDecoder().decode(bytes)) as { tags?: unknown },
           catch: () => new TransportFailure({ transport: "registry", detail: `GET tags of ${image.endpoint.host}/${image.repository}: not JSON` })
         })
-        if (Array.isArray(body.tags)) for (const t of body.tags) if (typeof t === "string") tags.push(t)
+        if (Array.isArray(body.tags)) { for (const t of body.tags) if (typeof t === "string") tags.push(t) }
         const link = nextLink(res.headers.get("link") ?? undefined)
         if (link === undefined) return tags
         // A link on the registry itself stays a path (the client knows the host's scheme); another origin is a URL.

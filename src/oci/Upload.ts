@@ -55,6 +55,24 @@ const closeUrl = (location: URL, digest: string) => {
   return url.toString()
 }
 
+/** The session a POST (`query`: a mount) opened: its status, where it goes on, and the chunk minimum. */
+const openSession = (context: ClientContext, image: ImageLocation, query: string, scopes?: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const path = `/v2/${image.repository}/blobs/uploads/${query}`
+    // An empty body with Content-Length 0: some front ends refuse a POST without a length (411).
+    const res = yield* context.send(image, { method: "POST", path, body: EMPTY, ...(scopes ? { scopes } : {}) })
+    const location = res.headers.get("location")
+    if ((res.status === 201 || res.status === 202) && location) {
+      discard(res)
+      const base = `${image.endpoint.scheme}://${image.endpoint.host}/v2/${image.repository}/blobs/uploads/`
+      const url = yield* allowedUrl(location, base, image.endpoint.host, "upload Location")
+      const min = Number(res.headers.get("oci-chunk-min-length") ?? "0")
+      return { status: res.status, session: { location: url, chunkMin: Number.isFinite(min) && min > 0 ? min : 0 } }
+    }
+    const error = yield* registryError(res, { registry: image.endpoint.host, method: "POST", path }, context.stallMs)
+    return yield* Effect.fail(pushError(image, error))
+  })
+
 /** The upload machinery of one client. */
 export const makeUploads = (context: ClientContext) => {
   const { send, stallMs } = context
@@ -64,22 +82,7 @@ export const makeUploads = (context: ClientContext) => {
   const opened = new Map<string, Session>()
 
   /** The session a POST (`query`: a mount) opened: its status, where it goes on, and the chunk minimum. */
-  const start = (image: ImageLocation, query = "", scopes?: ReadonlyArray<string>) =>
-    Effect.gen(function*() {
-      const path = `/v2/${image.repository}/blobs/uploads/${query}`
-      // An empty body with Content-Length 0: some front ends refuse a POST without a length (411).
-      const res = yield* send(image, { method: "POST", path, body: EMPTY, ...(scopes ? { scopes } : {}) })
-      const location = res.headers.get("location")
-      if ((res.status === 201 || res.status === 202) && location) {
-        discard(res)
-        const base = `${image.endpoint.scheme}://${image.endpoint.host}/v2/${image.repository}/blobs/uploads/`
-        const url = yield* allowedUrl(location, base, image.endpoint.host, "upload Location")
-        const min = Number(res.headers.get("oci-chunk-min-length") ?? "0")
-        return { status: res.status, session: { location: url, chunkMin: Number.isFinite(min) && min > 0 ? min : 0 } }
-      }
-      const error = yield* registryError(res, { registry: image.endpoint.host, method: "POST", path }, stallMs)
-      return yield* Effect.fail(pushError(image, error))
-    })
+  const start = (image: ImageLocation, query = "", scopes?: ReadonlyArray<string>) => openSession(context, image, query, scopes)
 
   /** The session for `digest` into `image`'s repository: one a mount left open, or a new one. */
   const session = (image: ImageLocation, digest: string): Effect.Effect<Session, TransportError> => {
@@ -121,7 +124,14 @@ export const makeUploads = (context: ClientContext) => {
       const path = closeUrl(s.location, digest)
       if (body instanceof Uint8Array) return yield* closed(image, digest, yield* send(image, { method: "PUT", path, headers: octet, body }), true)
       if (context.readOnly) return yield* Effect.die(new Error(`read-only mode: refused PUT (upload of ${digest})`))
-      const res = yield* context.http.sendStreamed(image.endpoint, { method: "PUT", path, headers: octet, body: body.stream, length: size, scopes: [context.scope(image)] }).pipe(
+      const res = yield* context.http.sendStreamed(image.endpoint, {
+        method: "PUT",
+        path,
+        headers: octet,
+        body: body.stream,
+        length: size,
+        scopes: [context.scope(image)]
+      }).pipe(
         // The body's own failure explains it better than the transport error it caused.
         Effect.catchIf((e) => e._tag !== "StaleCredentials", (e) => Effect.fail(bodyFailure(e as TransportError, body)))
       )
@@ -188,7 +198,7 @@ const bodyFailure = (e: TransportError, body: Exclude<UploadBody, Uint8Array>): 
 }
 
 /** The body in pieces of `size` bytes (the last may be shorter; none for an empty blob after one empty piece), a stream read as it goes. */
-const chunks = (body: UploadBody, size: number): (() => Effect.Effect<Uint8Array | undefined, TransportError | Retryable>) => {
+const chunks = (body: UploadBody, size: number): () => Effect.Effect<Uint8Array | undefined, TransportError | Retryable> => {
   if (body instanceof Uint8Array) {
     let at = 0
     let first = true
@@ -236,6 +246,8 @@ const chunks = (body: UploadBody, size: number): (() => Effect.Effect<Uint8Array
         }
         return piece
       },
-      catch: (e) => body.failure() ?? new Retryable({ registry: "source", detail: `reading the blob: ${e instanceof Error ? e.message : String(e)}`, retryAfter: undefined })
+      catch: (e) =>
+        body.failure() ??
+          new Retryable({ registry: "source", detail: `reading the blob: ${e instanceof Error ? e.message : String(e)}`, retryAfter: undefined })
     })
 }

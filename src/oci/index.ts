@@ -56,9 +56,9 @@ export {
 } from "../model/Errors.ts"
 export type { TransportError } from "../model/Errors.ts"
 /** Where an image is, what manifests and blob bodies look like. */
+export type { BlobBody, ResumeBudget } from "../model/ImageStore.ts"
 export type { Endpoint, ImageLocation, RegistryOptions, TlsMaterial } from "../model/Location.ts"
 export type { Descriptor, ManifestDescriptor, RawManifest } from "../model/Manifest.ts"
-export type { BlobBody, ResumeBudget } from "../model/ImageStore.ts"
 
 /**
  * The location of an image reference (Docker's rules: `busybox` is Docker Hub's

@@ -27,7 +27,9 @@ export class NoTagsMatched extends Data.TaggedError("NoTagsMatched")<{
     const base = `no tag of ${this.source} matches the rule (${this.rule}); the repository has ${this.listed} tag${this.listed === 1 ? "" : "s"}`
     const n = this.suffixed.length
     if (n === 0) return base
-    return `${base}; ${n} of them (such as "${this.suffixed[0]}") carry a suffix, which semver counts as a pre-release and the range leaves out: add a "match" for the suffix you want (the range then applies to the release each tag names)`
+    return `${base}; ${n} of them (such as "${
+      this.suffixed[0]
+    }") carry a suffix, which semver counts as a pre-release and the range leaves out: add a "match" for the suffix you want (the range then applies to the release each tag names)`
   }
 }
 
@@ -55,7 +57,8 @@ const imagesOf = (slots: ReadonlyArray<Slot>): Expanded["images"] =>
   slots.flatMap((s) =>
     s._tag === "Known"
       ? s.results.map((r) => ({ source: r.source, target: r.target }))
-      : s.entry.targets.map((t) => ({ source: s.entry.source, target: formatTarget(t) })))
+      : s.entry.targets.map((t) => ({ source: s.entry.source, target: formatTarget(t) }))
+  )
 
 /** The entry of one selected tag. */
 const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
@@ -70,8 +73,7 @@ const entryFor = (rule: ImageEntry, tag: string): ImageEntry => ({
 
 /** The failed results of a rule entry, one per target repository (no tag: none was selected). */
 const failedRule = (rule: ImageEntry, e: { readonly _tag: string; readonly message: string }): ReadonlyArray<ImageResult> =>
-  rule.targets.map((t) =>
-    imageResult({ source: rule.source, target: `${t.registry}/${t.repository}`, status: "failed", error: e.message, errorType: e._tag }))
+  rule.targets.map((t) => imageResult({ source: rule.source, target: `${t.registry}/${t.repository}`, status: "failed", error: e.message, errorType: e._tag }))
 
 /** The Expand service. */
 export class Expand extends Context.Tag("syncer/Expand")<Expand, {
@@ -98,7 +100,9 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
               Effect.flatMap((listed) => {
                 const selected = selectTags(rule, listed)
                 if (selected.length === 0) {
-                  return Effect.fail(new NoTagsMatched({ source: entry.source, rule: describeRule(rule.spec), listed: listed.length, suffixed: leftOutSuffixed(rule, listed) }))
+                  return Effect.fail(
+                    new NoTagsMatched({ source: entry.source, rule: describeRule(rule.spec), listed: listed.length, suffixed: leftOutSuffixed(rule, listed) })
+                  )
                 }
                 const entries = selected.map((tag) => entryFor(entry, tag))
                 const kept = entries.filter((e) => !explicit.has(formatTarget(e.target)))
@@ -111,8 +115,10 @@ export class Expand extends Context.Tag("syncer/Expand")<Expand, {
                   ])
                 }
                 return Effect.as(
-                  Effect.forEach(left, (e) =>
-                    Effect.logWarning(`${entry.source}: tag ${e.target.tag} is also an entry of its own; synced once, as that entry`)),
+                  Effect.forEach(
+                    left,
+                    (e) => Effect.logWarning(`${entry.source}: tag ${e.target.tag} is also an entry of its own; synced once, as that entry`)
+                  ),
                   kept.map((e): Slot => ({ _tag: "Entry", entry: e }))
                 )
               }),

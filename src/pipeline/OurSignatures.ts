@@ -181,7 +181,11 @@ export const make = (transport: TransportShape, signer: SignerShape, dryRun: boo
       const target = image.target
       const top = image.manifest
       // The top digest: signatures, then the attestation, under one lock.
-      const [ours, attested] = yield* locked(target, top.digest, Effect.all([signDigest(target, top), settings.attest ? Effect.map(attest(image, context), Option.some) : Effect.succeed(Option.none())]))
+      const [ours, attested] = yield* locked(
+        target,
+        top.digest,
+        Effect.all([signDigest(target, top), settings.attest ? Effect.map(attest(image, context), Option.some) : Effect.succeed(Option.none())])
+      )
       const children = settings.recursive
         ? yield* childrenOf(transport, target, top, dryRun).pipe(Effect.mapError(failed(`children of ${describeLocation(withReference(target, top.digest))}`)))
         : []
@@ -222,5 +226,4 @@ export const layer = (settings: SigningSettings) =>
   )
 
 /** The source digests a provenance statement names (its resolvedDependencies). */
-export const provenanceSources = (statement: Statement): ReadonlyArray<string> =>
-  provenanceOfStatement(statement)?.sourceDigests ?? []
+export const provenanceSources = (statement: Statement): ReadonlyArray<string> => provenanceOfStatement(statement)?.sourceDigests ?? []

@@ -106,7 +106,14 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
             const problem = singlePlatformProblem(entry, platform)
             if (problem) return yield* problem
           }
-          const resolved: ResolvedImage = { entry, source, target, manifest, sourceDigest: manifest.digest, warnings: shape.kind === "index" ? shape.warnings : [] }
+          const resolved: ResolvedImage = {
+            entry,
+            source,
+            target,
+            manifest,
+            sourceDigest: manifest.digest,
+            warnings: shape.kind === "index" ? shape.warnings : []
+          }
           return shape.kind === "index" && entry.platforms !== undefined ? yield* subset(resolved, entry.platforms) : resolved
         })
 
@@ -119,7 +126,9 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
             const { missing, offered } = cut.left
             return yield* new PlatformMismatch({
               source: image.entry.source,
-              detail: `the index has no ${missing.join(", ")} (platforms lists ${platforms.map(formatPlatform).join(", ")}; the index offers ${offered.join(", ") || "nothing"})`
+              detail: `the index has no ${missing.join(", ")} (platforms lists ${platforms.map(formatPlatform).join(", ")}; the index offers ${
+                offered.join(", ") || "nothing"
+              })`
             })
           }
           if (!cut.right.filtered) return image
@@ -127,7 +136,10 @@ export class Resolve extends Context.Tag("syncer/Resolve")<Resolve, {
           // Signatures made over the source index do not verify for ours: they stay behind, and the image says so.
           const signed = Option.isSome(yield* transport.inspect(withReference(image.source, signatureTag(image.manifest.digest))))
           const warnings = signed
-            ? [...image.warnings, `the source index's signatures (over ${image.manifest.digest}) are not carried: they do not verify for the platform subset ${index.digest}`]
+            ? [
+              ...image.warnings,
+              `the source index's signatures (over ${image.manifest.digest}) are not carried: they do not verify for the platform subset ${index.digest}`
+            ]
             : image.warnings
           return { ...image, manifest: { digest: index.digest, mediaType: index.mediaType, size: index.size }, root: index, warnings }
         })

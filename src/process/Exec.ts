@@ -65,10 +65,8 @@ export class Exec extends Context.Tag("syncer/Exec")<Exec, {
             return { stdout, stderr }
           })
         ).pipe(
-          Effect.catchTag("SystemError", (e) =>
-            Effect.fail(new ProcessFailed({ argv, exitCode: undefined, stderr: e.message, stdout: "" }))),
-          Effect.catchTag("BadArgument", (e) =>
-            Effect.fail(new ProcessFailed({ argv, exitCode: undefined, stderr: e.message, stdout: "" })))
+          Effect.catchTag("SystemError", (e) => Effect.fail(new ProcessFailed({ argv, exitCode: undefined, stderr: e.message, stdout: "" }))),
+          Effect.catchTag("BadArgument", (e) => Effect.fail(new ProcessFailed({ argv, exitCode: undefined, stderr: e.message, stdout: "" })))
         )
       return { run }
     })

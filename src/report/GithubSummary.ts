@@ -24,7 +24,6 @@ export interface GithubSummaryMeta {
 /** The environment variable GitHub Actions sets to the job summary file. */
 export const GITHUB_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
-
 /** Text for a table cell: pipes escaped, HTML neutralised, line breaks as `<br>`. */
 export const escapeCell = (s: string): string =>
   s
@@ -58,9 +57,9 @@ export const githubSummary = (results: ReadonlyArray<ImageResult>, meta: GithubS
   const lines = [
     `## ${title}${meta.dryRun ? " (dry run)" : ""}${interrupted ? " (interrupted)" : ""}`,
     "",
-    `${total} image${total === 1 ? "" : "s"}, ${
-      problems === 0 ? "no conflicts or failures" : `${problems} conflicted or failed`
-    }${interrupted ? `; the run was interrupted: ${unfinished.length} not finished` : ""}.`,
+    `${total} image${total === 1 ? "" : "s"}, ${problems === 0 ? "no conflicts or failures" : `${problems} conflicted or failed`}${
+      interrupted ? `; the run was interrupted: ${unfinished.length} not finished` : ""
+    }.`,
     "",
     row([...statuses, ...(interrupted ? ["unfinished"] : []), "total", "bytes moved", "duration"]),
     row([...statuses.map(() => "---:"), ...(interrupted ? ["---:"] : []), "---:", "---:", "---:"]),

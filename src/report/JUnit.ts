@@ -31,8 +31,7 @@ const INVALID_XML = new RegExp(
 )
 
 /** Escapes text for element content. Characters XML cannot carry become U+FFFD. */
-export const escapeXmlText = (s: string): string =>
-  s.replace(INVALID_XML, "\ufffd").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+export const escapeXmlText = (s: string): string => s.replace(INVALID_XML, "\ufffd").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
 /** Escapes text for a double-quoted attribute value (newlines and tabs kept as character references). */
 export const escapeXmlAttribute = (s: string): string =>

@@ -56,8 +56,7 @@ export const formatSummary = (results: ReadonlyArray<ImageResult>, unfinished?: 
 }
 
 /** 0 when every image is synced, present or planned; 1 when any conflicted or failed. */
-export const exitCodeOf = (results: ReadonlyArray<ImageResult>): 0 | 1 =>
-  results.some((r) => failsRun(r.status)) ? 1 : 0
+export const exitCodeOf = (results: ReadonlyArray<ImageResult>): 0 | 1 => results.some((r) => failsRun(r.status)) ? 1 : 0
 
 /**
  * The `--report` document. An interrupted run (`unfinished` given) reports what finished in

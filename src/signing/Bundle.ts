@@ -13,8 +13,7 @@ import { SIGSTORE_BUNDLE_V03 } from "../model/MediaTypes.ts"
 import type { Envelope } from "./Dsse.ts"
 
 /** cosign's public-key hint: base64 of the SHA-256 of the key's SPKI DER. */
-export const keyHint = (publicKey: KeyObject): string =>
-  createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest("base64")
+export const keyHint = (publicKey: KeyObject): string => createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest("base64")
 
 /** The bundle JSON bytes for a signed envelope and the signer's key hint. */
 export const bundleBytes = (envelope: Envelope, hint: string): Uint8Array => {

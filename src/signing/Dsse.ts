@@ -23,8 +23,7 @@ export interface Envelope {
 }
 
 /** The bytes a DSSE signature is made over. */
-export const preAuthEncoding = (payloadType: string, payload: Uint8Array): Uint8Array =>
-  new Uint8Array(dsse.preAuthEncoding(payloadType, Buffer.from(payload)))
+export const preAuthEncoding = (payloadType: string, payload: Uint8Array): Uint8Array => new Uint8Array(dsse.preAuthEncoding(payloadType, Buffer.from(payload)))
 
 /** The envelope as JSON bytes, in the field order cosign writes. */
 export const envelopeBytes = (envelope: Envelope): Uint8Array =>

@@ -115,7 +115,9 @@ export const loadSigningKey = (pem: string, password: string, source: string): E
       const ec = block.type === "EC PRIVATE KEY" || includes(block.body, EC_PUBLIC_KEY_OID)
       const unsupportedCurve = block.type !== "RSA PRIVATE KEY" &&
         (/curve|unsupported/i.test(String(e)) || (ec && !includes(block.body, P256_OID)))
-      return Either.left(new SignKeyUnusable({ source, problem: unsupportedCurve ? "unsupported curve" : "not a key", detail: `${block.type} could not be parsed` }))
+      return Either.left(
+        new SignKeyUnusable({ source, problem: unsupportedCurve ? "unsupported curve" : "not a key", detail: `${block.type} could not be parsed` })
+      )
     }
   }
   if (block.type === "ENCRYPTED PRIVATE KEY") {

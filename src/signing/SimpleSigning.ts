@@ -15,13 +15,14 @@ export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 const encoder = new TextEncoder()
 
 /** cosign writes Docker Hub references as index.docker.io/…. */
-export const dockerReference = (registry: string, repository: string): string =>
-  `${isDockerHub(registry) ? "index.docker.io" : registry}/${repository}`
+export const dockerReference = (registry: string, repository: string): string => `${isDockerHub(registry) ? "index.docker.io" : registry}/${repository}`
 
 /** The payload bytes, compact JSON in Go struct order as cosign writes it. */
 export const payloadFor = (reference: string, digest: string): Uint8Array =>
   encoder.encode(
-    `{"critical":{"identity":{"docker-reference":${JSON.stringify(reference)}},"image":{"docker-manifest-digest":${JSON.stringify(digest)}},"type":"cosign container image signature"},"optional":null}`
+    `{"critical":{"identity":{"docker-reference":${JSON.stringify(reference)}},"image":{"docker-manifest-digest":${
+      JSON.stringify(digest)
+    }},"type":"cosign container image signature"},"optional":null}`
   )
 
 /** The claims of a payload we care about, or undefined if it is not one. */

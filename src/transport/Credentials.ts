@@ -55,15 +55,17 @@ export class Credentials extends Context.Tag("syncer/Credentials")<Credentials, 
         Effect.reduce(providers, Option.none<Credential>(), (found, p) => (Option.isSome(found) ? Effect.succeed(found) : p.lookup(host, role)))
       const refresh = (key: string, host: string, role: Role, now: number) => {
         const entry: Entry = { answer: Effect.succeed(Option.none()), settled: undefined, renewAt: Infinity }
-        entry.answer = shareOnce(ask(host, role).pipe(
-          Effect.tap((answer) =>
-            Effect.sync(() => {
-              entry.settled = answer
-              entry.renewAt = renewAt(now, answer)
-            })
-          ),
-          Effect.tapError(() => Effect.sync(() => void (cache.get(key) === entry && cache.delete(key))))
-        ))
+        entry.answer = shareOnce(
+          ask(host, role).pipe(
+            Effect.tap((answer) =>
+              Effect.sync(() => {
+                entry.settled = answer
+                entry.renewAt = renewAt(now, answer)
+              })
+            ),
+            Effect.tapError(() => Effect.sync(() => void (cache.get(key) === entry && cache.delete(key))))
+          )
+        )
         cache.set(key, entry)
         return entry.answer
       }

@@ -41,15 +41,13 @@ export const onDemand = (creator: RepositoryCreator): RepositoriesShape => {
   // A refusal is kept too: every image of that repository fails with it, without asking again.
   const ensured = makeMemo<boolean, TransportError>({ keepFailures: true })
   const looked = makeMemo<boolean, TransportError>({ keepFailures: true })
-  const once = (memo: Memo<boolean, TransportError>, target: ImageLocation, work: Effect.Effect<boolean, TransportError>) =>
-    memo.get(keyOf(target), () => work)
+  const once = (memo: Memo<boolean, TransportError>, target: ImageLocation, work: Effect.Effect<boolean, TransportError>) => memo.get(keyOf(target), () => work)
   return {
     ensure: (target) =>
       creator.creates(target)
         ? once(ensured, target, Effect.flatMap(creator.exists(target), (exists) => (exists ? Effect.succeed(false) : Effect.as(creator.create(target), true))))
         : Effect.succeed(false),
-    wouldCreate: (target) =>
-      creator.creates(target) ? once(looked, target, Effect.map(creator.exists(target), (exists) => !exists)) : Effect.succeed(false)
+    wouldCreate: (target) => creator.creates(target) ? once(looked, target, Effect.map(creator.exists(target), (exists) => !exists)) : Effect.succeed(false)
   }
 }
 

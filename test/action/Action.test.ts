@@ -95,7 +95,10 @@ beforeAll(async () => {
   ;[src, dst] = await Promise.all([startRegistry(), startRegistry()])
   dir = await makeTempDir("action")
   for (const name of ["app", "web"]) await pushImage(src.url, `team/${name}`, "1", { platforms: TWO_PLATFORMS, seed: `action-${name}`, ...SMALL })
-  await writeFile(join(dir, "images.yaml"), `targetRepoPrefix: "${dst.host}/mirror/"\nimages:\n  - source: "${src.host}/team/app:1"\n  - source: "${src.host}/team/web:1"\n`)
+  await writeFile(
+    join(dir, "images.yaml"),
+    `targetRepoPrefix: "${dst.host}/mirror/"\nimages:\n  - source: "${src.host}/team/app:1"\n  - source: "${src.host}/team/web:1"\n`
+  )
 }, 60_000)
 
 afterAll(async () => {

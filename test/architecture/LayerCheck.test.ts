@@ -13,7 +13,17 @@ const TIMEOUT = 120_000
 
 /** Runs the layer check in `cwd`; exit code and what it printed. */
 const lintDeps = async (cwd: string) => {
-  const proc = Bun.spawn([process.execPath, "--bun", join(ROOT, "node_modules", ".bin", "depcruise"), "--config", ".dependency-cruiser.cjs", "--output-type", "err", "src", "plugins"], {
+  const proc = Bun.spawn([
+    process.execPath,
+    "--bun",
+    join(ROOT, "node_modules", ".bin", "depcruise"),
+    "--config",
+    ".dependency-cruiser.cjs",
+    "--output-type",
+    "err",
+    "src",
+    "plugins"
+  ], {
     cwd,
     stdout: "pipe",
     stderr: "pipe"

@@ -148,7 +148,15 @@ describe("bad definition files: exit 2, file:line:col and entry, nothing contact
   test("a mirror that is not a valid host", async () => {
     const path = await file(
       "bad-mirror.yaml",
-      [`targetRepoPrefix: "${host}/mirror/"`, "registries:", "  docker.io:", "    mirror: \"https://mirror.example.com/v2\"", "images:", "  - source: \"busybox:1.36\"", ""].join("\n")
+      [
+        `targetRepoPrefix: "${host}/mirror/"`,
+        "registries:",
+        "  docker.io:",
+        "    mirror: \"https://mirror.example.com/v2\"",
+        "images:",
+        "  - source: \"busybox:1.36\"",
+        ""
+      ].join("\n")
     )
     expectRejected(
       await cli(["-i", path]),
@@ -182,7 +190,10 @@ describe("bad tags rules: exit 2, file:line:col and entry, nothing contacted", (
 
   test("a tag in the source", async () => {
     const path = await rule("rule-tag.yaml", `  - source: "${host}/team/app:1.0"`, "    tags: { semver: \"^1\" }")
-    expectRejected(await cli(["-i", path]), `${path}:6:13: images[0] (${host}/team/app:1.0): a tags rule selects the tags itself: name the repository only (source: "${repo}"), without a tag`)
+    expectRejected(
+      await cli(["-i", path]),
+      `${path}:6:13: images[0] (${host}/team/app:1.0): a tags rule selects the tags itself: name the repository only (source: "${repo}"), without a tag`
+    )
   })
 
   test("a digest in the source", async () => {
@@ -196,7 +207,13 @@ describe("bad tags rules: exit 2, file:line:col and entry, nothing contacted", (
   })
 
   test("amd64Only and platforms beside tags (amd64Only alone goes with a rule)", async () => {
-    const path = await rule("rule-amd64.yaml", `  - source: "${repo}"`, "    amd64Only: true", "    platforms: [\"linux/amd64\"]", "    tags: { match: \"^1\" }")
+    const path = await rule(
+      "rule-amd64.yaml",
+      `  - source: "${repo}"`,
+      "    amd64Only: true",
+      "    platforms: [\"linux/amd64\"]",
+      "    tags: { match: \"^1\" }"
+    )
     expectRejected(await cli(["-i", path]), `${path}:8:5: images[0] (${repo}): platforms cannot be combined with amd64Only`)
   })
 

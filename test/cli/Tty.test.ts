@@ -104,7 +104,10 @@ describe("output on a terminal and through a pipe", () => {
   test("a 50-image run through a pipe: 50 result lines on stdout, no step line on stderr", async () => {
     const target = await startRegistry()
     targets.push(target)
-    const pushed = await pushImage(source.url, "library/fifty", "1", { platforms: [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }], seed: "fifty" })
+    const pushed = await pushImage(source.url, "library/fifty", "1", {
+      platforms: [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }],
+      seed: "fifty"
+    })
     const entries = Array.from({ length: 50 }, (_, i) => `  - source: "fifty@${pushed.digest}"\n    tag: "t${i}"`)
     const file = join(dir, "fifty.yaml")
     await writeFile(file, `targetRepoPrefix: "${target.host}/ext/"\nregistries:\n  docker.io:\n    mirror: "${source.host}"\nimages:\n${entries.join("\n")}\n`)

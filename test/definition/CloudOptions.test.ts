@@ -151,7 +151,10 @@ describe("refused, each named with its position (exit 2 at the CLI)", () => {
 
 describe("JSON Schema", () => {
   test("documents the cloud keys with their allowed values", () => {
-    const schema = JSONSchema.make(DefinitionFileSchema) as { $defs: Record<string, { properties: Record<string, { enum?: Array<string>; type?: string }> }>; properties?: Record<string, unknown> }
+    const schema = JSONSchema.make(DefinitionFileSchema) as {
+      $defs: Record<string, { properties: Record<string, { enum?: Array<string>; type?: string }> }>
+      properties?: Record<string, unknown>
+    }
     const registry = schema.$defs["RegistryOptions"]!.properties
     expect(registry["cloud"]?.enum).toEqual(["ecr", "gcp", "azure", "none"])
     expect(registry["tagMutability"]?.enum).toEqual(["IMMUTABLE", "MUTABLE"])

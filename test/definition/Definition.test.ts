@@ -28,11 +28,9 @@ const failure = (text: string, options?: { readonly targetRepoPrefix?: string })
   return r.left
 }
 
-const problems = (text: string, options?: { readonly targetRepoPrefix?: string }): ReadonlyArray<DefinitionProblem> =>
-  failure(text, options).problems
+const problems = (text: string, options?: { readonly targetRepoPrefix?: string }): ReadonlyArray<DefinitionProblem> => failure(text, options).problems
 
-const lines = (text: string, options?: { readonly targetRepoPrefix?: string }): Array<string> =>
-  failure(text, options).message.split("\n")
+const lines = (text: string, options?: { readonly targetRepoPrefix?: string }): Array<string> => failure(text, options).message.split("\n")
 
 // Builds a file: the prefix line, then "images:", then the given lines.
 const withImages = (...entries: Array<string>) => [PREFIX_LINE, "images:", ...entries, ""].join("\n")
@@ -142,8 +140,7 @@ describe("targetRepoPrefix", () => {
         line: 0,
         column: 0,
         entry: undefined,
-        message:
-          "invalid target repository prefix \"no-slash\": prefix must end with \"/\" (given as an override of the file's targetRepoPrefix)"
+        message: "invalid target repository prefix \"no-slash\": prefix must end with \"/\" (given as an override of the file's targetRepoPrefix)"
       }
     ])
     expect(failure(withImages("  - source: busybox"), { targetRepoPrefix: "no-slash" }).message).toBe(
@@ -477,8 +474,7 @@ describe("duplicate targets", () => {
         line: 5,
         column: 5,
         entry: "images[2] (docker.io/library/busybox:latest)",
-        message:
-          "maps to the same target \"eu.gcr.io/kyma-project/external/library/busybox:latest\" as images[0] (busybox): lines 3 and 5"
+        message: "maps to the same target \"eu.gcr.io/kyma-project/external/library/busybox:latest\" as images[0] (busybox): lines 3 and 5"
       }
     ])
   })
@@ -496,8 +492,7 @@ describe("duplicate targets", () => {
 })
 
 describe("registries", () => {
-  const withRegistries = (...registryLines: Array<string>) =>
-    [PREFIX_LINE, "registries:", ...registryLines, "images:", "  - source: busybox", ""].join("\n")
+  const withRegistries = (...registryLines: Array<string>) => [PREFIX_LINE, "registries:", ...registryLines, "images:", "  - source: busybox", ""].join("\n")
 
   test("mirror that is not a valid host[:port]", () => {
     expect(lines(withRegistries("  docker.io:", "    mirror: \"https://mirror.example.com\""))).toEqual([

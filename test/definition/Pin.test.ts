@@ -64,11 +64,13 @@ images:
       { index: 2, source: `nginx:1.27@${D}` },
       { index: 3, source: `redis:7@${D}` }
     ])
-    expect(out).toBe(text
-      .replace("busybox:1.36 ", `busybox:1.36@${D} `)
-      .replace(`"alpine:3.20"`, `"alpine:3.20@${D}"`)
-      .replace(`'nginx:1.27'`, `'nginx:1.27@${D}'`)
-      .replace("redis:7,", `redis:7@${D},`))
+    expect(out).toBe(
+      text
+        .replace("busybox:1.36 ", `busybox:1.36@${D} `)
+        .replace(`"alpine:3.20"`, `"alpine:3.20@${D}"`)
+        .replace(`'nginx:1.27'`, `'nginx:1.27@${D}'`)
+        .replace("redis:7,", `redis:7@${D},`)
+    )
     const again = parseDefinition("images.yaml", out)
     expect(Either.isRight(again) && again.right.images.map((e) => e.reference.digest)).toEqual([D, D, D, D])
   })

@@ -69,8 +69,9 @@ describe("parseShard", () => {
 
   test("property: every 1 ≤ I ≤ N parses back", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }).chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n))), ([i, n]) =>
-        Either.getOrThrow(parseShard(`${i}/${n}`)).index === i
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }).chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n))),
+        ([i, n]) => Either.getOrThrow(parseShard(`${i}/${n}`)).index === i
       )
     )
   })

@@ -53,15 +53,24 @@ describe("selectTags", () => {
     const variants = ["0.10.9-debian-11-r9", "0.11.0-debian-11-r1", "0.11.1-debian-11-r5", "0.11.1-debian-11-r69", "0.11.1-debian-12-r1", "0.12.0-debian-11-r1"]
     // semver alone: every one is a pre-release
     expect(select({ semver: ">=0.11.0 <0.12.0" }, variants)).toEqual([])
-    expect(select({ semver: ">=0.11.0 <0.12.0", match: "-debian-11-" }, variants)).toEqual(["0.11.0-debian-11-r1", "0.11.1-debian-11-r5", "0.11.1-debian-11-r69"])
+    expect(select({ semver: ">=0.11.0 <0.12.0", match: "-debian-11-" }, variants)).toEqual([
+      "0.11.0-debian-11-r1",
+      "0.11.1-debian-11-r5",
+      "0.11.1-debian-11-r69"
+    ])
     // r69 is newer than r5: numbers in suffixes are compared as numbers
     expect(select({ semver: ">=0.11.0 <0.12.0", match: "-debian-11-", latest: 1 }, variants)).toEqual(["0.11.1-debian-11-r69"])
-    expect(select({ semver: ">=0.11.0 <0.12.0", match: "-debian-11-", exclude: "r69", latest: 2 }, variants)).toEqual(["0.11.1-debian-11-r5", "0.11.0-debian-11-r1"])
+    expect(select({ semver: ">=0.11.0 <0.12.0", match: "-debian-11-", exclude: "r69", latest: 2 }, variants)).toEqual([
+      "0.11.1-debian-11-r5",
+      "0.11.0-debian-11-r1"
+    ])
   })
 
   test("prerelease: true is semver's includePrerelease; prerelease: false keeps semver's default even with match", () => {
     const range = ">=1.1.0 <2.0.0"
-    expect(select({ semver: range, prerelease: true })).toEqual(TAGS.filter((t) => semver.valid(t, { loose: true }) !== null && semver.satisfies(t, range, { loose: true, includePrerelease: true })))
+    expect(select({ semver: range, prerelease: true })).toEqual(
+      TAGS.filter((t) => semver.valid(t, { loose: true }) !== null && semver.satisfies(t, range, { loose: true, includePrerelease: true }))
+    )
     expect(select({ semver: range, prerelease: true })).toContain("1.2.0-rc.1")
     expect(select({ semver: range, match: ".", prerelease: false })).toEqual(["1.1.0", "1.2.0", "v1.1.5"])
   })

@@ -25,7 +25,7 @@ describe("examples/kubernetes/cronjob.yaml", () => {
 
   test("pod I syncs shard I+1 of N: every index gives a valid --shard, each shard once", () => {
     const script: string = container.args[0]
-    expect(script).toContain('--shard "$((JOB_COMPLETION_INDEX + 1))/$SHARD_COUNT"')
+    expect(script).toContain("--shard \"$((JOB_COMPLETION_INDEX + 1))/$SHARD_COUNT\"")
     expect(script).toContain("--output json")
     const shards = Array.from({ length: job.completions }, (_, index) => {
       const text = `${index + 1}/${job.completions}`
@@ -48,7 +48,9 @@ describe("examples/kubernetes/cronjob.yaml", () => {
 })
 
 describe("examples/kubernetes/cloud-identity.yaml", () => {
-  const cloudDocs = parseAllDocuments(readFileSync(join(ROOT, "examples/kubernetes/cloud-identity.yaml"), "utf8")).map((d) => d.toJS() as Doc & { metadata: { name: string; annotations?: Record<string, string> } })
+  const cloudDocs = parseAllDocuments(readFileSync(join(ROOT, "examples/kubernetes/cloud-identity.yaml"), "utf8")).map((d) =>
+    d.toJS() as Doc & { metadata: { name: string; annotations?: Record<string, string> } }
+  )
   const account = cloudDocs.find((d) => d.kind === "ServiceAccount")!
   const cloudPod = cloudDocs.find((d) => d.kind === "CronJob")!.spec.jobTemplate.spec.template.spec
 

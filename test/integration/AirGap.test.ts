@@ -77,7 +77,13 @@ beforeAll(async () => {
   pinned = await pushImage(a.url, "airgap/pinned", "orig", { platforms: TWO_PLATFORMS, seed: "airgap-pinned", ...SMALL })
   signed = await pushImage(a.url, "airgap/signed", "1", { platforms: TWO_PLATFORMS, seed: "airgap-signed", ...SMALL })
   // An upstream cosign-style signature next to the image: a manifest under `sha256-<hex>.sig`.
-  upstreamSig = await pushImage(a.url, "airgap/signed", sigTag(signed.digest), { platforms: AMD64, index: false, seed: "airgap-sig", layers: 1, layerSize: 200 })
+  upstreamSig = await pushImage(a.url, "airgap/signed", sigTag(signed.digest), {
+    platforms: AMD64,
+    index: false,
+    seed: "airgap-sig",
+    layers: 1,
+    layerSize: 200
+  })
   imagesFile = await writeDefinition(dir, "images.yaml", {
     targetRepoPrefix: `${b.host}/fromdir/`,
     images: [

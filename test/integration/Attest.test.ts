@@ -85,7 +85,14 @@ beforeAll(async () => {
   }
   // a platform subset: the target digest is its own, the source digest the index it was cut from
   const subset = await pushImage(src.url, "team/subset", "1.0", { platforms: TWO_PLATFORMS, seed: "attest-subset", ...SMALL })
-  entries.push({ source: "team/subset:1.0", extra: { platforms: ["linux/amd64"] }, repo: "mirror/team/subset", tag: "1.0", sourceDigest: subset.digest, targetDigest: "" })
+  entries.push({
+    source: "team/subset:1.0",
+    extra: { platforms: ["linux/amd64"] },
+    repo: "mirror/team/subset",
+    tag: "1.0",
+    sourceDigest: subset.digest,
+    targetDigest: ""
+  })
   paths.key = join(dir, "cosign.pem")
   paths.pub = join(dir, "cosign.pub")
   await writeFile(paths.key, pkcs8Pem(key.privateKey), { mode: 0o600 })
@@ -116,7 +123,16 @@ describe("--attest in a dry run", () => {
   test("every image planned, wouldSign and wouldAttest in the report; nothing written", async () => {
     await plain.resetRequests()
     const reportPath = join(dir, "dry.json")
-    const run = await sync(await definitionFor(plain.host, "dry.yaml"), ["--dry-run", "--sign-key", paths.key, "--signature-format", "both", "--attest", "--report", reportPath])
+    const run = await sync(await definitionFor(plain.host, "dry.yaml"), [
+      "--dry-run",
+      "--sign-key",
+      paths.key,
+      "--signature-format",
+      "both",
+      "--attest",
+      "--report",
+      reportPath
+    ])
     expect(run.code, describeRun(run)).toBe(0)
     for (const r of (await readReport(reportPath)).images as unknown as Array<Record<string, unknown>>) {
       expect(r["status"]).toBe("planned")
@@ -132,7 +148,9 @@ describe("legacy: a DSSE layer in sha256-<hex>.att", () => {
   const attOf = async (e: Entry) => {
     const att = await fetchManifest(plain.url, e.repo, sigTag(e.targetDigest, ".att"))
     if (att === undefined) return undefined
-    const json = JSON.parse(new TextDecoder().decode(att.bytes)) as { layers: Array<{ mediaType: string; digest: string; annotations?: Record<string, string> }> }
+    const json = JSON.parse(new TextDecoder().decode(att.bytes)) as {
+      layers: Array<{ mediaType: string; digest: string; annotations?: Record<string, string> }>
+    }
     return { manifest: att, layers: json.layers }
   }
 

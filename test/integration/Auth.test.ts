@@ -16,18 +16,7 @@ import { skopeoDigest } from "../support/Skopeo.ts"
 import type { SkopeoReadOptions } from "../support/Skopeo.ts"
 import { startTokenServer } from "../support/TokenServer.ts"
 import type { TokenServer } from "../support/TokenServer.ts"
-import {
-  AMD64,
-  describeRun,
-  headManifest,
-  makeTempDir,
-  removeDir,
-  resultLines,
-  runCli,
-  SMALL,
-  TWO_PLATFORMS,
-  writeDefinition
-} from "./helpers.ts"
+import { AMD64, describeRun, headManifest, makeTempDir, removeDir, resultLines, runCli, SMALL, TWO_PLATFORMS, writeDefinition } from "./helpers.ts"
 import type { CliRun } from "./helpers.ts"
 
 const KEY_MARKER = `PLANTED-SECRET-KEY-${randomBytes(8).toString("hex")}`
@@ -37,18 +26,20 @@ const HT_PASSWORD = `PLANTED-SECRET-PASSWORD-${randomBytes(8).toString("hex")}`
 
 /** A service-account key file as GCR wants it: pretty-printed JSON, so the content has newlines. */
 const keyFile = (marker: string): string =>
-  `${JSON.stringify(
-    {
-      type: "service_account",
-      project_id: "syncer-test",
-      private_key_id: randomBytes(20).toString("hex"),
-      private_key: `-----BEGIN PRIVATE KEY-----\n${marker}\n-----END PRIVATE KEY-----\n`,
-      client_email: "image-syncer@syncer-test.iam.gserviceaccount.com",
-      client_id: "1234567890"
-    },
-    null,
-    2
-  )}\n`
+  `${
+    JSON.stringify(
+      {
+        type: "service_account",
+        project_id: "syncer-test",
+        private_key_id: randomBytes(20).toString("hex"),
+        private_key: `-----BEGIN PRIVATE KEY-----\n${marker}\n-----END PRIVATE KEY-----\n`,
+        client_email: "image-syncer@syncer-test.iam.gserviceaccount.com",
+        client_id: "1234567890"
+      },
+      null,
+      2
+    )
+  }\n`
 
 const KEY = keyFile(KEY_MARKER)
 const WRONG_KEY = keyFile(WRONG_KEY_MARKER)

@@ -76,7 +76,9 @@ describe("a target whose /v2/ is open and whose repositories want credentials: e
 
 /** A registry with token auth from `tokens`, its token service handing out tokens as `tokens` does. */
 const tokenRegistry = async (tokens: TokenServer): Promise<LocalRegistry> => {
-  const registry = await startRegistry({ token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle } })
+  const registry = await startRegistry({
+    token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle }
+  })
   stops.push(registry.stop)
   return registry
 }
@@ -97,7 +99,13 @@ describe("tokens the registry stops accepting after 2 s, images slower than that
     stops.push(srcTokens.stop, dstTokens.stop)
     const [authedSrc, authedDst] = await Promise.all([tokenRegistry(srcTokens), tokenRegistry(dstTokens)])
     const images = repositories.slice(0, 10)
-    await Promise.all(images.map((r, i) => pushImage(authedSrc.url, r, "1", { platforms: TWO_PLATFORMS, seed: `expiring-${i}`, ...SMALL }, { bearer: srcTokens.mint([{ type: "repository", name: r, actions: ["pull", "push"] }]) })))
+    await Promise.all(
+      images.map((r, i) =>
+        pushImage(authedSrc.url, r, "1", { platforms: TWO_PLATFORMS, seed: `expiring-${i}`, ...SMALL }, {
+          bearer: srcTokens.mint([{ type: "repository", name: r, actions: ["pull", "push"] }])
+        })
+      )
+    )
     // Every source request takes 700 ms: an image takes several seconds, longer than a token lives.
     const slow: FaultProxy = await startFaultProxy({ upstream: authedSrc.url, onRequest: () => Bun.sleep(700) })
     stops.push(slow.stop)
@@ -106,7 +114,10 @@ describe("tokens the registry stops accepting after 2 s, images slower than that
       [authedDst.host]: { username: "writer", password: "writer-pass" }
     })
     await authedDst.resetRequests()
-    const file = await writeDefinition(dir, "expiring.yaml", { targetRepoPrefix: `${authedDst.host}/expiring/`, images: images.map((r) => ({ source: `${slow.host}/${r}:1` })) })
+    const file = await writeDefinition(dir, "expiring.yaml", {
+      targetRepoPrefix: `${authedDst.host}/expiring/`,
+      images: images.map((r) => ({ source: `${slow.host}/${r}:1` }))
+    })
     const run = await runCli(["-i", file, "-j", "8"], { home })
     expect(run.code, describeRun(run)).toBe(0)
     expect(statuses(run)).toEqual(Array(images.length).fill("synced"))
@@ -138,7 +149,10 @@ describe("30 tags of one repository at -j 32, token-auth source and target, a to
       [authedSrc.host]: { username: "reader", password: "reader-pass" },
       [authedDst.host]: { username: "writer", password: "writer-pass" }
     })
-    const file = await writeDefinition(dir, "many-tags.yaml", { targetRepoPrefix: `${authedDst.host}/many/`, images: [{ source: `${authedSrc.host}/many/tags`, tags: { match: "^t" } }] })
+    const file = await writeDefinition(dir, "many-tags.yaml", {
+      targetRepoPrefix: `${authedDst.host}/many/`,
+      images: [{ source: `${authedSrc.host}/many/tags`, tags: { match: "^t" } }]
+    })
     const reportPath = join(dir, "many-tags.report.json")
     const before = { src: srcTokens.requests().length, dst: dstTokens.requests().length }
     const run = await runCli(["-i", file, "-j", "32", "--report", reportPath], { home })

@@ -15,7 +15,15 @@ import { pushImage, pushRawManifest } from "../../demo/SampleImages.ts"
 import { p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
 import { signedLineFor } from "../fixtures/signing/Lines.ts"
 import { fetchSignature, sha256, uploadBlob } from "../fixtures/signing/RegistryReads.ts"
-import { BUNDLE_TYPE, COSIGN_SIGN, fallbackIndex, readBundleReferrer, referrersFromApi, verifiedBundles, verifyBundleBytes } from "../fixtures/signing/Sigstore.ts"
+import {
+  BUNDLE_TYPE,
+  COSIGN_SIGN,
+  fallbackIndex,
+  readBundleReferrer,
+  referrersFromApi,
+  verifiedBundles,
+  verifyBundleBytes
+} from "../fixtures/signing/Sigstore.ts"
 import { startReferrersRegistry } from "../support/registries/Referrers.ts"
 import type { ReferrersRegistry } from "../support/registries/Referrers.ts"
 import { AMD64, describeRun, makeTempDir, readReport, removeDir, runCli, SMALL, TWO_PLATFORMS, writeDefinition, writeRequests } from "./helpers.ts"
@@ -97,7 +105,9 @@ describe("a registry with the referrers API (stand-in in front of docker-registr
       expect(bundles[0]!.annotations?.["dev.sigstore.bundle.predicateType"]).toBe(COSIGN_SIGN)
       const stored = await readBundleReferrer(withApi.url, i.repo, bundles[0]!.digest)
       expect(stored.manifest.artifactType).toBe(BUNDLE_TYPE)
-      expect(stored.manifest.config).toEqual({ mediaType: "application/vnd.oci.empty.v1+json", size: 2, digest: sha256(enc("{}")), artifactType: BUNDLE_TYPE } as never)
+      expect(stored.manifest.config).toEqual(
+        { mediaType: "application/vnd.oci.empty.v1+json", size: 2, digest: sha256(enc("{}")), artifactType: BUNDLE_TYPE } as never
+      )
       expect(stored.manifest.subject).toEqual({ mediaType: i.mediaType, size: i.size, digest: i.digest })
       const statement = verifyBundleBytes(stored.bundle, key.publicKey)
       expect(statement.predicateType).toBe(COSIGN_SIGN)

@@ -42,7 +42,11 @@ const SECOND_REGION = "us-east-2"
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 /** The seed into `prefix` on the given ECR registries, read through a docker.io mirror. */
-const definition = (prefixes: ReadonlyArray<string>, extra: Partial<DefinitionSpec> & Record<string, unknown> = {}, registries: Record<string, Record<string, unknown>> = {}): DefinitionSpec =>
+const definition = (
+  prefixes: ReadonlyArray<string>,
+  extra: Partial<DefinitionSpec> & Record<string, unknown> = {},
+  registries: Record<string, Record<string, unknown>> = {}
+): DefinitionSpec =>
   ({
     targetRepoPrefix: prefixes.length === 1 ? prefixes[0]! : prefixes,
     registries: {
@@ -62,7 +66,12 @@ const definition = (prefixes: ReadonlyArray<string>, extra: Partial<DefinitionSp
 /** Target repositories of the seed under a prefix path ("mirror/"). */
 const repositoriesUnder = (path: string) => [...new Set(seed.map((s) => `${path}${s.image.repository}`))].sort()
 
-const run = async (name: string, spec: DefinitionSpec, args: ReadonlyArray<string> = [], env: Record<string, string> = {}): Promise<CliRun & { readonly report: string }> => {
+const run = async (
+  name: string,
+  spec: DefinitionSpec,
+  args: ReadonlyArray<string> = [],
+  env: Record<string, string> = {}
+): Promise<CliRun & { readonly report: string }> => {
   const file = await writeDefinition(dir, `${name}.yaml`, spec)
   const report = `${dir}/${name}.report.json`
   const result = await runCli(["-i", file, "-j", "8", "--output", "plain", "--report", report, ...args], {
@@ -144,7 +153,9 @@ describe("without createRepositories", () => {
       expect(image.status).toBe("failed")
       expect(image.errorType).toBe("RepositoryNotFound")
       const repository = image.target.slice(ecr.host.length + 1).replace(/:[^:]*$/, "")
-      expect(image.error).toBe(`repository ${repository} does not exist on ${ecr.host}; create it first (ECR: set createRepositories: true, or enable create-on-push with a repository creation template)`)
+      expect(image.error).toBe(
+        `repository ${repository} does not exist on ${ecr.host}; create it first (ECR: set createRepositories: true, or enable create-on-push with a repository creation template)`
+      )
     }
     expect(api.calls().slice(before).map((c) => c.operation)).toEqual(["GetAuthorizationToken"])
     // Every write was refused by the personality; the registry behind it has no such repository.
@@ -210,7 +221,9 @@ describe("when the cloud identity is missing or refused", () => {
   test("no AWS credentials anywhere: Unauthorized saying what the SDK's chain tried", async () => {
     const { image } = await failure("no-credentials", one(ecr.host, { cloud: "ecr", region: REGION }), { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" })
     expect(image.errorType).toBe("Unauthorized")
-    expect(image.error).toStartWith(`${ecr.host}: access denied (HTTP 401): ecr (AWS SDK): GetAuthorizationToken for ${ecr.host} (${REGION}): no AWS credentials: the AWS SDK's default credential chain found none (it tried AWS_ACCESS_KEY_ID`)
+    expect(image.error).toStartWith(
+      `${ecr.host}: access denied (HTTP 401): ecr (AWS SDK): GetAuthorizationToken for ${ecr.host} (${REGION}): no AWS credentials: the AWS SDK's default credential chain found none (it tried AWS_ACCESS_KEY_ID`
+    )
   }, 60_000)
 
   test("no region for a host whose name does not say it: Unauthorized naming the missing region and where to set it", async () => {
@@ -233,7 +246,9 @@ describe("when the cloud identity is missing or refused", () => {
       expect(result.code, describeRun(result)).toBe(1)
       const [image] = (await readReport(`${dir}/deny.json`)).images
       expect(image?.errorType).toBe("Unauthorized")
-      expect(image?.error).toContain(`${personality.host}: access denied (HTTP 403): ecr (AWS SDK): CreateRepository for ${personality.host} (${REGION}): AWS refused the credentials: AccessDeniedException: User: arn:aws:iam::`)
+      expect(image?.error).toContain(
+        `${personality.host}: access denied (HTTP 403): ecr (AWS SDK): CreateRepository for ${personality.host} (${REGION}): AWS refused the credentials: AccessDeniedException: User: arn:aws:iam::`
+      )
       expect(image?.error).toContain("is not authorized to perform: ecr:CreateRepository")
       expect(personality.requests().filter((r) => WRITES.has(r.method))).toEqual([])
     } finally {
@@ -250,10 +265,15 @@ describe("the token's lifetime (in process, on a clock the test moves)", () => {
     const personality = startEcrRegistry(upstream.url, account)
     const restore = setProcessEnv({ ...cloudEnv(home, { ecr: account, metadataHost: closedMetadata }), NO_PROXY: "*", HOME: home })
     try {
-      const spec = (prefix: string) => ({
-        ...one(personality.host, prefix),
-        images: seed.map(({ image, source: src }) => ({ source: src, ...(image.tag ? { tag: image.tag } : {}), ...(image.amd64Only ? { amd64Only: true } : {}) }))
-      }) as DefinitionSpec
+      const spec = (prefix: string) =>
+        ({
+          ...one(personality.host, prefix),
+          images: seed.map(({ image, source: src }) => ({
+            source: src,
+            ...(image.tag ? { tag: image.tag } : {}),
+            ...(image.amd64Only ? { amd64Only: true } : {})
+          }))
+        }) as DefinitionSpec
       const first = await writeDefinition(dir, "expiry-1.yaml", spec("expiry-one/"))
       const second = await writeDefinition(dir, "expiry-2.yaml", spec("expiry-two/"))
       const program = Effect.gen(function*() {
@@ -302,7 +322,10 @@ describe("a definition error", () => {
   test("createRepositories with a target that is not ECR: exit 2, file:line:col naming the host, nothing contacted", async () => {
     await upstream.resetRequests()
     const before = api.calls().length
-    const file = await writeDefinition(dir, "not-ecr.yaml", { ...definition([`${upstream.host}/mirror/`], { createRepositories: true }), registries: { "docker.io": { mirror: source.host } } })
+    const file = await writeDefinition(dir, "not-ecr.yaml", {
+      ...definition([`${upstream.host}/mirror/`], { createRepositories: true }),
+      registries: { "docker.io": { mirror: source.host } }
+    })
     const result = await runCli(["-i", file, "--output", "plain"], { home, env: cloudEnv(home, { ecr: api, metadataHost: closedMetadata }) })
     expect(result.code, describeRun(result)).toBe(2)
     expect(result.stderr).toContain(`${file}:15:1: createRepositories is for ECR targets only; target registry ${upstream.host} is not ECR`)

@@ -36,7 +36,9 @@ interface GoogleLike {
 const startGoogleLike = async (expiresInSeconds?: number): Promise<GoogleLike> => {
   const metadata = startGceMetadata(expiresInSeconds === undefined ? {} : { expiresInSeconds })
   const tokens = await startTokenServer({ users: (user) => (user === "oauth2accesstoken" ? metadata.current() : undefined) })
-  const registry = await startRegistry({ token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle } })
+  const registry = await startRegistry({
+    token: { realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle }
+  })
   return { metadata, tokens, registry }
 }
 

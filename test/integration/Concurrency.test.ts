@@ -90,7 +90,13 @@ const repoOf = (r: LoggedRequest): string => /^\/v2\/(.+?)\/(?:blobs|manifests)\
 /** The shared assertions of one 12-image run. */
 const sharedBlobChecks = (
   name: string,
-  context: () => { readonly run: CliRun; readonly log: ReadonlyArray<LoggedRequest>; readonly prefixPath: string; readonly dst: LocalRegistry; readonly read: Record<string, string> }
+  context: () => {
+    readonly run: CliRun
+    readonly log: ReadonlyArray<LoggedRequest>
+    readonly prefixPath: string
+    readonly dst: LocalRegistry
+    readonly read: Record<string, string>
+  }
 ) => {
   test(`${name}: all 12 images synced with -j 3, exit 0, target digests equal the source digests`, async () => {
     const { run, prefixPath, dst, read } = context()

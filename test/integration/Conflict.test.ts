@@ -14,19 +14,7 @@ import type { PushedImage } from "../../demo/SampleImages.ts"
 import { pipelineLayer } from "../../src/composition/Live.ts"
 import { Pipeline } from "../../src/pipeline/Pipeline.ts"
 import { skopeoDigest } from "../support/Skopeo.ts"
-import {
-  describeRun,
-  lineFor,
-  makeTempDir,
-  readReport,
-  removeDir,
-  reportFor,
-  runCli,
-  SMALL,
-  TWO_PLATFORMS,
-  writeDefinition,
-  writeRequests
-} from "./helpers.ts"
+import { describeRun, lineFor, makeTempDir, readReport, removeDir, reportFor, runCli, SMALL, TWO_PLATFORMS, writeDefinition, writeRequests } from "./helpers.ts"
 import type { CliRun, Report } from "./helpers.ts"
 import type { ImageResult } from "../../src/model/Result.ts"
 import { loadDefinition } from "../../src/definition/Load.ts"
@@ -121,10 +109,12 @@ describe("conflict through the CLI", () => {
   })
 
   test("the other images of the same run are synced", async () => {
-    for (const [source, image, repo] of [
-      [`${src.host}/team/app:1.0`, app, "team/app"],
-      [`${src.host}/team/tool:2.0`, tool, "team/tool"]
-    ] as const) {
+    for (
+      const [source, image, repo] of [
+        [`${src.host}/team/app:1.0`, app, "team/app"],
+        [`${src.host}/team/tool:2.0`, tool, "team/tool"]
+      ] as const
+    ) {
       expect(lineFor(run, source).status, describeRun(run)).toBe("synced")
       expect(reportFor(report, source).status).toBe("synced")
       expect(await skopeoDigest(`${dst.host}/${targetRepo(repo)}:${source.split(":").pop()}`)).toBe(image.digest)

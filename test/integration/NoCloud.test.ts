@@ -47,7 +47,9 @@ const poisoned = async (name: string, args: ReadonlyArray<string>, env: Record<s
 const shape = (requests: ReadonlyArray<LoggedRequest>, prefix: string) =>
   requests
     .filter((r) => r.path.startsWith(`/v2/${prefix}`))
-    .map((r) => `${r.method} ${r.path.split("?")[0]!.replace(/^.*?\/(manifests|blobs|tags)\//, "$1/").replace(/^blobs\/uploads\/[^/]+$/, "blobs/uploads/*")} ${r.status}`)
+    .map((r) =>
+      `${r.method} ${r.path.split("?")[0]!.replace(/^.*?\/(manifests|blobs|tags)\//, "$1/").replace(/^blobs\/uploads\/[^/]+$/, "blobs/uploads/*")} ${r.status}`
+    )
     .sort()
 
 beforeAll(async () => {
@@ -68,7 +70,11 @@ afterAll(async () => {
 describe("a run without a cloud registry", () => {
   test("never loads the SDKs, contacts no cloud, and sends the registry the same requests as with no cloud variable at all", async () => {
     const withCloud = await writeSeedDefinition(dir, "with-cloud.yaml", target.host, source.host, seed)
-    const { run, loaded } = await poisoned("plain", ["-i", withCloud, "-j", "8", "--output", "plain", "-r", `${target.host}/with-cloud/`], cloudEnv(home, { ecr: api, metadataHost: metadata.host }))
+    const { run, loaded } = await poisoned(
+      "plain",
+      ["-i", withCloud, "-j", "8", "--output", "plain", "-r", `${target.host}/with-cloud/`],
+      cloudEnv(home, { ecr: api, metadataHost: metadata.host })
+    )
     expect(run.code, describeRun(run)).toBe(0)
     expect(resultLines(run).map((l) => l.status)).toEqual(seed.map(() => "synced"))
     expect(loaded).toEqual([])
@@ -90,7 +96,11 @@ describe("the poison catches a run that needs a cloud SDK", () => {
       images: [{ source: seed[0]!.source }]
     })
     const report = join(dir, "ecr.json")
-    const { run, loaded } = await poisoned("ecr", ["-i", file, "--output", "plain", "--report", report], cloudEnv(home, { ecr: api, metadataHost: metadata.host }))
+    const { run, loaded } = await poisoned(
+      "ecr",
+      ["-i", file, "--output", "plain", "--report", report],
+      cloudEnv(home, { ecr: api, metadataHost: metadata.host })
+    )
     expect(run.code, describeRun(run)).toBe(1)
     expect(loaded.some((path) => path.includes("/@aws-sdk/client-ecr/"))).toBe(true)
     expect((await readReport(report)).images[0]?.error).toContain("poisoned")

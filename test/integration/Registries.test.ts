@@ -55,7 +55,16 @@ beforeAll(async () => {
   big = await pushImage(src.url, "library/bigapp", "1", { platforms: AMD64, index: false, seed: "registries-big", layers: 1, layerSize: 6 * 1024 * 1024 })
   const keycloak = seed[0]!.pushed
   // a cosign-style upstream signature of the keycloak index
-  const payload = enc(JSON.stringify({ critical: { identity: { "docker-reference": "index.docker.io/bitnami/keycloak-gatekeeper" }, image: { "docker-manifest-digest": keycloak.digest }, type: "cosign container image signature" }, optional: null }))
+  const payload = enc(
+    JSON.stringify({
+      critical: {
+        identity: { "docker-reference": "index.docker.io/bitnami/keycloak-gatekeeper" },
+        image: { "docker-manifest-digest": keycloak.digest },
+        type: "cosign container image signature"
+      },
+      optional: null
+    })
+  )
   const config = enc(JSON.stringify({ architecture: "", os: "", rootfs: { type: "layers", diff_ids: [sha256Digest(payload)] }, config: {} }))
   await uploadBlob(src.url, "bitnami/keycloak-gatekeeper", payload)
   await uploadBlob(src.url, "bitnami/keycloak-gatekeeper", config)
@@ -63,7 +72,12 @@ beforeAll(async () => {
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
     config: { mediaType: "application/vnd.oci.image.config.v1+json", size: config.length, digest: sha256Digest(config) },
-    layers: [{ mediaType: "application/vnd.dev.cosign.simplesigning.v1+json", size: payload.length, digest: sha256Digest(payload), annotations: { "dev.cosignproject.cosign/signature": "MEUCIQDupstream" } }]
+    layers: [{
+      mediaType: "application/vnd.dev.cosign.simplesigning.v1+json",
+      size: payload.length,
+      digest: sha256Digest(payload),
+      annotations: { "dev.cosignproject.cosign/signature": "MEUCIQDupstream" }
+    }]
   }))
   sigTag = `${tagOf(keycloak.digest)}.sig`
   await pushRawManifest(src.url, "bitnami/keycloak-gatekeeper", sigTag, sig, OCI_MANIFEST)
@@ -200,7 +214,10 @@ describe("what only some registries do", () => {
       expect(res.status).toBe(200)
       const index = (await res.json()) as { manifests: Array<{ digest: string; artifactType?: string }> }
       expect(index.manifests.map((m) => m.digest)).toContain(referrer.digest)
-      const referred = await fetch(`${ghcr.upstream.url}/v2/external/library/busybox/manifests/${referrer.digest}`, { method: "HEAD", headers: { accept: OCI_MANIFEST } })
+      const referred = await fetch(`${ghcr.upstream.url}/v2/external/library/busybox/manifests/${referrer.digest}`, {
+        method: "HEAD",
+        headers: { accept: OCI_MANIFEST }
+      })
       expect(referred.status).toBe(200)
     } finally {
       await ghcr.stop()

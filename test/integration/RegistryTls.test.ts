@@ -40,7 +40,9 @@ beforeAll(async () => {
   ;[src, tlsDst, mtlsDst] = await Promise.all([
     startRegistry(),
     startRegistry({ tls: { certificate: certs.certificate, key: certs.key } }),
-    startRegistry({ tls: { certificate: certs.certificate, key: certs.key, clientCas: [client.ca], probeClient: { certificate: client.certificate, key: client.key } } })
+    startRegistry({
+      tls: { certificate: certs.certificate, key: certs.key, clientCas: [client.ca], probeClient: { certificate: client.certificate, key: client.key } }
+    })
   ])
   for (let i = 0; i < IMAGES; i++) pushed.push(await pushImage(src.url, `tls/app${i}`, "1", { platforms: TWO_PLATFORMS, seed: `registry-tls-${i}`, ...SMALL }))
 }, TIMEOUT)
@@ -57,11 +59,15 @@ const sync = (file: string) => runCli(["-i", file, "-j", "8", "--report", `${fil
 type Tls = { readonly ca?: string; readonly clientCert?: string; readonly clientKey?: string }
 
 const definition = (name: string, target: LocalRegistry, tls: Tls) =>
-  writeDefinition(dir, `${name}.yaml`, {
-    targetRepoPrefix: `${target.host}/${name}/`,
-    ...(Object.keys(tls).length > 0 ? { registries: { [target.host]: tls } } : {}),
-    images: images()
-  } as Parameters<typeof writeDefinition>[2])
+  writeDefinition(
+    dir,
+    `${name}.yaml`,
+    {
+      targetRepoPrefix: `${target.host}/${name}/`,
+      ...(Object.keys(tls).length > 0 ? { registries: { [target.host]: tls } } : {}),
+      images: images()
+    } as Parameters<typeof writeDefinition>[2]
+  )
 
 describe("a registry with a private CA", () => {
   test("with ca: for its host, every image synced over TLS", async () => {
@@ -115,8 +121,18 @@ describe("a registry that wants a client certificate", () => {
 describe("TLS files that cannot be used: exit 2 at the key that names them, nothing contacted", () => {
   const cases: ReadonlyArray<readonly [string, Tls, () => Promise<void>, RegExp]> = [
     ["a missing ca file", { ca: "nowhere.pem" }, async () => {}, /:4:9: registries\.127\.0\.0\.1:\d+: cannot read ca "nowhere\.pem": no such file/],
-    ["a ca file that holds no certificate", { ca: "not-a-cert.pem" }, () => writeFile(join(dir, "not-a-cert.pem"), "hello\n"), /ca "not-a-cert\.pem" holds no PEM certificate/],
-    ["a clientKey that is not a key", { ca: "corp-ca.pem", clientCert: "client.pem", clientKey: "corp-ca.pem" }, async () => {}, /clientKey "corp-ca\.pem" is not a PEM private key/],
+    [
+      "a ca file that holds no certificate",
+      { ca: "not-a-cert.pem" },
+      () => writeFile(join(dir, "not-a-cert.pem"), "hello\n"),
+      /ca "not-a-cert\.pem" holds no PEM certificate/
+    ],
+    [
+      "a clientKey that is not a key",
+      { ca: "corp-ca.pem", clientCert: "client.pem", clientKey: "corp-ca.pem" },
+      async () => {},
+      /clientKey "corp-ca\.pem" is not a PEM private key/
+    ],
     ["a clientCert without its clientKey", { clientCert: "client.pem" }, async () => {}, /clientCert needs clientKey beside it/],
     [
       "a clientKey that is another certificate's",

@@ -38,8 +38,7 @@ let dir: string
 const pushed: Record<string, PushedImage> = {}
 
 const source = (name: string): string => `${src.host}/many/${name}:1`
-const targetRef = (registry: LocalRegistry, prefix: string, name: string): string =>
-  `${registry.host}/${prefix}/${src.host.replace(":", "-")}/many/${name}:1`
+const targetRef = (registry: LocalRegistry, prefix: string, name: string): string => `${registry.host}/${prefix}/${src.host.replace(":", "-")}/many/${name}:1`
 
 beforeAll(async () => {
   ;[src, single, ...targets] = await Promise.all([startRegistry(), startRegistry(), startRegistry(), startRegistry(), startRegistry()])
@@ -179,33 +178,42 @@ describe("the seed's five images, to one target and to three", () => {
   }, 60_000)
 
   for (const count of [1, 3]) {
-    test(`${count} target${count === 1 ? "" : "s"}: the source registry's access log holds every manifest GET and every blob GET exactly once (the amd64Only images' configs too)`, async () => {
-      const file = await writeDefinition(dir, `seed-${count}.yaml`, {
-        targetRepoPrefix: targets.slice(0, count).map((t) => `${t.host}/seed-${count}/`),
-        registries: { "docker.io": { mirror: src.host } },
-        images: seed.map(({ image, source }) => ({
-          source,
-          ...(image.tag === undefined ? {} : { tag: image.tag }),
-          ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
-        }))
-      })
-      expect(seed.filter((s) => s.image.amd64Only === true)).toHaveLength(2)
-      await src.resetRequests()
-      const run = await runCli(["-i", file, "-j", "8"], { home: dir })
-      const gets = (await settledRequests(src)).filter((r) => r.method === "GET")
-      expect(run.code, describeRun(run)).toBe(0)
-      expect(resultLines(run).map((l) => l.status)).toEqual(Array<string>(5 * count).fill("synced"))
+    test(
+      `${count} target${
+        count === 1 ? "" : "s"
+      }: the source registry's access log holds every manifest GET and every blob GET exactly once (the amd64Only images' configs too)`,
+      async () => {
+        const file = await writeDefinition(dir, `seed-${count}.yaml`, {
+          targetRepoPrefix: targets.slice(0, count).map((t) => `${t.host}/seed-${count}/`),
+          registries: { "docker.io": { mirror: src.host } },
+          images: seed.map(({ image, source }) => ({
+            source,
+            ...(image.tag === undefined ? {} : { tag: image.tag }),
+            ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
+          }))
+        })
+        expect(seed.filter((s) => s.image.amd64Only === true)).toHaveLength(2)
+        await src.resetRequests()
+        const run = await runCli(["-i", file, "-j", "8"], { home: dir })
+        const gets = (await settledRequests(src)).filter((r) => r.method === "GET")
+        expect(run.code, describeRun(run)).toBe(0)
+        expect(resultLines(run).map((l) => l.status)).toEqual(Array<string>(5 * count).fill("synced"))
 
-      // Manifests by what they hold: a GET by tag counts for the digest the tag names.
-      const digestOf = new Map<string, string>(seed.flatMap(({ image, pushed }) =>
-        image.sourceTag === undefined ? [] : [[`/v2/${image.repository}/manifests/${image.sourceTag}`, pushed.digest] as const]))
-      const manifestGets = gets.filter((r) => r.path.includes("/manifests/")).map((r) => digestOf.get(r.path) ?? r.path.slice(r.path.lastIndexOf("/") + 1))
-      const manifests = seed.flatMap(({ pushed }) => [pushed.digest, ...pushed.children.map((c) => c.digest)])
-      expect(manifestGets.sort()).toEqual([...manifests].sort())
+        // Manifests by what they hold: a GET by tag counts for the digest the tag names.
+        const digestOf = new Map<string, string>(
+          seed.flatMap(({ image, pushed }) =>
+            image.sourceTag === undefined ? [] : [[`/v2/${image.repository}/manifests/${image.sourceTag}`, pushed.digest] as const]
+          )
+        )
+        const manifestGets = gets.filter((r) => r.path.includes("/manifests/")).map((r) => digestOf.get(r.path) ?? r.path.slice(r.path.lastIndexOf("/") + 1))
+        const manifests = seed.flatMap(({ pushed }) => [pushed.digest, ...pushed.children.map((c) => c.digest)])
+        expect(manifestGets.sort()).toEqual([...manifests].sort())
 
-      const blobGets = gets.filter((r) => r.path.includes("/blobs/")).map((r) => r.path.slice(r.path.lastIndexOf("/") + 1))
-      const blobs = new Set(seed.flatMap(({ pushed }) => pushed.blobs))
-      expect(blobGets.sort()).toEqual([...blobs].sort())
-    }, 120_000)
+        const blobGets = gets.filter((r) => r.path.includes("/blobs/")).map((r) => r.path.slice(r.path.lastIndexOf("/") + 1))
+        const blobs = new Set(seed.flatMap(({ pushed }) => pushed.blobs))
+        expect(blobGets.sort()).toEqual([...blobs].sort())
+      },
+      120_000
+    )
   }
 })

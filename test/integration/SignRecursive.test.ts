@@ -41,7 +41,11 @@ interface Image {
 const images: Array<Image> = []
 
 const definitionFor = (host: string, name: string, list: ReadonlyArray<Image> = images) =>
-  writeDefinition(dir, name, { targetRepoPrefix: `${host}/mirror/`, registries: { "docker.io": { mirror: src.host } }, images: list.map((i) => ({ source: i.source })) })
+  writeDefinition(dir, name, {
+    targetRepoPrefix: `${host}/mirror/`,
+    registries: { "docker.io": { mirror: src.host } },
+    images: list.map((i) => ({ source: i.source }))
+  })
 const sync = async (file: string, args: ReadonlyArray<string>) => runCli(["-i", file, "-j", "8", ...args], { home: dir })
 
 /** node:crypto: the `.sig` of `digest` has a layer naming it and the target repository, signed by the key. */
@@ -50,7 +54,8 @@ const legacySigned = async (registry: LocalRegistry, repo: string, digest: strin
   if (found === undefined) return false
   return found.json.layers.some((l, n) =>
     new TextDecoder().decode(found.payloads[n]!) === expectedPayload(`${registry.host}/${repo}`, digest) &&
-    verify("sha256", found.payloads[n]!, key.publicKey, Buffer.from(l.annotations?.["dev.cosignproject.cosign/signature"] ?? "", "base64")))
+    verify("sha256", found.payloads[n]!, key.publicKey, Buffer.from(l.annotations?.["dev.cosignproject.cosign/signature"] ?? "", "base64"))
+  )
 }
 
 beforeAll(async () => {
@@ -80,7 +85,13 @@ describe("legacy: a .sig for the index and for each of its three children", () =
 
   test("synced with --sign-recursive: index and children signed (node:crypto over the exact payloads); report childrenSigned 3", async () => {
     const reportPath = join(dir, "legacy.json")
-    const run = await sync(await definitionFor(plain.host, "legacy.yaml", images.slice(0, 6)), ["--sign-key", paths.key, "--sign-recursive", "--report", reportPath])
+    const run = await sync(await definitionFor(plain.host, "legacy.yaml", images.slice(0, 6)), [
+      "--sign-key",
+      paths.key,
+      "--sign-recursive",
+      "--report",
+      reportPath
+    ])
     expect(run.code, describeRun(run)).toBe(0)
     const report = await readReport(reportPath)
     for (const i of images.slice(0, 6)) {
@@ -124,7 +135,9 @@ describe("legacy: a .sig for the index and for each of its three children", () =
     expect((await runCli(["verify", "-i", file, "--key", paths.pub], { home: dir })).code).toBe(0)
     const deep = await runCli(["verify", "-i", file, "--key", paths.pub, "--sign-recursive"], { home: dir })
     expect(deep.code, describeRun(deep)).toBe(1)
-    expect(deep.stdout).toMatch(new RegExp(`^unsigned\\s+${plain.host}/mirror/team/flat:1.0 ${pushed.digest} : .*child ${flat[0]!.children[0]!.slice(0, 19)}`, "m"))
+    expect(deep.stdout).toMatch(
+      new RegExp(`^unsigned\\s+${plain.host}/mirror/team/flat:1.0 ${pushed.digest} : .*child ${flat[0]!.children[0]!.slice(0, 19)}`, "m")
+    )
   }, 120_000)
 })
 
@@ -154,11 +167,19 @@ describe("a child two indexes share, both synced at once", () => {
     // app:a and app:b are two indexes of one repository listing the same linux/amd64 manifest
     const a = await pushImage(src.url, "team/shared", "a", { platforms: THREE, seed: "shared-a", ...SMALL })
     const b = await pushImage(src.url, "team/shared", "tmp-b", { platforms: THREE, seed: "shared-b", ...SMALL })
-    const index = JSON.parse(new TextDecoder().decode(b.manifestBytes)) as { manifests: Array<{ digest: string; size: number; mediaType: string; platform: unknown }> }
+    const index = JSON.parse(new TextDecoder().decode(b.manifestBytes)) as {
+      manifests: Array<{ digest: string; size: number; mediaType: string; platform: unknown }>
+    }
     const fromA = JSON.parse(new TextDecoder().decode(a.manifestBytes)) as typeof index
     index.manifests[0] = fromA.manifests[0]!
     const bBytes = new TextEncoder().encode(JSON.stringify(index))
-    await pushRawManifest(src.url, "team/shared", "b", bBytes, index.manifests[0]!.mediaType.includes("oci") ? "application/vnd.oci.image.index.v1+json" : "application/vnd.docker.distribution.manifest.list.v2+json")
+    await pushRawManifest(
+      src.url,
+      "team/shared",
+      "b",
+      bBytes,
+      index.manifests[0]!.mediaType.includes("oci") ? "application/vnd.oci.image.index.v1+json" : "application/vnd.docker.distribution.manifest.list.v2+json"
+    )
     const shared = a.children[0]!.digest
     expect(index.manifests[0]!.digest).toBe(shared)
     const list = [

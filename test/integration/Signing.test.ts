@@ -28,18 +28,7 @@ import {
   uploadBlob
 } from "../fixtures/signing/RegistryReads.ts"
 import type { FoundSignature } from "../fixtures/signing/RegistryReads.ts"
-import {
-  AMD64,
-  describeRun,
-  makeTempDir,
-  removeDir,
-  runCli,
-  settledRequests,
-  SMALL,
-  TWO_PLATFORMS,
-  writeDefinition,
-  writeRequests
-} from "./helpers.ts"
+import { AMD64, describeRun, makeTempDir, removeDir, runCli, settledRequests, SMALL, TWO_PLATFORMS, writeDefinition, writeRequests } from "./helpers.ts"
 import type { CliRun } from "./helpers.ts"
 
 const SIGNATURE = "dev.cosignproject.cosign/signature"
@@ -154,8 +143,7 @@ const cli = async (what: string, args: ReadonlyArray<string>, env: Record<string
   outputs.push({ what: `${what} stdout`, text: run.stdout }, { what: `${what} stderr`, text: run.stderr })
   return run
 }
-const sync = (what: string, file: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  cli(what, ["-i", file, "--debug", ...args], env)
+const sync = (what: string, file: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) => cli(what, ["-i", file, "--debug", ...args], env)
 
 /** Reads a report file (and keeps its text for the secrets check). */
 const report = async (path: string): Promise<Array<SignedReportImage>> => {
@@ -626,18 +614,41 @@ describe("e. upstream .sig, .att and OCI 1.1 referrer (fallback tag) travel with
     // upstream's cosign signature: payload naming the SOURCE digest, signed with upstream's key
     const payload = enc(expectedPayload("index.docker.io/library/signed-app", app.digest))
     const signature = sign("sha256", payload, keyUpstream.privateKey).toString("base64")
-    const bundle = JSON.stringify({ SignedEntryTimestamp: "MEUCIQC0upstream", Payload: { body: "eyJhcGlWZXJzaW9uIjoiMC4wLjEifQ==", integratedTime: 1700000000, logIndex: 42, logID: "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d" } })
+    const bundle = JSON.stringify({
+      SignedEntryTimestamp: "MEUCIQC0upstream",
+      Payload: {
+        body: "eyJhcGlWZXJzaW9uIjoiMC4wLjEifQ==",
+        integratedTime: 1700000000,
+        logIndex: 42,
+        logID: "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+      }
+    })
     const config = cosignConfig([sha256(payload)])
     await uploadBlob(src.url, REPO, payload)
     await uploadBlob(src.url, REPO, config)
     const sigBytes = enc(
-      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":${config.length},"digest":"${sha256(config)}"},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":${payload.length},"digest":"${sha256(payload)}","annotations":${JSON.stringify({ [SIGNATURE]: signature, "dev.sigstore.cosign/bundle": bundle })}}]}`
+      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":${config.length},"digest":"${
+        sha256(config)
+      }"},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":${payload.length},"digest":"${sha256(payload)}","annotations":${
+        JSON.stringify({ [SIGNATURE]: signature, "dev.sigstore.cosign/bundle": bundle })
+      }}]}`
     )
     upstreamSig = { bytes: sigBytes, digest: await pushRawManifest(src.url, REPO, sigTag(app.digest), sigBytes, OCI_MANIFEST), payload }
 
     // an attestation at sha256-<hex>.att (DSSE envelope layer)
-    const statement = JSON.stringify({ _type: "https://in-toto.io/Statement/v0.1", predicateType: "https://slsa.dev/provenance/v0.2", subject: [{ name: "index.docker.io/library/signed-app", digest: { sha256: app.digest.slice(7) } }], predicate: {} })
-    const envelope = enc(JSON.stringify({ payloadType: "application/vnd.in-toto+json", payload: Buffer.from(statement).toString("base64"), signatures: [{ keyid: "", sig: sign("sha256", enc(statement), keyUpstream.privateKey).toString("base64") }] }))
+    const statement = JSON.stringify({
+      _type: "https://in-toto.io/Statement/v0.1",
+      predicateType: "https://slsa.dev/provenance/v0.2",
+      subject: [{ name: "index.docker.io/library/signed-app", digest: { sha256: app.digest.slice(7) } }],
+      predicate: {}
+    })
+    const envelope = enc(
+      JSON.stringify({
+        payloadType: "application/vnd.in-toto+json",
+        payload: Buffer.from(statement).toString("base64"),
+        signatures: [{ keyid: "", sig: sign("sha256", enc(statement), keyUpstream.privateKey).toString("base64") }]
+      })
+    )
     const attConfig = cosignConfig([sha256(envelope)])
     await uploadBlob(src.url, REPO, envelope)
     await uploadBlob(src.url, REPO, attConfig)
@@ -645,9 +656,18 @@ describe("e. upstream .sig, .att and OCI 1.1 referrer (fallback tag) travel with
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: { mediaType: "application/vnd.oci.image.config.v1+json", size: attConfig.length, digest: sha256(attConfig) },
-      layers: [{ mediaType: "application/vnd.dsse.envelope.v1+json", size: envelope.length, digest: sha256(envelope), annotations: { predicateType: "https://slsa.dev/provenance/v0.2" } }]
+      layers: [{
+        mediaType: "application/vnd.dsse.envelope.v1+json",
+        size: envelope.length,
+        digest: sha256(envelope),
+        annotations: { predicateType: "https://slsa.dev/provenance/v0.2" }
+      }]
     }))
-    att = { bytes: attBytes, digest: await pushRawManifest(src.url, REPO, sigTag(app.digest, ".att"), attBytes, OCI_MANIFEST), blobs: [sha256(envelope), sha256(attConfig)] }
+    att = {
+      bytes: attBytes,
+      digest: await pushRawManifest(src.url, REPO, sigTag(app.digest, ".att"), attBytes, OCI_MANIFEST),
+      blobs: [sha256(envelope), sha256(attConfig)]
+    }
 
     // an OCI 1.1 referrer (subject = the image), listed in the referrers fallback index at sha256-<hex>
     const empty = enc("{}")
@@ -668,7 +688,13 @@ describe("e. upstream .sig, .att and OCI 1.1 referrer (fallback tag) travel with
     const indexBytes = enc(JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
-      manifests: [{ mediaType: OCI_MANIFEST, digest: refDigest, size: refBytes.length, artifactType: "application/spdx+json", annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" } }]
+      manifests: [{
+        mediaType: OCI_MANIFEST,
+        digest: refDigest,
+        size: refBytes.length,
+        artifactType: "application/spdx+json",
+        annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z" }
+      }]
     }))
     fallback = { bytes: indexBytes, digest: await pushRawManifest(src.url, REPO, sigTag(app.digest, ""), indexBytes, OCI_INDEX) }
 
@@ -679,9 +705,13 @@ describe("e. upstream .sig, .att and OCI 1.1 referrer (fallback tag) travel with
     const config2 = cosignConfig([sha256(payload2)])
     await uploadBlob(src.url, REPO, payload2)
     await uploadBlob(src.url, REPO, config2)
-    const descriptor2 = `{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"${sha256(payload2)}","size":${payload2.length},"annotations":{"${SIGNATURE}":"${sign("sha256", payload2, keyUpstream.privateKey).toString("base64")}"}}`
+    const descriptor2 = `{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"${
+      sha256(payload2)
+    }","size":${payload2.length},"annotations":{"${SIGNATURE}":"${sign("sha256", payload2, keyUpstream.privateKey).toString("base64")}"}}`
     const sig2Bytes = enc(
-      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${sha256(config2)}","size":${config2.length}},"layers":[${descriptor2}]}`
+      `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${
+        sha256(config2)
+      }","size":${config2.length}},"layers":[${descriptor2}]}`
     )
     await pushRawManifest(src.url, REPO, sigTag(app2.digest), sig2Bytes, OCI_MANIFEST)
     upstreamSig2 = { bytes: sig2Bytes, descriptor: descriptor2 }
@@ -858,7 +888,12 @@ describe("f. --dry-run --sign-key writes nothing and says what would be signed",
 
 describe("h. a key that cannot be loaded: exit 2, the reason on stderr, no registry contacted", () => {
   const cases = [
-    { name: "an encrypted key with the wrong password", key: () => paths.keyEnc, env: () => ({ SYNCER_SIGN_KEY_PASSWORD: PLANTED_WRONG_PASSWORD }), problem: "wrong password" },
+    {
+      name: "an encrypted key with the wrong password",
+      key: () => paths.keyEnc,
+      env: () => ({ SYNCER_SIGN_KEY_PASSWORD: PLANTED_WRONG_PASSWORD }),
+      problem: "wrong password"
+    },
     { name: "a file that is not a key", key: () => paths.notAKey, env: () => ({}), problem: "not a key" },
     { name: "a P-384 key", key: () => paths.p384, env: () => ({}), problem: "unsupported curve" },
     { name: "a key file that does not exist", key: () => join(dir, "missing.key"), env: () => ({}), problem: "not a key" }

@@ -115,11 +115,11 @@ export const runCli = async (
 }
 
 /** A readable dump of a run, for failure messages. */
-export const describeRun = (run: CliRun): string =>
-  `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`
+export const describeRun = (run: CliRun): string => `exit ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`
 
 // Notes may follow the digest: "(created repository)" or "(would create repository)", then "(signed)", "(signature present)" or "(would sign)".
-const RESULT_LINE = /^(synced|present|planned|conflict|failed)\s+(\S+) -> (\S+) (\S+)(?: \((?:created repository|would create repository)\))?(?: \((?:signed|signature present|would sign)\))?(?: : (.*))?$/
+const RESULT_LINE =
+  /^(synced|present|planned|conflict|failed)\s+(\S+) -> (\S+) (\S+)(?: \((?:created repository|would create repository)\))?(?: \((?:signed|signature present|would sign)\))?(?: : (.*))?$/
 
 /** The non-empty lines of stdout. */
 export const stdoutLines = (run: CliRun): Array<string> => run.stdout.split("\n").filter((l) => l.trim() !== "")
@@ -140,8 +140,7 @@ export const lineFor = (run: CliRun, source: string): ResultLine => {
 }
 
 /** status per source, from stdout. */
-export const statusBySource = (run: CliRun): Record<string, string> =>
-  Object.fromEntries(resultLines(run).map((l) => [l.source, l.status]))
+export const statusBySource = (run: CliRun): Record<string, string> => Object.fromEntries(resultLines(run).map((l) => [l.source, l.status]))
 
 /** Reads and parses a `--report` file. */
 export const readReport = async (path: string): Promise<Report> => JSON.parse(await readFile(path, "utf8")) as Report

@@ -25,8 +25,13 @@ import { parseDefinition } from "../../src/definition/Parse.ts"
 
 const TWO = [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64", variant: "v8" }] as const
 const AMD64 = [{ os: "linux", architecture: "amd64" }] as const
-const small = (seed: string, platforms: SampleImageSpec["platforms"] = TWO, index?: boolean): SampleImageSpec =>
-  ({ platforms, seed, layers: 1, layerSize: 700, ...(index === undefined ? {} : { index }) })
+const small = (seed: string, platforms: SampleImageSpec["platforms"] = TWO, index?: boolean): SampleImageSpec => ({
+  platforms,
+  seed,
+  layers: 1,
+  layerSize: 700,
+  ...(index === undefined ? {} : { index })
+})
 const sigTag = (digest: string, suffix = ".sig") => `${digest.replace(":", "-")}${suffix}`
 
 let dir: string

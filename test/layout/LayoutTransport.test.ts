@@ -43,8 +43,7 @@ let sig: BuiltImage
 // The source as Resolve would locate it: identity registry.example, bytes from a mirror host.
 const source = (reference: string, repository = "team/multi"): ImageLocation =>
   location(endpoint("mirror.example", "source", "registry.example"), repository, reference)
-const target = (reference: string, repository = "mirror/team/multi"): ImageLocation =>
-  location(endpoint("target.example", "target"), repository, reference)
+const target = (reference: string, repository = "mirror/team/multi"): ImageLocation => location(endpoint("target.example", "target"), repository, reference)
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "layout-transport-"))
@@ -57,13 +56,16 @@ beforeEach(async () => {
   connected.push("registry.example", "team/multi", "1", multi)
   connected.push("registry.example", "team/multi", sigTag(multi.top.digest), sig)
   connected.push("registry.example", "team/single", "1", single)
-  const parsed = parseDefinition("images.yaml", [
-    "targetRepoPrefix: \"target.example/mirror/\"",
-    "images:",
-    "  - source: \"registry.example/team/multi:1\"",
-    "  - source: \"registry.example/team/single:1\"",
-    "    amd64Only: true"
-  ].join("\n"))
+  const parsed = parseDefinition(
+    "images.yaml",
+    [
+      "targetRepoPrefix: \"target.example/mirror/\"",
+      "images:",
+      "  - source: \"registry.example/team/multi:1\"",
+      "  - source: \"registry.example/team/single:1\"",
+      "    amd64Only: true"
+    ].join("\n")
+  )
   if (Either.isLeft(parsed)) throw parsed.left
   const def = parsed.right
   await Effect.runPromise(
@@ -116,29 +118,35 @@ describe("layerFrom validates up front", () => {
 describe("reading sources from the layout", () => {
   test("inspect, manifest and blob by ref name from the registry identity, not the mirror host", async () => {
     const layer = await layerOrThrow(layoutDir)
-    await withLayout(layer, Effect.gen(function*() {
-      const transport = yield* Transport
-      const found = yield* transport.inspect(source("1"))
-      expect(Option.getOrThrow(found)).toEqual({ digest: multi.top.digest, mediaType: multi.top.mediaType, size: multi.top.size })
-      expect((yield* transport.manifest(source("1"))).bytes).toEqual(multi.top.bytes)
-      // a child by digest, and the upstream signature tag Sign looks for
-      expect(Option.isSome(yield* transport.inspect(source(multi.children[0]!.digest)))).toBe(true)
-      expect(Option.getOrThrow(yield* transport.inspect(source(sigTag(multi.top.digest)))).digest).toBe(sig.top.digest)
-      expect(Option.isNone(yield* transport.inspect(source("2")))).toBe(true)
-      const configDigest = (JSON.parse(new TextDecoder().decode(single.top.bytes)) as { config: { digest: string } }).config.digest
-      const config = yield* transport.blob(source(single.top.digest, "team/single"), configDigest)
-      expect(JSON.parse(new TextDecoder().decode(config)).architecture).toBe("amd64")
-    }))
+    await withLayout(
+      layer,
+      Effect.gen(function*() {
+        const transport = yield* Transport
+        const found = yield* transport.inspect(source("1"))
+        expect(Option.getOrThrow(found)).toEqual({ digest: multi.top.digest, mediaType: multi.top.mediaType, size: multi.top.size })
+        expect((yield* transport.manifest(source("1"))).bytes).toEqual(multi.top.bytes)
+        // a child by digest, and the upstream signature tag Sign looks for
+        expect(Option.isSome(yield* transport.inspect(source(multi.children[0]!.digest)))).toBe(true)
+        expect(Option.getOrThrow(yield* transport.inspect(source(sigTag(multi.top.digest)))).digest).toBe(sig.top.digest)
+        expect(Option.isNone(yield* transport.inspect(source("2")))).toBe(true)
+        const configDigest = (JSON.parse(new TextDecoder().decode(single.top.bytes)) as { config: { digest: string } }).config.digest
+        const config = yield* transport.blob(source(single.top.digest, "team/single"), configDigest)
+        expect(JSON.parse(new TextDecoder().decode(config)).architecture).toBe("amd64")
+      })
+    )
     expect(world.calls).toEqual([])
   })
 
   test("copy: blobs streamed from the layout, then children by digest, then the tag; byte-identical in the target", async () => {
     const layer = await layerOrThrow(layoutDir)
-    const result = await withLayout(layer, Effect.gen(function*() {
-      const transport = yield* Transport
-      const m = Option.getOrThrow(yield* transport.inspect(source("1")))
-      return yield* transport.copy(source("1"), target("1"), m)
-    }))
+    const result = await withLayout(
+      layer,
+      Effect.gen(function*() {
+        const transport = yield* Transport
+        const m = Option.getOrThrow(yield* transport.inspect(source("1")))
+        return yield* transport.copy(source("1"), target("1"), m)
+      })
+    )
     expect(world.manifest("target.example", "mirror/team/multi", "1")?.bytes).toEqual(multi.top.bytes)
     for (const [digest] of multi.blobs) expect(world.hasBlob("target.example", "mirror/team/multi", digest)).toBe(true)
     expect(result.blobsCopied).toBe(multi.blobs.size)
@@ -157,12 +165,15 @@ describe("reading sources from the layout", () => {
 
   test("source reads (Sign's referrers lookup, a HEAD) are answered from the layout; target reads reach the registry", async () => {
     const layer = await layerOrThrow(layoutDir)
-    await withLayout(layer, Effect.gen(function*() {
-      const transport = yield* Transport
-      expect(Option.isNone(yield* transport.referrers(source("1"), multi.top.digest))).toBe(true)
-      expect(Option.isSome(yield* transport.inspect(source("1")))).toBe(true)
-      yield* transport.referrers(target("1"), multi.top.digest)
-    }))
+    await withLayout(
+      layer,
+      Effect.gen(function*() {
+        const transport = yield* Transport
+        expect(Option.isNone(yield* transport.referrers(source("1"), multi.top.digest))).toBe(true)
+        expect(Option.isSome(yield* transport.inspect(source("1")))).toBe(true)
+        yield* transport.referrers(target("1"), multi.top.digest)
+      })
+    )
     expect(world.calls).toEqual([`referrers target.example/mirror/team/multi ${multi.top.digest}`])
   })
 
@@ -171,8 +182,9 @@ describe("reading sources from the layout", () => {
     const store = layoutSource(layout)
     const [digest, bytes] = [...multi.blobs][0]!
     const read = () =>
-      Effect.runPromise(Effect.flatMap(store.openBlob(source("1"), digest, bytes.length, { count: 0 }), (body) =>
-        Effect.promise(() => new Response(body.stream).arrayBuffer())))
+      Effect.runPromise(
+        Effect.flatMap(store.openBlob(source("1"), digest, bytes.length, { count: 0 }), (body) => Effect.promise(() => new Response(body.stream).arrayBuffer()))
+      )
     const first = new Uint8Array(await read())
     const second = new Uint8Array(await read())
     expect(Buffer.from(first).equals(Buffer.from(bytes))).toBe(true)
@@ -187,10 +199,13 @@ describe("reading sources from the layout", () => {
     const layer = await layerOrThrow(tar)
     const during = (await temps()).filter((n) => !before.includes(n))
     expect(during).toHaveLength(1)
-    await withLayout(layer, Effect.gen(function*() {
-      const transport = yield* Transport
-      expect(Option.getOrThrow(yield* transport.inspect(source("1"))).digest).toBe(multi.top.digest)
-    }))
+    await withLayout(
+      layer,
+      Effect.gen(function*() {
+        const transport = yield* Transport
+        expect(Option.getOrThrow(yield* transport.inspect(source("1"))).digest).toBe(multi.top.digest)
+      })
+    )
     expect((await temps()).filter((n) => !before.includes(n))).toEqual([])
   })
 })

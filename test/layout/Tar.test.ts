@@ -81,7 +81,7 @@ describe("unpackLayout", () => {
     await mkdir(out)
     await Effect.runPromise(unpackLayout(tar, out))
     expect(new Uint8Array(await readFile(join(out, "blobs", "sha256", HEX)))).toEqual(blob)
-    expect((await readdir(join(out, "blobs", "sha256")))).toEqual([HEX])
+    expect(await readdir(join(out, "blobs", "sha256"))).toEqual([HEX])
   })
 
   test("reads GNU tar archives with ./ prefixes, pax headers and long names; skips foreign files", async () => {
@@ -185,4 +185,3 @@ describe("sizes from hostile headers", () => {
     expect(parseNumber(field)).toBeUndefined()
   })
 })
-

@@ -11,7 +11,14 @@ describe("ecrHost", () => {
   })
 
   test("anything else is not ECR: ECR Public, a short account, another domain, a port", () => {
-    for (const host of ["public.ecr.aws", "12345.dkr.ecr.eu-west-1.amazonaws.com", "123456789012.dkr.ecr.eu-west-1.example.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com:443"]) {
+    for (
+      const host of [
+        "public.ecr.aws",
+        "12345.dkr.ecr.eu-west-1.amazonaws.com",
+        "123456789012.dkr.ecr.eu-west-1.example.com",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com:443"
+      ]
+    ) {
       expect(ecrHost(host)).toBeUndefined()
     }
   })
@@ -22,7 +29,13 @@ describe("inferredCloud and cloudOf", () => {
     expect(inferredCloud("123456789012.dkr.ecr.eu-west-1.amazonaws.com")).toBe("ecr")
     expect(["gcr.io", "eu.gcr.io", "europe-west1-docker.pkg.dev"].map(inferredCloud)).toEqual(["gcp", "gcp", "gcp"])
     expect(inferredCloud("myregistry.azurecr.io")).toBe("azure")
-    expect(["docker.io", "ghcr.io", "127.0.0.1:5000", "pkg.dev", "gcr.io.example.com"].map(inferredCloud)).toEqual([undefined, undefined, undefined, undefined, undefined])
+    expect(["docker.io", "ghcr.io", "127.0.0.1:5000", "pkg.dev", "gcr.io.example.com"].map(inferredCloud)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined
+    ])
   })
 
   test("cloud: in the options wins; cloud: none turns an inferred cloud off", () => {

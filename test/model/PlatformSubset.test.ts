@@ -40,12 +40,13 @@ const source = raw({
 })
 
 const wanted = (...names: ReadonlyArray<string>): ReadonlyArray<Platform> => names.map((n) => Either.getOrThrow(parsePlatform(n)))
-const json = (m: RawManifest) => JSON.parse(new TextDecoder().decode(m.bytes)) as {
-  schemaVersion: number
-  mediaType: string
-  manifests: Array<{ digest: string }>
-  annotations: Record<string, string>
-}
+const json = (m: RawManifest) =>
+  JSON.parse(new TextDecoder().decode(m.bytes)) as {
+    schemaVersion: number
+    mediaType: string
+    manifests: Array<{ digest: string }>
+    annotations: Record<string, string>
+  }
 
 describe("subsetIndex", () => {
   test("keeps the listed children in the source's order, with the attestations that refer to them", () => {

@@ -1,6 +1,15 @@
 import { describe, expect, test } from "bun:test"
 import { Either } from "effect"
-import { formatReference, InvalidReference, isDockerHub, isLoopbackHost, isValidRegistryHost, isValidTag, parseReference, repositoryPath } from "../../src/model/Reference.ts"
+import {
+  formatReference,
+  InvalidReference,
+  isDockerHub,
+  isLoopbackHost,
+  isValidRegistryHost,
+  isValidTag,
+  parseReference,
+  repositoryPath
+} from "../../src/model/Reference.ts"
 import type { ImageReference } from "../../src/model/Reference.ts"
 
 const SHA = "31a54a0cf86d7354788a8265f60ae6acb4b348a67efbcf7c1007dd3cf7af05ab"

@@ -10,8 +10,7 @@ const PREFIX_PATH = "kyma-project/external/"
 
 const ref = (input: string): ImageReference => Either.getOrThrow(parseReference(input))
 
-const target = (prefix: string, source: string, tag?: string): string =>
-  formatTarget(Either.getOrThrow(targetFor(prefix, ref(source), tag)))
+const target = (prefix: string, source: string, tag?: string): string => formatTarget(Either.getOrThrow(targetFor(prefix, ref(source), tag)))
 
 const prefixReason = (prefix: string): string => {
   const r = parseTargetPrefix(prefix)

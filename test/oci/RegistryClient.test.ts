@@ -13,15 +13,7 @@ import { bySide, RegistryClients } from "../../src/transport/RegistryClients.ts"
 import { copyOneBlob } from "../../src/transport/CopyTree.ts"
 import { defaultRegistryHttpSettings, RegistryHttp } from "../../src/oci/RegistryHttp.ts"
 import type { RetrySettings } from "../../src/oci/http/RetryPolicy.ts"
-import {
-  digestOf,
-  sampleBlob,
-  sampleIndex,
-  startBadBlobSource,
-  startCountingServer,
-  startCutOffBlobSource,
-  startServer
-} from "../support/FakeRegistry.ts"
+import { digestOf, sampleBlob, sampleIndex, startBadBlobSource, startCountingServer, startCutOffBlobSource, startServer } from "../support/FakeRegistry.ts"
 import { sha256Digest } from "../../src/model/Digest.ts"
 import { endpointFor } from "../../src/model/Location.ts"
 import type { ImageLocation, Role } from "../../src/model/Location.ts"
@@ -93,7 +85,8 @@ describe("a blob copied into a real registry (copyOneBlob over the client)", () 
     cleanups.push(() => source.stop())
     const digest = digestOf(blob)
     const copied = await withClient((c) =>
-      copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(target.host, "copy/good", "1.0", "target"), { digest: digest, size: blob.length }))
+      copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(target.host, "copy/good", "1.0", "target"), { digest: digest, size: blob.length })
+    )
     expect(await targetHasBlob("copy/good", digest)).toBe(true)
     expect(copied).toBe(blob.length)
   })
@@ -103,7 +96,13 @@ describe("a blob copied into a real registry (copyOneBlob over the client)", () 
     const source = startBadBlobSource({ repository: "team/app", blob, mode: "wrong-bytes" })
     cleanups.push(() => source.server.stop())
     const r = await withClient((c) =>
-      Effect.either(copyOneBlob(c, c, at(source.server.host, "team/app", "1.0"), at(target.host, "copy/corrupt", "1.0", "target"), { digest: source.digest, size: blob.length })))
+      Effect.either(
+        copyOneBlob(c, c, at(source.server.host, "team/app", "1.0"), at(target.host, "copy/corrupt", "1.0", "target"), {
+          digest: source.digest,
+          size: blob.length
+        })
+      )
+    )
     expect(Either.isLeft(r)).toBe(true)
     if (Either.isRight(r)) return
     expect(r.left._tag).toBe("DigestMismatch")
@@ -119,7 +118,13 @@ describe("a blob copied into a real registry (copyOneBlob over the client)", () 
     const source = startBadBlobSource({ repository: "team/app", blob, mode: "short" })
     cleanups.push(() => source.server.stop())
     const r = await withClient((c) =>
-      Effect.either(copyOneBlob(c, c, at(source.server.host, "team/app", "1.0"), at(target.host, "copy/short", "1.0", "target"), { digest: source.digest, size: blob.length })))
+      Effect.either(
+        copyOneBlob(c, c, at(source.server.host, "team/app", "1.0"), at(target.host, "copy/short", "1.0", "target"), {
+          digest: source.digest,
+          size: blob.length
+        })
+      )
+    )
     expect(Either.isLeft(r) && r.left._tag).toBe("DigestMismatch")
     if (Either.isLeft(r)) expect(r.left.message).toContain(`(20000 of 40000 bytes)`)
     expect(await targetHasBlob("copy/short", source.digest)).toBe(false)
@@ -130,7 +135,10 @@ describe("a blob copied into a real registry (copyOneBlob over the client)", () 
     const source = startCutOffBlobSource({ repository: "team/app", blob })
     cleanups.push(() => source.stop())
     const r = await withClient((c) =>
-      Effect.either(copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(target.host, "copy/cut", "1.0", "target"), { digest: source.digest, size: blob.length })))
+      Effect.either(
+        copyOneBlob(c, c, at(source.host, "team/app", "1.0"), at(target.host, "copy/cut", "1.0", "target"), { digest: source.digest, size: blob.length })
+      )
+    )
     expect(Either.isLeft(r) && r.left._tag).toBe("RegistryUnavailable")
     if (Either.isLeft(r)) {
       expect(r.left.message).toContain(source.host)
@@ -172,9 +180,7 @@ describe("a token refused at the streamed PUT of an upload", () => {
   const blob = sampleBlob(300_000, "refused-token")
   const digest = digestOf(blob)
   const copy = (source: { host: string }, target: { host: string }) =>
-    withClient((c) =>
-      copyOneBlob(c, c, at(source.host, "src/app", digest), at(target.host, "dst/app", digest, "target"), { digest, size: blob.length })
-    )
+    withClient((c) => copyOneBlob(c, c, at(source.host, "src/app", digest), at(target.host, "dst/app", digest, "target"), { digest, size: blob.length }))
 
   test("the token is dropped, a fresh one fetched, and the whole upload sent again from a fresh read of the source", async () => {
     const source = goodSource("src/app", blob)
@@ -191,9 +197,14 @@ describe("a token refused at the streamed PUT of an upload", () => {
     const source = goodSource("src/app", blob)
     const target = tokenRefusingTarget(() => true)
     cleanups.push(source.stop, target.stop)
-    const exit = await Effect.runPromise(Effect.either(Effect.flatMap(RegistryClient, (c) =>
-      copyOneBlob(c, c, at(source.host, "src/app", digest), at(target.host, "dst/app", digest, "target"), { digest, size: blob.length })
-    ).pipe(Effect.provide(clientLayer()))))
+    const exit = await Effect.runPromise(
+      Effect.either(
+        Effect.flatMap(
+          RegistryClient,
+          (c) => copyOneBlob(c, c, at(source.host, "src/app", digest), at(target.host, "dst/app", digest, "target"), { digest, size: blob.length })
+        ).pipe(Effect.provide(clientLayer()))
+      )
+    )
     expect(Either.isLeft(exit) && exit.left._tag).toBe("Unauthorized")
     expect(target.requests().filter((r) => r.method === "PUT")).toHaveLength(2)
   })
@@ -209,7 +220,8 @@ describe("other operations on a real registry", () => {
         const before = yield* c.hasBlob(image, digest, 0)
         yield* c.putBlob(image, digest, blob)
         return [before, yield* c.hasBlob(image, digest, 0)] as const
-      }))
+      })
+    )
     expect(before).toBe(false)
     expect(after).toBe(true)
     expect(await targetHasBlob("ops/upload", digest)).toBe(true)
@@ -217,8 +229,7 @@ describe("other operations on a real registry", () => {
 
   test("putBlob with bytes that do not match the digest: DigestMismatch before any request", async () => {
     await target.resetRequests()
-    const r = await withClient((c) =>
-      Effect.either(c.putBlob(at(target.host, "ops/bad-upload", "1.0", "target"), digestOf("something else"), sampleBlob(10))))
+    const r = await withClient((c) => Effect.either(c.putBlob(at(target.host, "ops/bad-upload", "1.0", "target"), digestOf("something else"), sampleBlob(10))))
     expect(Either.isLeft(r) && r.left._tag).toBe("DigestMismatch")
     await target.settle()
     expect(target.requests().filter((q) => q.path.includes("ops/bad-upload"))).toEqual([])
@@ -233,7 +244,8 @@ describe("other operations on a real registry", () => {
         const head = yield* c.headManifest(image)
         const raw = yield* c.getManifest(image)
         return [put, head, raw] as const
-      }))
+      })
+    )
     expect(put).toBe(index.digest)
     expect(Option.getOrThrow(head)).toEqual({ digest: index.digest, mediaType: index.mediaType, size: index.bytes.length })
     expect(raw.digest).toBe(index.digest)
@@ -259,7 +271,8 @@ describe("other operations on a real registry", () => {
         const mounted = yield* c.mountBlob(at(target.host, "ops/mount-to", "1.0", "target"), digest, "ops/mount-from")
         const missing = yield* c.mountBlob(at(target.host, "ops/mount-to2", "1.0", "target"), digest, "ops/nowhere")
         return [mounted, missing] as const
-      }))
+      })
+    )
     expect(mounted).toBe(true)
     expect(await targetHasBlob("ops/mount-to", digest)).toBe(true)
     expect(missing).toBe(false)
@@ -274,7 +287,8 @@ describe("other operations on a real registry", () => {
       Effect.all([
         c.referrers(at(target.host, "ops/ref-a", "1.0", "target"), digest),
         c.referrers(at(target.host, "ops/ref-b", "1.0", "target"), digest)
-      ]))
+      ])
+    )
     expect(answers.map(Option.isNone)).toEqual([true, true])
     await target.settle()
     expect(target.requests().filter((r) => r.path.includes("/referrers/")).map((r) => r.status)).toEqual([404])

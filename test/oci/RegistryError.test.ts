@@ -7,7 +7,9 @@ import { REPO_ROOT } from "../integration/helpers.ts"
 
 describe("parseErrorBody", () => {
   test("distribution's errors array: every code (upper-cased) and the messages", () => {
-    const body = parseErrorBody(JSON.stringify({ errors: [{ code: "name_unknown", message: "repository name not known to registry" }, { code: "DENIED", message: "no" }] }))
+    const body = parseErrorBody(
+      JSON.stringify({ errors: [{ code: "name_unknown", message: "repository name not known to registry" }, { code: "DENIED", message: "no" }] })
+    )
     expect(body).toEqual({ codes: ["NAME_UNKNOWN", "DENIED"], detail: "repository name not known to registry; no" })
   })
 
@@ -46,8 +48,21 @@ describe("codesInText (what skopeo and crane print)", () => {
 })
 
 const CODES = [
-  "BLOB_UNKNOWN", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID",
-  "MANIFEST_UNKNOWN", "NAME_INVALID", "NAME_UNKNOWN", "SIZE_INVALID", "UNAUTHORIZED", "DENIED", "UNSUPPORTED", "TOOMANYREQUESTS", "TAG_INVALID"
+  "BLOB_UNKNOWN",
+  "BLOB_UPLOAD_INVALID",
+  "BLOB_UPLOAD_UNKNOWN",
+  "DIGEST_INVALID",
+  "MANIFEST_BLOB_UNKNOWN",
+  "MANIFEST_INVALID",
+  "MANIFEST_UNKNOWN",
+  "NAME_INVALID",
+  "NAME_UNKNOWN",
+  "SIZE_INVALID",
+  "UNAUTHORIZED",
+  "DENIED",
+  "UNSUPPORTED",
+  "TOOMANYREQUESTS",
+  "TAG_INVALID"
 ]
 
 /** Every .ts file under `dir`. */

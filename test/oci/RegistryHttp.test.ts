@@ -59,8 +59,7 @@ const at = (host: string, repository: string, reference: string, role: Role = "s
 /** Basic credentials for one host. */
 const basicFor = (host: string, username: string, password: string): CredentialProvider => ({
   name: "test-basic",
-  lookup: (h) =>
-    Effect.succeed(h === host ? Option.some({ _tag: "Basic" as const, username, password: Redacted.make(password) }) : Option.none())
+  lookup: (h) => Effect.succeed(h === host ? Option.some({ _tag: "Basic" as const, username, password: Redacted.make(password) }) : Option.none())
 })
 
 const cleanups: Array<() => Promise<unknown>> = []
@@ -190,7 +189,9 @@ describe("retries", () => {
       Layer.provide(FetchHttpClient.layer)
     )
     const started = performance.now()
-    const r = await Effect.runPromise(Effect.either(Effect.flatMap(RegistryClient, (c) => c.headManifest(at(fake.server.host, "team/app", "1.0")))).pipe(Effect.provide(layer)))
+    const r = await Effect.runPromise(
+      Effect.either(Effect.flatMap(RegistryClient, (c) => c.headManifest(at(fake.server.host, "team/app", "1.0")))).pipe(Effect.provide(layer))
+    )
     expect(Either.isLeft(r) && r.left._tag).toBe("RegistryUnavailable")
     if (Either.isLeft(r)) expect(r.left.message).toContain("no response within 150ms")
     expect(fake.manifestRequests()).toHaveLength(fastRetry.attempts)
@@ -263,8 +264,12 @@ describe("requests in flight per host", () => {
   }
   const headAll = (host: string, total: number, registries: Map<string, { mirror: undefined; insecure: boolean; maxRequests?: number }>) =>
     withClient((c) =>
-      Effect.forEach(Array.from({ length: total }, (_, i) => i), (i) =>
-        c.headManifest({ endpoint: endpointFor(host, registries, "target"), repository: "team/app", reference: `t${i}` }), { concurrency: "unbounded" }))
+      Effect.forEach(
+        Array.from({ length: total }, (_, i) => i),
+        (i) => c.headManifest({ endpoint: endpointFor(host, registries, "target"), repository: "team/app", reference: `t${i}` }),
+        { concurrency: "unbounded" }
+      )
+    )
 
   test("by default ten HEADs to one host are in flight together", async () => {
     // released only once all ten are there: a limit below ten would never get there

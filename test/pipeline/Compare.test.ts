@@ -20,7 +20,11 @@ const image = (): ResolvedImage => {
   const endpoint = { registry: "eu.gcr.io", host: "eu.gcr.io", scheme: "https" as const, skipTlsVerify: false, role: "target" as const }
   return {
     entry,
-    source: { endpoint: { ...endpoint, registry: "docker.io", host: "registry-1.docker.io", role: "source" }, repository: "library/busybox", reference: "1.36" },
+    source: {
+      endpoint: { ...endpoint, registry: "docker.io", host: "registry-1.docker.io", role: "source" },
+      repository: "library/busybox",
+      reference: "1.36"
+    },
     target: { endpoint, repository: entry.target.repository, reference: entry.target.tag },
     manifest: { digest: SOURCE_DIGEST, mediaType: INDEX, size: 100 },
     sourceDigest: SOURCE_DIGEST,

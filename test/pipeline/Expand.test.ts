@@ -120,7 +120,10 @@ describe("what a rule selects, shown before anything is written", () => {
   test("--dry-run lists one planned image per selected tag", async () => {
     const dst = await startRegistry()
     try {
-      const file = await writeDefinition(dir, "plan.yaml", { targetRepoPrefix: `${dst.host}/mirror/`, images: [{ source: `${proxy.host}/team/exporter`, tags: { match: "^1\\.", exclude: "rc", latest: 2 } }] })
+      const file = await writeDefinition(dir, "plan.yaml", {
+        targetRepoPrefix: `${dst.host}/mirror/`,
+        images: [{ source: `${proxy.host}/team/exporter`, tags: { match: "^1\\.", exclude: "rc", latest: 2 } }]
+      })
       const run = await runCli(["-i", file, "--dry-run"], { home: dir })
       expect(run.code, describeRun(run)).toBe(0)
       // latest 2 by semver order among 1.0.0, 1.1.0, 1.2.0 (1.2.0-rc.1 excluded)
@@ -154,7 +157,7 @@ describe("a rule that selects no tag", () => {
       expect(only?.source).toBe(`${proxy.host}/team/variants`)
       expect(only?.error).toContain(">=0.11.0 <0.12.0")
       // the range alone leaves suffixed tags out as pre-releases; the message says how to take them
-      expect(only?.error).toContain('add a "match"')
+      expect(only?.error).toContain("add a \"match\"")
       expect(await writeRequests(dst)).toEqual([])
     } finally {
       await dst.stop()
@@ -166,7 +169,10 @@ describe("a tags rule across an air gap", () => {
   test("export writes each selected tag into the layout, and a sync --from the layout selects the same", async () => {
     const dst = await startRegistry()
     try {
-      const file = await writeDefinition(dir, "airgap.yaml", { targetRepoPrefix: `${dst.host}/mirror/`, images: [{ source: `${proxy.host}/team/exporter`, tags: { semver: "^1.1.0" } }] })
+      const file = await writeDefinition(dir, "airgap.yaml", {
+        targetRepoPrefix: `${dst.host}/mirror/`,
+        images: [{ source: `${proxy.host}/team/exporter`, tags: { semver: "^1.1.0" } }]
+      })
       const layout = join(dir, "airgap-layout")
       const exported = await runCli(["export", "-i", file, "--to", layout], { home: dir })
       expect(exported.code, describeRun(exported)).toBe(0)

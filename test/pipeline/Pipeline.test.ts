@@ -71,7 +71,10 @@ const fakeTransport = (overrides: {
         return b ? Effect.succeed(b) : Effect.die(new Error(`fake: no blob ${digest} for ${key(image)}`))
       }),
     referrers: () => Effect.succeed(Option.none()),
-    listTags: (image) => Effect.sync(() => [...manifests.keys()].filter((k) => k.startsWith(`${key({ ...image, reference: "x" }).slice(0, -2)}:`)).map((k) => k.slice(k.lastIndexOf(":") + 1))),
+    listTags: (image) =>
+      Effect.sync(() =>
+        [...manifests.keys()].filter((k) => k.startsWith(`${key({ ...image, reference: "x" }).slice(0, -2)}:`)).map((k) => k.slice(k.lastIndexOf(":") + 1))
+      ),
     putManifest: (image) => Effect.die(new Error(`fake: unexpected putManifest ${key(image)}`)),
     putBlob: (image) => Effect.die(new Error(`fake: unexpected putBlob ${key(image)}`)),
     copy: (source, target, manifest) =>
@@ -86,15 +89,19 @@ const fakeTransport = (overrides: {
 }
 
 /** A source index at src.example/team/<name>:1. */
-const addIndex = (t: FakeTransport, name: string, d: string) =>
-  t.manifests.set(`src.example/team/${name}:1`, { digest: d, mediaType: INDEX, size: 300 })
+const addIndex = (t: FakeTransport, name: string, d: string) => t.manifests.set(`src.example/team/${name}:1`, { digest: d, mediaType: INDEX, size: 300 })
 
 /** A single-platform source at src.example/team/<name>:1 whose config says os/arch. */
 const addSingle = (t: FakeTransport, name: string, d: string, os: string, architecture: string) => {
   const config = new TextEncoder().encode(JSON.stringify({ os, architecture }))
   const configDigest = digest(d.slice(-1) === "f" ? "e" : "f")
   const bytes = new TextEncoder().encode(
-    JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST, config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length }, layers: [] })
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST,
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+      layers: []
+    })
   )
   t.manifests.set(`src.example/team/${name}:1`, { digest: d, mediaType: MANIFEST, size: bytes.length })
   t.raw.set(`src.example/team/${name}@${d}`, { digest: d, mediaType: MANIFEST, size: bytes.length, bytes })
@@ -230,10 +237,16 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
       t.manifests.set(targetKey(n), { digest: digest(n), mediaType: INDEX, size: 300 })
     }
     const finished: Array<string> = []
-    const results = await syncAll(definitionOf(entries("a", "b", "c")), t, { concurrency: 3 }, undefined, (r) =>
-      Effect.sync(() => void finished.push(r.source)).pipe(
-        Effect.zipRight(r.source === "src.example/team/c:1" ? Deferred.succeed(gate, undefined) : Effect.void)
-      ))
+    const results = await syncAll(
+      definitionOf(entries("a", "b", "c")),
+      t,
+      { concurrency: 3 },
+      undefined,
+      (r) =>
+        Effect.sync(() => void finished.push(r.source)).pipe(
+          Effect.zipRight(r.source === "src.example/team/c:1" ? Deferred.succeed(gate, undefined) : Effect.void)
+        )
+    )
     expect(finished.indexOf("src.example/team/a:1")).toBeGreaterThan(finished.indexOf("src.example/team/c:1"))
     expect(results.map((r) => r.source)).toEqual(["src.example/team/a:1", "src.example/team/b:1", "src.example/team/c:1"])
     expect(results.every((r) => r.status === "present")).toBe(true)
@@ -251,8 +264,13 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     })
     for (const n of ["a", "b"]) addIndex(t, n, digest(n))
     const seen: Array<string> = []
-    const results = await syncAll(definitionOf(entries("a", "b")), t, {}, undefined, (r, revised) =>
-      Effect.sync(() => void seen.push(`${r.source} ${r.status}${revised ? " (revised)" : ""}`)))
+    const results = await syncAll(
+      definitionOf(entries("a", "b")),
+      t,
+      {},
+      undefined,
+      (r, revised) => Effect.sync(() => void seen.push(`${r.source} ${r.status}${revised ? " (revised)" : ""}`))
+    )
     expect(summary(results)).toEqual([["src.example/team/a:1", "synced"], ["src.example/team/b:1", "conflict"]])
     expect(results[1]!.errorType).toBe("TagTaken")
     expect(results[1]!.error).toContain("replaced by another writer after this run wrote it")
@@ -268,8 +286,13 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     const t = fakeTransport()
     for (const n of ["a", "b", "c"]) addIndex(t, n, digest(n))
     const seen: Array<string> = []
-    const results = await syncAll(definitionOf(entries("a", "b", "c")), t, { concurrency: 1 }, undefined, (r) =>
-      Effect.sync(() => void seen.push(`${r.source} ${r.status} after ${t.copies.length} copies`)))
+    const results = await syncAll(
+      definitionOf(entries("a", "b", "c")),
+      t,
+      { concurrency: 1 },
+      undefined,
+      (r) => Effect.sync(() => void seen.push(`${r.source} ${r.status} after ${t.copies.length} copies`))
+    )
     expect(summary(results).map(([, status]) => status)).toEqual(["synced", "synced", "synced"])
     expect(seen).toEqual([
       "src.example/team/a:1 synced after 1 copies",
@@ -283,8 +306,13 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
     for (const n of ["a", "b", "c", "d"]) addIndex(t, n, digest(n))
     t.manifests.set(targetKey("b"), { digest: digest("9"), mediaType: INDEX, size: 1 })
     const seen: Array<string> = []
-    const results = await syncAll(definitionOf(entries("a", "b", "c", "d")), t, { concurrency: 2 }, undefined, (r, revised) =>
-      Effect.sync(() => void seen.push(`${r.source} ${r.status}${revised ? " (revised)" : ""}`)))
+    const results = await syncAll(
+      definitionOf(entries("a", "b", "c", "d")),
+      t,
+      { concurrency: 2 },
+      undefined,
+      (r, revised) => Effect.sync(() => void seen.push(`${r.source} ${r.status}${revised ? " (revised)" : ""}`))
+    )
     expect(seen.sort()).toEqual(results.map((r) => `${r.source} ${r.status}`).sort())
     expect(seen).toHaveLength(4)
   })
@@ -337,9 +365,11 @@ describe("Pipeline.syncAll over an in-memory transport", () => {
 
   test("a thrown exception during copy is a defect too, and becomes `failed`", async () => {
     const t = fakeTransport({
-      copy: (source) => (source.repository === "team/a" ? Effect.sync(() => {
-        throw new TypeError("cannot read properties of undefined")
-      }) : undefined)
+      copy: (source) => (source.repository === "team/a" ?
+        Effect.sync(() => {
+          throw new TypeError("cannot read properties of undefined")
+        }) :
+        undefined)
     })
     for (const n of ["a", "b"]) addIndex(t, n, digest(n))
     const results = await syncAll(definitionOf(entries("a", "b")), t)

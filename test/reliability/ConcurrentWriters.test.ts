@@ -10,17 +10,7 @@ import { join } from "node:path"
 import { startRegistry } from "../../demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
 import { pushImage } from "../../demo/SampleImages.ts"
-import {
-  describeRun,
-  headManifest,
-  makeTempDir,
-  readReport,
-  removeDir,
-  runCli,
-  SMALL,
-  TWO_PLATFORMS,
-  writeDefinition
-} from "../integration/helpers.ts"
+import { describeRun, headManifest, makeTempDir, readReport, removeDir, runCli, SMALL, TWO_PLATFORMS, writeDefinition } from "../integration/helpers.ts"
 import type { CliRun, Report } from "../integration/helpers.ts"
 
 const TIMEOUT = 240_000
@@ -73,9 +63,7 @@ describe("two runs writing the same tags at once", () => {
   })
 
   test("no tag is reported synced by both runs", () => {
-    const both = names.filter((name) =>
-      runs.every(({ report }) => report.images.find((i) => i.target === `${dst.host}/shared/${name}:1`)?.status === "synced")
-    )
+    const both = names.filter((name) => runs.every(({ report }) => report.images.find((i) => i.target === `${dst.host}/shared/${name}:1`)?.status === "synced"))
     expect(both).toEqual([])
   })
 

@@ -209,11 +209,16 @@ beforeAll(async () => {
   // Independent runs, each through its own proxy into its own target prefix, side by side.
   await Promise.all([
     // must-hold 1: 15 % 503, 10 % 429, 10 % resets mid-body, on the first two tries of any path
-    syncThrough("storm", [
-      { match: () => true, fault: "503", probability: 0.15, firstTries: 2 },
-      { match: () => true, fault: "429", probability: 0.1, firstTries: 2 },
-      { match: (m, path) => m === "GET" && contentPath(path), fault: "reset-mid-body", probability: 0.1, firstTries: 2 }
-    ], seed, "storm-7"),
+    syncThrough(
+      "storm",
+      [
+        { match: () => true, fault: "503", probability: 0.15, firstTries: 2 },
+        { match: () => true, fault: "429", probability: 0.1, firstTries: 2 },
+        { match: (m, path) => m === "GET" && contentPath(path), fault: "reset-mid-body", probability: 0.1, firstTries: 2 }
+      ],
+      seed,
+      "storm-7"
+    ),
     ...ALONE.map((k) => syncThrough(`alone-${k.fault}`, [{ ...k.rule, fault: k.fault }], [KEYCLOAK()])),
     syncThrough("retry-after", [
       {
@@ -224,10 +229,16 @@ beforeAll(async () => {
       }
     ], [KEYCLOAK()]),
     // the target fails too: the first try of every request, and the first upload of every repository
-    syncThrough("target", [
-      { match: firstUploadPutPerRepository(), fault: "503" },
-      { match: (m, path) => !(m === "PUT" && path.includes("/blobs/uploads/")), fault: "503", firstTries: 1 }
-    ], [KEYCLOAK(), seed[3]!], "target", "target"),
+    syncThrough(
+      "target",
+      [
+        { match: firstUploadPutPerRepository(), fault: "503" },
+        { match: (m, path) => !(m === "PUT" && path.includes("/blobs/uploads/")), fault: "503", firstTries: 1 }
+      ],
+      [KEYCLOAK(), seed[3]!],
+      "target",
+      "target"
+    ),
     // one image's source never recovers
     syncThrough("forever", [
       {
@@ -326,8 +337,10 @@ describe("faults on the target", () => {
     for (const f of failed) {
       const repository = f.pathname.slice(0, f.pathname.indexOf("/blobs/uploads/"))
       const digest = new URLSearchParams(f.path.split("?")[1] ?? "").get("digest")
-      const retry = requests.find((x) => x.id > f.id && x.method === "PUT" && x.pathname.startsWith(`${repository}/blobs/uploads/`) &&
-        new URLSearchParams(x.path.split("?")[1] ?? "").get("digest") === digest)
+      const retry = requests.find((x) =>
+        x.id > f.id && x.method === "PUT" && x.pathname.startsWith(`${repository}/blobs/uploads/`) &&
+        new URLSearchParams(x.path.split("?")[1] ?? "").get("digest") === digest
+      )
       expect(retry, `${f.pathname} ${digest}`).toBeDefined()
       expect(retry!.pathname).not.toBe(f.pathname)
       expect(retry!.status).toBe(201)
@@ -408,10 +421,16 @@ describe("a stalled body (RegistryClient with stallTimeoutMs; the CLI has no kno
     proxies.push(proxy)
     const started = performance.now()
     const copied = await Effect.runPromise(
-      Effect.flatMap(RegistryClient, (c) =>
-        copyOneBlob(c, c, locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "stall/blob", "target"), { digest: blob.digest, size: blob.size })).pipe(
-          Effect.provide(clientWithStallTimeout(STALL_TIMEOUT_MS))
-        )
+      Effect.flatMap(
+        RegistryClient,
+        (c) =>
+          copyOneBlob(c, c, locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "stall/blob", "target"), {
+            digest: blob.digest,
+            size: blob.size
+          })
+      ).pipe(
+        Effect.provide(clientWithStallTimeout(STALL_TIMEOUT_MS))
+      )
     )
     const elapsed = performance.now() - started
     expect(copied).toBe(blob.size)
@@ -436,10 +455,16 @@ describe("a stalled body (RegistryClient with stallTimeoutMs; the CLI has no kno
     })
     proxies.push(proxy)
     const copied = await Effect.runPromise(
-      Effect.flatMap(RegistryClient, (c) =>
-        copyOneBlob(c, c, locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "slow/blob", "target"), { digest: blob.digest, size: blob.size })).pipe(
-          Effect.provide(clientWithStallTimeout(3_000))
-        )
+      Effect.flatMap(
+        RegistryClient,
+        (c) =>
+          copyOneBlob(c, c, locate(proxy.host, KEYCLOAK().image.repository, "source"), locate(dst.host, "slow/blob", "target"), {
+            digest: blob.digest,
+            size: blob.size
+          })
+      ).pipe(
+        Effect.provide(clientWithStallTimeout(3_000))
+      )
     )
     expect(copied).toBe(blob.size)
     const gets = proxy.requests().filter((r) => r.method === "GET" && paths.blob()(r.pathname))

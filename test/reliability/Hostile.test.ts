@@ -14,16 +14,7 @@ import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
 import { pushImage } from "../../demo/SampleImages.ts"
 import { digestOf, registryError, sampleIndex, startServer } from "../support/FakeRegistry.ts"
 import type { FakeServer, Handler } from "../support/FakeRegistry.ts"
-import {
-  makeTempDir,
-  readReport,
-  removeDir,
-  REPO_ROOT,
-  SMALL,
-  TWO_PLATFORMS,
-  writeDefinition,
-  writeRequests
-} from "../integration/helpers.ts"
+import { makeTempDir, readReport, removeDir, REPO_ROOT, SMALL, TWO_PLATFORMS, writeDefinition, writeRequests } from "../integration/helpers.ts"
 import type { CliRun } from "../integration/helpers.ts"
 
 const TIMEOUT = 120_000
@@ -140,9 +131,7 @@ describe("only http: and https: URLs are fetched", () => {
   }, TIMEOUT)
 
   test("a token realm of file:// is a typed error naming the scheme, not an internal error", async () => {
-    const fake = startServer(() =>
-      new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="file://${secretPath}",service="evil"` } })
-    )
+    const fake = startServer(() => new Response(null, { status: 401, headers: { "www-authenticate": `Bearer realm="file://${secretPath}",service="evil"` } }))
     try {
       await dst.resetRequests()
       const outcome = await syncOne(`${fake.host}/evil/app:1`)
@@ -217,13 +206,16 @@ describe("bodies have limits and a stall timeout", () => {
   test("a manifest GET that sends headers and then nothing gives up after the stall timeout (each try)", async () => {
     const fake = manifestSource(() =>
       // the first bytes go out (with the headers), then nothing more
-      new Response(new ReadableStream<Uint8Array>({
-        start: (c) => c.enqueue(new TextEncoder().encode("{\"schemaVersion\":2,")),
-        pull: () => new Promise<void>(() => {})
-      }), {
-        status: 200,
-        headers: { "content-type": INDEX.mediaType }
-      })
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (c) => c.enqueue(new TextEncoder().encode("{\"schemaVersion\":2,")),
+          pull: () => new Promise<void>(() => {})
+        }),
+        {
+          status: 200,
+          headers: { "content-type": INDEX.mediaType }
+        }
+      )
     )
     try {
       const outcome = await syncOne(`${fake.host}/big/app:1`)
@@ -340,7 +332,10 @@ describe("credentials", () => {
 
 describe("the report", () => {
   test("a report that cannot be written makes the exit status non-zero, with the results still on stdout", async () => {
-    const file = await writeDefinition(dir, "report-full.yaml", { targetRepoPrefix: `${dst.host}/report-full/`, images: [{ source: `${src.host}/hostile/app:1` }] })
+    const file = await writeDefinition(dir, "report-full.yaml", {
+      targetRepoPrefix: `${dst.host}/report-full/`,
+      images: [{ source: `${src.host}/hostile/app:1` }]
+    })
     // /dev/full accepts the open and refuses every write (ENOSPC)
     const r = await run(["-i", file, "--report", "/dev/full"])
     expect(r.code).toBe(1)
@@ -372,7 +367,10 @@ describe("an immutable target tag", () => {
       return undefined
     })
     try {
-      const file = await writeDefinition(dir, "immutable.yaml", { targetRepoPrefix: `${target.host}/mirror/`, images: [{ source: `${src.host}/hostile/app:1` }] })
+      const file = await writeDefinition(dir, "immutable.yaml", {
+        targetRepoPrefix: `${target.host}/mirror/`,
+        images: [{ source: `${src.host}/hostile/app:1` }]
+      })
       const report = join(dir, "immutable.json")
       const r = await run(["-i", file, "--report", report])
       const entry = (await readReport(report)).images[0]!

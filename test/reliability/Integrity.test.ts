@@ -63,8 +63,7 @@ const layerOf = (name: Name) => {
 }
 
 /** The proxy's record of the faulted GETs of one path. */
-const faultedGets = (path: string): Array<ProxiedRequest> =>
-  proxy.requests().filter((r) => r.method === "GET" && r.pathname === path && r.fault !== undefined)
+const faultedGets = (path: string): Array<ProxiedRequest> => proxy.requests().filter((r) => r.method === "GET" && r.pathname === path && r.fault !== undefined)
 
 beforeAll(async () => {
   ;[src, dst] = await Promise.all([startRegistry(), startRegistry()])

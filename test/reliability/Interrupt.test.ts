@@ -114,15 +114,21 @@ beforeAll(async () => {
   for (const name of NAMES) pushed[name] = await pushImage(src.url, `interrupt/${name}`, "1", IMAGES[name])
   proxy = await startFaultProxy({ upstream: src.url, seed: "interrupt" })
   const bigLayer = [...buildImage(IMAGES.big).blobs.entries()].sort((a, b) => b[1].length - a[1].length)[0]![0]
-  scenarios.set("SIGINT", await interruptAndRerun("SIGINT", "int", {
-    match: (m, path) => m === "GET" && path === `/v2/interrupt/big/blobs/${bigLayer}`,
-    fault: "stall"
-  }, "big"))
+  scenarios.set(
+    "SIGINT",
+    await interruptAndRerun("SIGINT", "int", {
+      match: (m, path) => m === "GET" && path === `/v2/interrupt/big/blobs/${bigLayer}`,
+      fault: "stall"
+    }, "big")
+  )
   const secondChild = pushed.multi.children[1]!.digest
-  scenarios.set("SIGTERM", await interruptAndRerun("SIGTERM", "term", {
-    match: (m, path) => m === "GET" && path === `/v2/interrupt/multi/manifests/${secondChild}`,
-    fault: "stall"
-  }, "multi"))
+  scenarios.set(
+    "SIGTERM",
+    await interruptAndRerun("SIGTERM", "term", {
+      match: (m, path) => m === "GET" && path === `/v2/interrupt/multi/manifests/${secondChild}`,
+      fault: "stall"
+    }, "multi")
+  )
 }, 120_000)
 
 afterAll(async () => {

@@ -16,16 +16,7 @@ import { paths, startFaultProxy, verifyTree } from "../support/FaultProxy.ts"
 import type { FaultProxy } from "../support/FaultProxy.ts"
 import { startTokenServer } from "../support/TokenServer.ts"
 import type { TokenServer } from "../support/TokenServer.ts"
-import {
-  basic,
-  describeRun,
-  lineFor,
-  makeTempDir,
-  removeDir,
-  runCli,
-  TWO_PLATFORMS,
-  writeDefinition
-} from "../integration/helpers.ts"
+import { basic, describeRun, lineFor, makeTempDir, removeDir, runCli, TWO_PLATFORMS, writeDefinition } from "../integration/helpers.ts"
 import type { CliRun } from "../integration/helpers.ts"
 
 const SRC_USER = "reader"
@@ -89,13 +80,16 @@ beforeAll(async () => {
   dir = await makeTempDir("redirect")
   home = join(dir, "home")
   await mkdir(join(home, ".docker"), { recursive: true })
-  await writeFile(join(home, ".docker", "config.json"), JSON.stringify({
-    auths: {
-      [basicSrcProxy.host]: dockerAuth(SRC_USER, SRC_PASSWORD),
-      [tokenSrcProxy.host]: dockerAuth(TOKEN_USER, TOKEN_PASSWORD),
-      [dstProxy.host]: dockerAuth(DST_USER, DST_PASSWORD)
-    }
-  }))
+  await writeFile(
+    join(home, ".docker", "config.json"),
+    JSON.stringify({
+      auths: {
+        [basicSrcProxy.host]: dockerAuth(SRC_USER, SRC_PASSWORD),
+        [tokenSrcProxy.host]: dockerAuth(TOKEN_USER, TOKEN_PASSWORD),
+        [dstProxy.host]: dockerAuth(DST_USER, DST_PASSWORD)
+      }
+    })
+  )
   const basicFile = await writeDefinition(dir, "basic.yaml", {
     targetRepoPrefix: `${dstProxy.host}/basic/`,
     images: [{ source: `${basicSrcProxy.host}/redirect/app:1` }]

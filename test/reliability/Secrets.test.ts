@@ -41,13 +41,19 @@ const REDIRECT_SIGNATURE = marker("PRESIGNED-URL-SIGNATURE")
 
 /** A service-account key file as GCR wants it (pretty JSON, multi-line), with the marker inside. */
 const keyFile = (m: string) =>
-  `${JSON.stringify({
-    type: "service_account",
-    project_id: "syncer-test",
-    private_key_id: randomBytes(20).toString("hex"),
-    private_key: `-----BEGIN PRIVATE KEY-----\n${m}\n-----END PRIVATE KEY-----\n`,
-    client_email: "image-syncer@syncer-test.iam.gserviceaccount.com"
-  }, null, 2)}\n`
+  `${
+    JSON.stringify(
+      {
+        type: "service_account",
+        project_id: "syncer-test",
+        private_key_id: randomBytes(20).toString("hex"),
+        private_key: `-----BEGIN PRIVATE KEY-----\n${m}\n-----END PRIVATE KEY-----\n`,
+        client_email: "image-syncer@syncer-test.iam.gserviceaccount.com"
+      },
+      null,
+      2
+    )
+  }\n`
 const KEY = keyFile(KEY_MARKER)
 const WRONG_KEY = keyFile(WRONG_KEY_MARKER)
 const SIGNING_KEY = encryptCosignKey(p256().privateKey, SIGN_PASSWORD)

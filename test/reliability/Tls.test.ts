@@ -164,7 +164,10 @@ describe("plain HTTP only for loopback or insecure: true", () => {
     expect(endpointFor("127.0.0.1:5000", new Map(), "target")).toMatchObject({ scheme: "http", skipTlsVerify: false })
     expect(endpointFor(address, new Map(), "source")).toMatchObject({ scheme: "https", skipTlsVerify: false })
     expect(endpointFor(address, new Map([[address, { mirror: undefined, insecure: true }]]), "source")).toMatchObject({ scheme: "http", skipTlsVerify: true })
-    expect(endpointFor("registry.example.com", new Map([[address, { mirror: undefined, insecure: true }]]), "target")).toMatchObject({ scheme: "https", skipTlsVerify: false })
+    expect(endpointFor("registry.example.com", new Map([[address, { mirror: undefined, insecure: true }]]), "target")).toMatchObject({
+      scheme: "https",
+      skipTlsVerify: false
+    })
   })
 
   test("the target tag of the refused run is absent", async () => {

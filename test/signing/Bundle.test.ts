@@ -41,7 +41,9 @@ describe("Bundle", () => {
     const json = JSON.parse(new TextDecoder().decode(signed(ec)))
     expect(Object.keys(json)).toEqual(["mediaType", "verificationMaterial", "dsseEnvelope"])
     expect(json.mediaType).toBe("application/vnd.dev.sigstore.bundle.v0.3+json")
-    expect(json.verificationMaterial).toEqual({ publicKey: { hint: createHash("sha256").update(ec.publicKey.export({ format: "der", type: "spki" })).digest("base64") } })
+    expect(json.verificationMaterial).toEqual({
+      publicKey: { hint: createHash("sha256").update(ec.publicKey.export({ format: "der", type: "spki" })).digest("base64") }
+    })
     expect(json.dsseEnvelope.payloadType).toBe(IN_TOTO)
     expect(Buffer.from(json.dsseEnvelope.payload, "base64").toString()).toBe(new TextDecoder().decode(signStatement(DIGEST)))
     expect(json.dsseEnvelope.signatures).toHaveLength(1)
@@ -50,7 +52,9 @@ describe("Bundle", () => {
 
   test("the sign statement is cosign v3's: in-toto v1, the digest as the only subject, predicate https://sigstore.dev/cosign/sign/v1", () => {
     expect(new TextDecoder().decode(signStatement(DIGEST))).toBe(
-      `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"${"ab".repeat(32)}"},"annotations":{}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`
+      `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"${
+        "ab".repeat(32)
+      }"},"annotations":{}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`
     )
   })
 

@@ -5,7 +5,14 @@ import { attestationLayer, envelopeBytes, preAuthEncoding, readEnvelope } from "
 import { verifyEnvelopeWith } from "../../src/signing/DsseVerify.ts"
 
 const IN_TOTO = "application/vnd.in-toto+json"
-const statement = new TextEncoder().encode(JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject: [{ digest: { sha256: "ab".repeat(32) } }], predicateType: "https://slsa.dev/provenance/v1", predicate: {} }))
+const statement = new TextEncoder().encode(
+  JSON.stringify({
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ digest: { sha256: "ab".repeat(32) } }],
+    predicateType: "https://slsa.dev/provenance/v1",
+    predicate: {}
+  })
+)
 
 describe("Dsse", () => {
   const key = generateKeyPairSync("ec", { namedCurve: "P-256" })

@@ -6,15 +6,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { decryptEnvelope, loadPublicKey, loadSigningKey, SignKeyUnusable } from "../../src/signing/KeyLoader.ts"
 import type { KeyProblem, SigningKey } from "../../src/signing/KeyLoader.ts"
-import {
-  encryptCosignKey,
-  encryptEnvelope,
-  p256,
-  pemBlock,
-  pemBodyLines,
-  pkcs8Pem,
-  spkiPem
-} from "../fixtures/signing/CosignKeys.ts"
+import { encryptCosignKey, encryptEnvelope, p256, pemBlock, pemBodyLines, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
 
 const vectors = JSON.parse(readFileSync(join(import.meta.dir, "..", "fixtures", "securesystemslib", "vectors.json"), "utf8")) as {
   passphrase: string

@@ -15,7 +15,12 @@ describe("Referrer", () => {
     expect(json.schemaVersion).toBe(2)
     expect(json.mediaType).toBe("application/vnd.oci.image.manifest.v1+json")
     expect(json.artifactType).toBe("application/vnd.dev.sigstore.bundle.v0.3+json")
-    expect(json.config).toEqual({ mediaType: "application/vnd.oci.empty.v1+json", size: 2, digest: sha("{}"), artifactType: "application/vnd.dev.sigstore.bundle.v0.3+json" })
+    expect(json.config).toEqual({
+      mediaType: "application/vnd.oci.empty.v1+json",
+      size: 2,
+      digest: sha("{}"),
+      artifactType: "application/vnd.dev.sigstore.bundle.v0.3+json"
+    })
     expect(EMPTY_CONFIG_DIGEST).toBe("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
     expect(json.layers).toEqual([{ mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", size: bundle.length, digest: sha(bundle) }])
     expect(json.subject).toEqual(subject)
@@ -33,6 +38,12 @@ describe("Referrer", () => {
   test("digest over the exact bytes; the index descriptor carries artifactType and the annotations", () => {
     expect(made.digest).toBe(sha(made.manifest))
     expect(made.bundleDigest).toBe(sha(bundle))
-    expect(made.descriptor).toEqual({ mediaType: json.mediaType, size: made.manifest.length, digest: made.digest, annotations: json.annotations, artifactType: json.artifactType })
+    expect(made.descriptor).toEqual({
+      mediaType: json.mediaType,
+      size: made.manifest.length,
+      digest: made.digest,
+      annotations: json.annotations,
+      artifactType: json.artifactType
+    })
   })
 })

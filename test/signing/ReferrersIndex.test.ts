@@ -5,7 +5,13 @@ import { entryOf, listedReferrers, mergeReferrersIndex } from "../../src/signing
 const enc = (s: string) => new TextEncoder().encode(s)
 const dec = (b: Uint8Array) => new TextDecoder().decode(b)
 const d = (n: string) => `sha256:${n.repeat(64)}`
-const ours = { mediaType: "application/vnd.oci.image.manifest.v1+json", size: 900, digest: d("a"), annotations: { k: "v" }, artifactType: "application/vnd.dev.sigstore.bundle.v0.3+json" }
+const ours = {
+  mediaType: "application/vnd.oci.image.manifest.v1+json",
+  size: 900,
+  digest: d("a"),
+  annotations: { k: "v" },
+  artifactType: "application/vnd.dev.sigstore.bundle.v0.3+json"
+}
 
 describe("ReferrersIndex", () => {
   test("no index yet: a new OCI index listing the entry with artifactType and annotations", () => {
@@ -13,13 +19,18 @@ describe("ReferrersIndex", () => {
     expect(merged._tag).toBe("Merged")
     const bytes = (merged as { bytes: Uint8Array }).bytes
     expect(dec(bytes)).toBe(
-      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":900,"digest":"${d("a")}","annotations":{"k":"v"},"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"}]}`
+      `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":900,"digest":"${
+        d("a")
+      }","annotations":{"k":"v"},"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json"}]}`
     )
     expect(listedReferrers(bytes).map((x) => x.digest)).toEqual([d("a")])
   })
 
   test("an index someone else wrote (pretty-printed, extra fields) keeps every byte; ours is appended", () => {
-    const theirs = `{\n  "schemaVersion": 2,\n  "mediaType": "application/vnd.oci.image.index.v1+json",\n  "manifests": [\n    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "${d("b")}", "size": 5, "artifactType": "application/spdx+json"}\n  ],\n  "annotations": {"x": "[y]"}\n}\n`
+    const theirs =
+      `{\n  "schemaVersion": 2,\n  "mediaType": "application/vnd.oci.image.index.v1+json",\n  "manifests": [\n    {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "${
+        d("b")
+      }", "size": 5, "artifactType": "application/spdx+json"}\n  ],\n  "annotations": {"x": "[y]"}\n}\n`
     const merged = mergeReferrersIndex(enc(theirs), [entryOf(ours)])
     const text = dec((merged as { bytes: Uint8Array }).bytes)
     const close = theirs.indexOf("\n  ],") + "\n  ".length

@@ -2,7 +2,15 @@ import { describe, expect, test } from "bun:test"
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { buildSignatureImage, dockerReference, layersOf, payloadFor, readPayload, SIGNATURE_ANNOTATION, signatureLayer } from "../../src/signing/SimpleSigning.ts"
+import {
+  buildSignatureImage,
+  dockerReference,
+  layersOf,
+  payloadFor,
+  readPayload,
+  SIGNATURE_ANNOTATION,
+  signatureLayer
+} from "../../src/signing/SimpleSigning.ts"
 import { OCI_CONFIG, OCI_MANIFEST, SIMPLE_SIGNING } from "../../src/model/MediaTypes.ts"
 import { signatureTag } from "../../src/model/Signatures.ts"
 
@@ -63,8 +71,13 @@ describe("payloadFor", () => {
   test("readPayload rejects non-JSON, a wrong type and a missing digest", () => {
     const enc = (s: string) => new TextEncoder().encode(s)
     expect(readPayload(enc("not json"))).toBeUndefined()
-    expect(readPayload(enc(`{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"sha256:${HEX_A}"},"type":"something else"},"optional":null}`))).toBeUndefined()
-    expect(readPayload(enc(`{"critical":{"identity":{"docker-reference":"x"},"image":{},"type":"cosign container image signature"},"optional":null}`))).toBeUndefined()
+    expect(
+      readPayload(
+        enc(`{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"sha256:${HEX_A}"},"type":"something else"},"optional":null}`)
+      )
+    ).toBeUndefined()
+    expect(readPayload(enc(`{"critical":{"identity":{"docker-reference":"x"},"image":{},"type":"cosign container image signature"},"optional":null}`)))
+      .toBeUndefined()
   })
 })
 
@@ -165,7 +178,12 @@ describe("signature manifest layout", () => {
     const manifest2 = JSON.parse(bytes2) as ParsedManifest
     expect(manifest2.layers).toHaveLength(2)
     expect(manifest2.layers[0]).toEqual(manifest1.layers[0]!)
-    expect(manifest2.layers[1]).toEqual({ mediaType: SIMPLE_SIGNING, size: payload2.length, digest: sha(payload2), annotations: { [SIGNATURE_ANNOTATION]: "MEYCIQCsecond==" } })
+    expect(manifest2.layers[1]).toEqual({
+      mediaType: SIMPLE_SIGNING,
+      size: payload2.length,
+      digest: sha(payload2),
+      annotations: { [SIGNATURE_ANNOTATION]: "MEYCIQCsecond==" }
+    })
     const config2 = JSON.parse(text(image2.config)) as ParsedConfig
     expect(config2.rootfs.diff_ids).toEqual([sha(payload1), sha(payload2)])
     expect(config2.history).toHaveLength(2)
@@ -177,7 +195,10 @@ describe("signature manifest layout", () => {
   test("appending to the real cosign manifest keeps its layer byte-identical", () => {
     const real = fixture("sig-manifest.json").toString("utf8")
     const realLayer = real.slice(real.indexOf("\"layers\":[") + "\"layers\":[".length, real.lastIndexOf("]}"))
-    const ours = signatureLayer(payloadFor("127.0.0.1:5000/external/fixture", "sha256:f20c43161d73848408ef247f0ec7111b19fe58ffebc0cbcaa0d2c8bda4967268"), "MEUCIQDours==")
+    const ours = signatureLayer(
+      payloadFor("127.0.0.1:5000/external/fixture", "sha256:f20c43161d73848408ef247f0ec7111b19fe58ffebc0cbcaa0d2c8bda4967268"),
+      "MEUCIQDours=="
+    )
     const appended = text(buildSignatureImage([...layersOf(new TextEncoder().encode(real)), ours]).manifest)
     expect(appended).toContain(`"layers":[${realLayer},{`)
   })
@@ -186,7 +207,9 @@ describe("signature manifest layout", () => {
   // another tool must come back exactly as it was, whatever its key order or extra fields.
   test("appending keeps an existing layer byte-identical when it is serialised in OCI's documented key order (mediaType, digest, size)", () => {
     const payload = payloadFor("index.docker.io/library/app", `sha256:${HEX_A}`)
-    const foreign = `{"mediaType":"${SIMPLE_SIGNING}","digest":"${sha(payload)}","size":${payload.length},"annotations":{"${SIGNATURE_ANNOTATION}":"MEUCIQDforeign=="}}`
+    const foreign = `{"mediaType":"${SIMPLE_SIGNING}","digest":"${
+      sha(payload)
+    }","size":${payload.length},"annotations":{"${SIGNATURE_ANNOTATION}":"MEUCIQDforeign=="}}`
     const existing = new TextEncoder().encode(
       `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"mediaType":"${OCI_CONFIG}","digest":"sha256:${HEX_B}","size":233},"layers":[${foreign}]}`
     )
@@ -197,7 +220,9 @@ describe("signature manifest layout", () => {
 
   test("appending keeps descriptor fields of an existing layer that cosign itself does not write (urls, artifactType)", () => {
     const payload = payloadFor("index.docker.io/library/app", `sha256:${HEX_A}`)
-    const foreign = `{"mediaType":"${SIMPLE_SIGNING}","size":${payload.length},"digest":"${sha(payload)}","urls":["https://example.com/payload"],"artifactType":"application/vnd.example","annotations":{"${SIGNATURE_ANNOTATION}":"MEUCIQDforeign=="}}`
+    const foreign = `{"mediaType":"${SIMPLE_SIGNING}","size":${payload.length},"digest":"${
+      sha(payload)
+    }","urls":["https://example.com/payload"],"artifactType":"application/vnd.example","annotations":{"${SIGNATURE_ANNOTATION}":"MEUCIQDforeign=="}}`
     const existing = new TextEncoder().encode(
       `{"schemaVersion":2,"mediaType":"${OCI_MANIFEST}","config":{"mediaType":"${OCI_CONFIG}","size":233,"digest":"sha256:${HEX_B}"},"layers":[${foreign}]}`
     )

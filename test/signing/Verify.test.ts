@@ -47,7 +47,16 @@ describe("the real cosign fixture, checked independently first", () => {
       const sigPath = join(dir, "sig.der")
       await writeFile(sigPath, Buffer.from(signatureB64, "base64"))
       const r = Bun.spawnSync(
-        ["openssl", "dgst", "-sha256", "-verify", join(FIXTURES, "cosign-upstream", "cosign.pub"), "-signature", sigPath, join(FIXTURES, "cosign-upstream", "payload.json")],
+        [
+          "openssl",
+          "dgst",
+          "-sha256",
+          "-verify",
+          join(FIXTURES, "cosign-upstream", "cosign.pub"),
+          "-signature",
+          sigPath,
+          join(FIXTURES, "cosign-upstream", "payload.json")
+        ],
         { stdout: "pipe", stderr: "pipe" }
       )
       expect(r.stdout.toString().trim()).toBe("Verified OK")
@@ -135,7 +144,9 @@ describe("layerVerifies", () => {
 
   test("rejects a payload that is not a cosign simple-signing payload, even if signed", () => {
     const pair = p256()
-    const notCosign = new TextEncoder().encode(`{"critical":{"image":{"docker-manifest-digest":"${SIGNED_DIGEST}"},"type":"atomic container signature"},"optional":null}`)
+    const notCosign = new TextEncoder().encode(
+      `{"critical":{"image":{"docker-manifest-digest":"${SIGNED_DIGEST}"},"type":"atomic container signature"},"optional":null}`
+    )
     const layer = signatureLayer(notCosign, sign("sha256", notCosign, pair.privateKey).toString("base64"))
     expect(layerVerifies(layer, notCosign, SIGNED_DIGEST, pair.publicKey)).toBe(false)
   })

@@ -52,7 +52,7 @@ export const INHERITED_CLOUD_VARIABLES = [
 ]
 
 /** Sets `vars` in process.env (and clears the inherited cloud ones); returns a function that puts everything back. */
-export const setProcessEnv = (vars: Readonly<Record<string, string>>): (() => void) => {
+export const setProcessEnv = (vars: Readonly<Record<string, string>>): () => void => {
   const keys = [...new Set([...Object.keys(vars), ...INHERITED_CLOUD_VARIABLES])]
   const saved = new Map(keys.map((k) => [k, process.env[k]]))
   for (const k of INHERITED_CLOUD_VARIABLES) delete process.env[k]

@@ -103,7 +103,8 @@ export const startEcrApi = (options: EcrApiOptions = {}): EcrApiStandIn => {
     encryptionConfiguration: { encryptionType: "AES256" }
   })
 
-  const notFound = (name: string) => awsError("RepositoryNotFoundException", `The repository with name '${name}' does not exist in the registry with id '${registryId}'`)
+  const notFound = (name: string) =>
+    awsError("RepositoryNotFoundException", `The repository with name '${name}' does not exist in the registry with id '${registryId}'`)
 
   const answer = (operation: string, body: Record<string, unknown>, region: string): Response => {
     switch (operation) {
@@ -129,7 +130,10 @@ export const startEcrApi = (options: EcrApiOptions = {}): EcrApiStandIn => {
       case "CreateRepository": {
         const name = String(body.repositoryName ?? "")
         if (options.denyCreate === true) {
-          return awsError("AccessDeniedException", `User: arn:aws:iam::${registryId}:user/standin is not authorized to perform: ecr:CreateRepository on resource: arn:aws:ecr:${region}:${registryId}:repository/${name} because no identity-based policy allows the ecr:CreateRepository action`)
+          return awsError(
+            "AccessDeniedException",
+            `User: arn:aws:iam::${registryId}:user/standin is not authorized to perform: ecr:CreateRepository on resource: arn:aws:ecr:${region}:${registryId}:repository/${name} because no identity-based policy allows the ecr:CreateRepository action`
+          )
         }
         if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(name) || name.length < 2 || name.length > 256) {
           return awsError("InvalidParameterException", `Invalid parameter at 'repositoryName' failed to satisfy constraint: '${name}'`)
@@ -168,7 +172,9 @@ export const startEcrApi = (options: EcrApiOptions = {}): EcrApiStandIn => {
         log.push({ operation, region: signer.region, accessKeyId: signer.accessKeyId, body, status: res.status })
         return res
       }
-      if (request.method !== "POST" || new URL(request.url).pathname !== "/") return record(awsError("UnknownOperationException", "not an ECR API request", 404))
+      if (request.method !== "POST" || new URL(request.url).pathname !== "/") {
+        return record(awsError("UnknownOperationException", "not an ECR API request", 404))
+      }
       if (signer.accessKeyId !== accessKeyId) {
         return record(awsError("UnrecognizedClientException", "The security token included in the request is invalid."))
       }

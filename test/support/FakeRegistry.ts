@@ -35,8 +35,7 @@ export type Handler = (request: Request, url: URL, seen: ReadonlyArray<RecordedR
   | Promise<Response | undefined>
 
 /** "sha256:<hex>" of some bytes. */
-export const digestOf = (bytes: Uint8Array | string): string =>
-  `sha256:${createHash("sha256").update(bytes).digest("hex")}`
+export const digestOf = (bytes: Uint8Array | string): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`
 
 const headersOf = (request: Request): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -85,8 +84,7 @@ export const registryError = (status: number, code: string, message: string, hea
 const notFound = () => registryError(404, "NOT_FOUND", "not found")
 
 /** A server that counts every request it gets and answers each with 500 (nothing should reach it). */
-export const startCountingServer = (): FakeServer =>
-  startServer(() => registryError(500, "UNEXPECTED", "this server must not be contacted"))
+export const startCountingServer = (): FakeServer => startServer(() => registryError(500, "UNEXPECTED", "this server must not be contacted"))
 
 // == manifests and blobs
 
@@ -167,8 +165,7 @@ export const startScriptedRegistry = (options: {
 // == redirects to another origin
 
 /** Basic credentials as the header value. */
-export const basicAuth = (username: string, password: string): string =>
-  `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`
+export const basicAuth = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`
 
 /**
  * A registry with Basic auth (`Basic realm="fake"`) whose blob GETs answer 307: to a second
@@ -314,7 +311,7 @@ const covers = (granted: ReadonlySet<string> | undefined, needed: string): boole
   const have = new Set<string>()
   for (const g of granted) {
     const s = splitScope(g)
-    if (s.valid && s.resource === want.resource) for (const a of s.actions) have.add(a)
+    if (s.valid && s.resource === want.resource) { for (const a of s.actions) have.add(a) }
   }
   return want.actions.every((a) => have.has(a))
 }

@@ -64,8 +64,7 @@ export const fakeRegistries = (): FakeRegistries => {
   }
 
   const describe = (m: RawManifest): ManifestDescriptor => ({ digest: m.digest, mediaType: m.mediaType, size: m.size })
-  const blobOf = (image: ImageLocation, digest: string) =>
-    Option.fromNullable(blobs.get(blobKey(image.endpoint.host, image.repository, digest)))
+  const blobOf = (image: ImageLocation, digest: string) => Option.fromNullable(blobs.get(blobKey(image.endpoint.host, image.repository, digest)))
   const notFound = (image: ImageLocation, digest: string) => new ImageNotFound({ image: `${describeLocation(image)} blob ${digest}` })
 
   const client: RegistryClient["Type"] = {

@@ -151,8 +151,7 @@ export interface FaultProxy {
 }
 
 /** A number in [0, 1) from the seed and the parts: the same inputs always give the same number. */
-export const draw = (...parts: ReadonlyArray<string | number>): number =>
-  createHash("sha256").update(parts.join("\u0000")).digest().readUInt32BE(0) / 2 ** 32
+export const draw = (...parts: ReadonlyArray<string | number>): number => createHash("sha256").update(parts.join("\u0000")).digest().readUInt32BE(0) / 2 ** 32
 
 const HEAD_END = Buffer.from("\r\n\r\n")
 const MAX_HEAD = 64 * 1024
@@ -173,11 +172,9 @@ const parseHead = (text: string): Head => {
   return { line, headers }
 }
 
-const headerValue = (head: Head, name: string): string | undefined =>
-  head.headers.find(([n]) => n.toLowerCase() === name)?.[1]
+const headerValue = (head: Head, name: string): string | undefined => head.headers.find(([n]) => n.toLowerCase() === name)?.[1]
 
-const serializeHead = (head: Head): Buffer =>
-  Buffer.from(`${head.line}\r\n${head.headers.map(([n, v]) => `${n}: ${v}`).join("\r\n")}\r\n\r\n`, "latin1")
+const serializeHead = (head: Head): Buffer => Buffer.from(`${head.line}\r\n${head.headers.map(([n, v]) => `${n}: ${v}`).join("\r\n")}\r\n\r\n`, "latin1")
 
 /** Reads from a socket until the end of an HTTP head; resolves the head and the bytes after it. */
 const readHead = (socket: net.Socket, first?: (chunk: Buffer) => boolean): Promise<{ head: Head; rest: Buffer } | undefined> =>
@@ -351,15 +348,33 @@ export const startFaultProxy = async (options: FaultProxyOptions): Promise<Fault
       let response: Buffer
       if (rule.fault === "503") {
         record.status = 503
-        response = cannedResponse(503, "Service Unavailable", { "content-type": "application/json" }, registryErrorBody("UNAVAILABLE", "injected 503"), method === "HEAD")
+        response = cannedResponse(
+          503,
+          "Service Unavailable",
+          { "content-type": "application/json" },
+          registryErrorBody("UNAVAILABLE", "injected 503"),
+          method === "HEAD"
+        )
       } else if (rule.fault === "429" || rule.fault === "429-retry-after") {
         record.status = 429
         const extra: Record<string, string> = rule.fault === "429-retry-after" ? { "retry-after": String(rule.retryAfterSeconds ?? 1) } : {}
-        response = cannedResponse(429, "Too Many Requests", { "content-type": "application/json", ...extra }, registryErrorBody("TOOMANYREQUESTS", "injected 429"), method === "HEAD")
+        response = cannedResponse(
+          429,
+          "Too Many Requests",
+          { "content-type": "application/json", ...extra },
+          registryErrorBody("TOOMANYREQUESTS", "injected 429"),
+          method === "HEAD"
+        )
       } else {
         record.status = 307
         const signature = options.redirectSignature ?? createHash("sha256").update(`${seed} ${key} ${attempt}`).digest("hex").slice(0, 16)
-        response = cannedResponse(307, "Temporary Redirect", { location: `${redirectOrigin}/storage${pathname}?X-Amz-Signature=${signature}&X-Amz-Expires=600` }, "", true)
+        response = cannedResponse(
+          307,
+          "Temporary Redirect",
+          { location: `${redirectOrigin}/storage${pathname}?X-Amz-Signature=${signature}&X-Amz-Expires=600` },
+          "",
+          true
+        )
       }
       client.end(response)
       return
@@ -393,7 +408,8 @@ export const startFaultProxy = async (options: FaultProxyOptions): Promise<Fault
     const responseHead: Head = {
       line: answer.head.line,
       headers: answer.head.headers.map(([n, v]): [string, string] =>
-        n.toLowerCase() === "location" ? [n, v.replace(upstream.origin, `http://${listenHost}`)] : [n, v])
+        n.toLowerCase() === "location" ? [n, v.replace(upstream.origin, `http://${listenHost}`)] : [n, v]
+      )
     }
     const length = Number(headerValue(answer.head, "content-length") ?? "NaN")
     record.contentLength = Number.isFinite(length) ? length : undefined
@@ -426,8 +442,11 @@ export const startFaultProxy = async (options: FaultProxyOptions): Promise<Fault
     }
 
     if (bodyFault.fault === "short-body") {
-      responseHead.headers.splice(0, responseHead.headers.length, ...responseHead.headers.map(([n, v]): [string, string] =>
-        n.toLowerCase() === "content-length" ? [n, String(point)] : [n, v]))
+      responseHead.headers.splice(
+        0,
+        responseHead.headers.length,
+        ...responseHead.headers.map(([n, v]): [string, string] => n.toLowerCase() === "content-length" ? [n, String(point)] : [n, v])
+      )
     }
     client.write(serializeHead(responseHead))
     let sent = 0

@@ -40,9 +40,13 @@ export const startGceMetadata = (options: { readonly expiresInSeconds?: number; 
       issued.push(token)
       return Response.json({ access_token: token, expires_in: options.expiresInSeconds ?? 3599, token_type: "Bearer" }, { headers })
     }
-    if (path === "/computeMetadata/v1/instance" || path === "/computeMetadata/v1/instance/") return new Response("attributes/\nid\nservice-accounts/\n", { headers })
+    if (path === "/computeMetadata/v1/instance" || path === "/computeMetadata/v1/instance/") {
+      return new Response("attributes/\nid\nservice-accounts/\n", { headers })
+    }
     if (path === "/computeMetadata/v1/project/project-id") return new Response(options.projectId ?? "standin-project", { headers })
-    if (path === "/computeMetadata/v1/instance/service-accounts/default/email") return new Response("syncer@standin-project.iam.gserviceaccount.com", { headers })
+    if (path === "/computeMetadata/v1/instance/service-accounts/default/email") {
+      return new Response("syncer@standin-project.iam.gserviceaccount.com", { headers })
+    }
     if (path === "/computeMetadata/v1/universe/universe-domain") return new Response("googleapis.com", { headers })
     return new Response("not found", { status: 404, headers })
   }

@@ -6,8 +6,7 @@ import { writeFile } from "node:fs/promises"
 import { bcryptHtpasswdLine } from "../../demo/LocalRegistry.ts"
 
 /** One htpasswd line `user:$2y$05$…` for the given credentials. */
-export const htpasswdLine = (username: string, password: string): Promise<string> =>
-  bcryptHtpasswdLine(username, password)
+export const htpasswdLine = (username: string, password: string): Promise<string> => bcryptHtpasswdLine(username, password)
 
 /** Writes an htpasswd file (mode 0600) with one bcrypt line per user. */
 export const writeHtpasswd = async (path: string, users: Readonly<Record<string, string>>): Promise<void> => {

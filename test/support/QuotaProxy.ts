@@ -23,7 +23,10 @@ export interface QuotaProxy {
 const isManifest = (path: string) => /\/manifests\/[^/]+$/.test(path)
 
 /** Starts the proxy in front of `upstream` ("http://127.0.0.1:PORT") with `left` pulls of `limit` remaining. */
-export const startQuotaProxy = (upstream: string, options: { readonly limit: number; readonly left: number; readonly retryAfterSeconds: number }): QuotaProxy => {
+export const startQuotaProxy = (
+  upstream: string,
+  options: { readonly limit: number; readonly left: number; readonly retryAfterSeconds: number }
+): QuotaProxy => {
   let left = options.left
   const log: Array<QuotaRequest> = []
   const quotaHeaders = () => ({ "ratelimit-limit": `${options.limit};w=21600`, "ratelimit-remaining": `${left};w=21600` })
@@ -37,7 +40,12 @@ export const startQuotaProxy = (upstream: string, options: { readonly limit: num
         if (left === 0) {
           log.push({ method: request.method, path: url.pathname, status: 429 })
           return new Response(
-            JSON.stringify({ errors: [{ code: "TOOMANYREQUESTS", message: "You have reached your pull rate limit. You may increase the limit by authenticating and upgrading" }] }),
+            JSON.stringify({
+              errors: [{
+                code: "TOOMANYREQUESTS",
+                message: "You have reached your pull rate limit. You may increase the limit by authenticating and upgrading"
+              }]
+            }),
             { status: 429, headers: { "content-type": "application/json", "retry-after": String(options.retryAfterSeconds), ...quotaHeaders() } }
           )
         }
@@ -49,7 +57,7 @@ export const startQuotaProxy = (upstream: string, options: { readonly limit: num
       const answer = await fetch(`${upstream}${url.pathname}${url.search}`, { method: request.method, headers, body, redirect: "manual", decompress: false })
       log.push({ method: request.method, path: url.pathname, status: answer.status })
       const out = new Headers(answer.headers)
-      if (manifest) for (const [k, v] of Object.entries(quotaHeaders())) out.set(k, v)
+      if (manifest) { for (const [k, v] of Object.entries(quotaHeaders())) out.set(k, v) }
       const location = out.get("location")
       if (location?.startsWith(upstream)) out.set("location", `http://${server.hostname}:${server.port}${location.slice(upstream.length)}`)
       const bytes = request.method === "HEAD" ? null : await answer.arrayBuffer()

@@ -56,8 +56,7 @@ const runSkopeo = async (args: ReadonlyArray<string>, secrets: ReadonlyArray<str
 }
 
 /** The bare secret parts of "user:password" creds, for redaction. */
-const credSecrets = (creds: string | undefined): Array<string | undefined> =>
-  creds === undefined ? [] : [creds, creds.slice(creds.indexOf(":") + 1)]
+const credSecrets = (creds: string | undefined): Array<string | undefined> => creds === undefined ? [] : [creds, creds.slice(creds.indexOf(":") + 1)]
 
 /** skopeo inspect --raw --tls-verify=false docker://…; throws with stderr on failure */
 export const skopeoInspectRaw = (ref: string, opts: SkopeoReadOptions = {}): Promise<Uint8Array> =>

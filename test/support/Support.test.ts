@@ -162,9 +162,7 @@ describe("plain registry", () => {
     await registry.resetRequests()
     const digests = [...buildImage(multiArch).blobs.keys()]
     const responses = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        fetch(`${registry.url}/v2/team/app/blobs/${digests[i % digests.length]}`, { method: "HEAD", proxy: false })
-      )
+      Array.from({ length: 30 }, (_, i) => fetch(`${registry.url}/v2/team/app/blobs/${digests[i % digests.length]}`, { method: "HEAD", proxy: false }))
     )
     expect(responses.every((r) => r.status === 200)).toBe(true)
     await registry.settle()
@@ -196,7 +194,7 @@ describe("htpasswd registry", () => {
   test("rejects anonymous and wrong credentials, accepts the user", async () => {
     const anonymous = await get(`${registry.url}/v2/`)
     expect(anonymous.status).toBe(401)
-    expect(anonymous.headers.get("www-authenticate")).toBe('Basic realm="test-realm"')
+    expect(anonymous.headers.get("www-authenticate")).toBe("Basic realm=\"test-realm\"")
     expect((await get(`${registry.url}/v2/`, { authorization: basic(username, "nope") })).status).toBe(401)
     expect((await get(`${registry.url}/v2/`, { authorization: basic(username, password) })).status).toBe(200)
   })
@@ -271,7 +269,7 @@ describe("token registry", () => {
     const anonymous = (await (await requestToken("repository:gcr/app:pull")).json()) as { token: string }
     const denied = await get(`${registry.url}/v2/gcr/app/tags/list`, { authorization: `Bearer ${anonymous.token}` })
     expect(denied.status).toBe(401)
-    expect(denied.headers.get("www-authenticate")).toContain('error="insufficient_scope"')
+    expect(denied.headers.get("www-authenticate")).toContain("error=\"insufficient_scope\"")
     await expect(skopeoInspectRaw(`${registry.host}/gcr/app:v1`)).rejects.toThrow(/unauthorized|authentication required/i)
   })
 
@@ -286,12 +284,11 @@ describe("token registry", () => {
     const expired = tokens.mint([{ type: "repository", name: "minted/app", actions: ["*"] }], -300)
     const response = await get(`${registry.url}/v2/minted/app/tags/list`, { authorization: `Bearer ${expired}` })
     expect(response.status).toBe(401)
-    expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"')
+    expect(response.headers.get("www-authenticate")).toContain("error=\"invalid_token\"")
   })
 
   test("OAuth2 POST: password grant with a refresh token, then the refresh grant", async () => {
-    const post = (form: Record<string, string>): Promise<Response> =>
-      fetch(tokens.realm, { method: "POST", body: new URLSearchParams(form), proxy: false })
+    const post = (form: Record<string, string>): Promise<Response> => fetch(tokens.realm, { method: "POST", body: new URLSearchParams(form), proxy: false })
     const first = await post({
       grant_type: "password",
       username: "_json_key",
@@ -303,7 +300,13 @@ describe("token registry", () => {
     })
     expect(first.status).toBe(200)
     const { refresh_token: refresh } = (await first.json()) as { refresh_token: string }
-    const second = await post({ grant_type: "refresh_token", refresh_token: refresh, service: tokens.service, client_id: "test", scope: "repository:gcr/app:pull" })
+    const second = await post({
+      grant_type: "refresh_token",
+      refresh_token: refresh,
+      service: tokens.service,
+      client_id: "test",
+      scope: "repository:gcr/app:pull"
+    })
     const { access_token: token } = (await second.json()) as { access_token: string }
     expect((await get(`${registry.url}/v2/gcr/app/tags/list`, { authorization: `Bearer ${token}` })).status).toBe(200)
     expect((await post({ grant_type: "password", username: "_json_key", password: "x", service: tokens.service })).status).toBe(401)
@@ -318,9 +321,24 @@ describe("TLS registry", () => {
     dir = await mkdtemp(join(tmpdir(), "tls-test-"))
     const proc = Bun.spawn(
       [
-        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=127.0.0.1", "-days", "2",
-        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-subj",
+        "/CN=127.0.0.1",
+        "-days",
+        "2",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost"
       ],
       { stdout: "ignore", stderr: "pipe" }
     )

@@ -5,7 +5,15 @@ import { tarHeader } from "../../src/layout/Tar.ts"
 export const paxArchive = (records: string, entry = "blobs/sha256/x", size = 0): Uint8Array => {
   const body = new TextEncoder().encode(records)
   const pad = (n: number) => new Uint8Array((512 - (n % 512)) % 512)
-  const parts = [tarHeader("PaxHeaders/x", body.length, "0"), body, pad(body.length), tarHeader(entry, size, "0"), new Uint8Array(size), pad(size), new Uint8Array(1024)]
+  const parts = [
+    tarHeader("PaxHeaders/x", body.length, "0"),
+    body,
+    pad(body.length),
+    tarHeader(entry, size, "0"),
+    new Uint8Array(size),
+    pad(size),
+    new Uint8Array(1024)
+  ]
   // tarHeader writes type "0"; the pax header is type "x" (the checksum is recomputed below)
   const pax = parts[0]!
   pax[156] = "x".charCodeAt(0)

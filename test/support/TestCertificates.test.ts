@@ -29,8 +29,7 @@ let mutual: LocalRegistry
 let image: PushedImage
 
 /** certs.d/<host>/ directories for skopeo */
-const certsDir = (name: string, host: string, files: Parameters<typeof writeCertsDirectory>[1]) =>
-  writeCertsDirectory(join(dir, name, host), files)
+const certsDir = (name: string, host: string, files: Parameters<typeof writeCertsDirectory>[1]) => writeCertsDirectory(join(dir, name, host), files)
 
 beforeAll(async () => {
   dir = await makeTempDir("certs")

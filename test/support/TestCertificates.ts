@@ -39,9 +39,25 @@ const openssl = async (args: ReadonlyArray<string>, cwd: string): Promise<void> 
 /** A self-signed P-256 CA `<name>.pem` + `<name>.key` in dir, valid 2 days. */
 const makeCa = async (dir: string, name: string, subject: string): Promise<{ readonly cert: string; readonly key: string }> => {
   await openssl([
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", `${name}.key`, "-out", `${name}.pem`, "-subj", subject, "-days", "2",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.pem`,
+    "-subj",
+    subject,
+    "-days",
+    "2",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign"
   ], dir)
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) }
 }
@@ -56,12 +72,35 @@ const makeLeaf = async (
 ): Promise<{ readonly cert: string; readonly key: string }> => {
   await writeFile(join(dir, `${name}.ext`), [...extensions, ""].join("\n"))
   await openssl([
-    "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    subject
   ], dir)
   await openssl([
-    "x509", "-req", "-in", `${name}.csr`, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
-    "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    "-CAcreateserial",
+    "-out",
+    `${name}.pem`,
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`
   ], dir)
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) }
 }

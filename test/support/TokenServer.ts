@@ -118,8 +118,22 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
     const keyPath = join(dir, "key.pem")
     const certPath = join(dir, "cert.pem")
     await run([
-      openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-      "-keyout", keyPath, "-out", certPath, "-subj", "/CN=test-token-issuer", "-days", "2"
+      openssl,
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-subj",
+      "/CN=test-token-issuer",
+      "-days",
+      "2"
     ])
     const privateKey = createPrivateKey(await readFile(keyPath))
     const kid = libtrustKeyId(privateKey)
@@ -154,12 +168,11 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       for (const scope of scopes) {
         const parsed = parseScope(scope)
         if (parsed === undefined) continue
-        const actions =
-          username !== undefined
-            ? parsed.actions
-            : options.anonymousPull === true && parsed.type === "repository"
-              ? parsed.actions.filter((a) => a === "pull")
-              : []
+        const actions = username !== undefined
+          ? parsed.actions
+          : options.anonymousPull === true && parsed.type === "repository"
+          ? parsed.actions.filter((a) => a === "pull")
+          : []
         if (actions.length > 0) granted.push({ ...parsed, actions })
       }
       return granted
@@ -182,8 +195,7 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       return json(200, body)
     }
 
-    const unauthorized = (): Response =>
-      json(401, { errors: [{ code: "UNAUTHORIZED", message: "invalid credentials" }] })
+    const unauthorized = (): Response => json(401, { errors: [{ code: "UNAUTHORIZED", message: "invalid credentials" }] })
 
     const checkService = (service: string | null): Response | undefined =>
       service !== null && service !== SERVICE
@@ -197,7 +209,9 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       const badService = checkService(url.searchParams.get("service"))
       if (badService !== undefined) return badService
       if (authorization !== null && credentials === undefined) return unauthorized()
-      if (credentials !== undefined && (passwordOf(credentials.username) === undefined || passwordOf(credentials.username) !== credentials.password)) return unauthorized()
+      if (credentials !== undefined && (passwordOf(credentials.username) === undefined || passwordOf(credentials.username) !== credentials.password)) {
+        return unauthorized()
+      }
       return issue(credentials?.username, scopes, url.searchParams.get("offline_token") === "true")
     }
 
@@ -206,12 +220,11 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       const form = new URLSearchParams(await request.text())
       const scopes = (form.get("scope") ?? "").split(" ").filter((s) => s !== "")
       const grantType = form.get("grant_type")
-      const username =
-        grantType === "password"
-          ? (form.get("username") ?? undefined)
-          : grantType === "refresh_token"
-            ? refreshTokens.get(form.get("refresh_token") ?? "")
-            : undefined
+      const username = grantType === "password"
+        ? (form.get("username") ?? undefined)
+        : grantType === "refresh_token"
+        ? refreshTokens.get(form.get("refresh_token") ?? "")
+        : undefined
       seen.push({ username, scopes, method: "POST" })
       const badService = checkService(form.get("service"))
       if (badService !== undefined) return badService

@@ -37,8 +37,10 @@ describe("the chain", () => {
   test("the first provider that answers wins; none answering is anonymous", async () => {
     const a = counting("a.example")
     const b = counting("b.example")
-    const [forA, forB, forC] = await withChain([a.provider, b.provider], (lookup) =>
-      Effect.all([lookup("a.example", "target"), lookup("b.example", "target"), lookup("c.example", "target")]))
+    const [forA, forB, forC] = await withChain(
+      [a.provider, b.provider],
+      (lookup) => Effect.all([lookup("a.example", "target"), lookup("b.example", "target"), lookup("c.example", "target")])
+    )
     expect([passwordOf(forA), passwordOf(forB), Option.isNone(forC)]).toEqual(["1", "1", true])
   })
 
@@ -118,8 +120,10 @@ describe("the chain", () => {
             : Effect.succeed(Option.some<Credential>({ _tag: "Basic", username: "u", password: Redacted.make("p") }))
         )
     }
-    const [first, second] = await withChain([flaky], (lookup) =>
-      Effect.all([Effect.either(lookup("reg.example", "target")), Effect.either(lookup("reg.example", "target"))]))
+    const [first, second] = await withChain(
+      [flaky],
+      (lookup) => Effect.all([Effect.either(lookup("reg.example", "target")), Effect.either(lookup("reg.example", "target"))])
+    )
     expect(Either.isLeft(first) && first.left.unauthorized).toBe(true)
     expect(Either.isRight(second) && passwordOf(second.right)).toBe("p")
     expect(asked).toBe(2)

@@ -63,7 +63,9 @@ describe("ensure", () => {
       exists: () => Effect.succeed(false),
       create: () => Effect.suspend(() => (asked++, Effect.fail(new TransportFailure({ transport: "ecr", detail: "refused" }))))
     })
-    const [a, b] = await Effect.runPromise(Effect.all([Effect.either(repositories.ensure(at("e", "x", "1"))), Effect.either(repositories.ensure(at("e", "x", "2")))]))
+    const [a, b] = await Effect.runPromise(
+      Effect.all([Effect.either(repositories.ensure(at("e", "x", "1"))), Effect.either(repositories.ensure(at("e", "x", "2")))])
+    )
     expect([Either.isLeft(a), Either.isLeft(b), asked]).toEqual([true, true, 1])
   })
 })

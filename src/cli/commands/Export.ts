@@ -52,7 +52,6 @@ export interface ExportFlags {
   readonly authPlugin: ReadonlyArray<string>
 }
 
-
 /** `exported <source> <digest> [(+ upstream …)]` or `failed <source> : <error>` */
 export const formatExport = (o: ExportOutcome): string =>
   "result" in o
@@ -114,8 +113,7 @@ const prepareDestination = (path: string): Effect.Effect<Destination, InvalidInp
       catch: (e) => new InvalidInput({ message: `--to ${path}: cannot create the work dir ${work}: ${ioReason(e)}` })
     })
     const remove = Effect.promise(() => rm(work, { recursive: true, force: true }))
-    const release = (packed: boolean) =>
-      packed ? remove : Effect.logWarning(`export not finished: kept ${work}; the next export to ${path} resumes from it`)
+    const release = (packed: boolean) => packed ? remove : Effect.logWarning(`export not finished: kept ${work}; the next export to ${path} resumes from it`)
     if (existsSync(target)) {
       // The old archive's content is the starting point: its blobs are reused, its entries kept or replaced.
       yield* unpackLayout(target, work).pipe(
@@ -156,7 +154,9 @@ export const runExport = (flags: ExportFlags) =>
             Effect.mapError((e) => new InvalidInput({ message: `--to ${flags.to}: ${e.message}` }))
           )
           const outcomes = yield* exportAll(definition, flags.concurrency, (o) => out(formatExport(o))).pipe(
-            Effect.provide(exportLayer(definition, layout, { credentials: providers }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))))
+            Effect.provide(
+              exportLayer(definition, layout, { credentials: providers }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer)))
+            )
           )
           if (Option.isSome(destination.archive)) {
             // What was exported is kept even when some images failed: a later run adds the rest.

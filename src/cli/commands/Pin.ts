@@ -63,7 +63,9 @@ export const pinCommand = Command.make(
         onLeft: (e) => Effect.fail(invalid(e)),
         onRight: Effect.succeed
       })
-      const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins], registries: definition.registries }).pipe(Effect.mapError(invalid))
+      const credentials = yield* credentialChain({ ...flags, authPlugins: [...flags.authPlugin, ...env.authPlugins], registries: definition.registries }).pipe(
+        Effect.mapError(invalid)
+      )
       const states = definition.images.map(pinState)
       const live = transportLayer({ dryRun: true, credentials }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer)))
 
@@ -139,10 +141,14 @@ const writePins = (
       }
       edits.push({ index: state.entry.index, source: pinnedSource(state.entry.source, digest.right), entry: state.entry })
     }
-    if (edits.length === 0) return failed
+    if (edits.length === 0) {
+      return failed
+    }
     const edited = applySourceEdits(original.text, edits)
     if (Either.isLeft(edited)) {
-      const problems = edited.left.map((p) => `${file}:${p.line}: images[${p.index}]: ${p.message}`)
+      const problems = edited.left.map((p) =>
+        `${file}:${p.line}: images[${p.index}]: ${p.message}`
+      )
       return yield* new InvalidInput({ message: `cannot pin:\n  ${problems.join("\n  ")}` })
     }
     // The edited text must still be the same definition, with the new sources: checked before writing.

@@ -117,7 +117,10 @@ export const runSync = (flags: SyncFlags, plan = false) =>
       )
     // Known once `tags` rules are expanded; until then the run has done nothing to show.
     let view: ProgressView | undefined
-    let images: ReadonlyArray<{ readonly source: string; readonly target: string }> = definition.images.map((e) => ({ source: e.source, target: formatTarget(e.target) }))
+    let images: ReadonlyArray<{ readonly source: string; readonly target: string }> = definition.images.map((e) => ({
+      source: e.source,
+      target: formatTarget(e.target)
+    }))
     const finish = (results: ReadonlyArray<ImageResult>, unfinished?: number) =>
       Effect.gen(function*() {
         view?.finish(results, elapsed(), unfinished)

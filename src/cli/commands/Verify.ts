@@ -161,9 +161,7 @@ export const verifyCommand = Command.make(
       const results = yield* Effect.flatMap(Transport, (transport) =>
         Effect.forEach(definition.images.flatMap(perTarget), (entry) => {
           return verifyOne(ours, transport, entry, definition, publicKey, options).pipe(
-            Effect.tap((r) =>
-              out([r.status.padEnd(8), formatTarget(entry.target), r.digest ?? "-", r.detail ? `: ${r.detail}` : ""].join(" ").trimEnd())
-            )
+            Effect.tap((r) => out([r.status.padEnd(8), formatTarget(entry.target), r.digest ?? "-", r.detail ? `: ${r.detail}` : ""].join(" ").trimEnd()))
           )
         }, { concurrency: 8 })).pipe(
           Effect.provide(transportLayer({ dryRun: true, credentials: providers }).pipe(Layer.provide(Layer.merge(FetchHttpClient.layer, BunContext.layer))))

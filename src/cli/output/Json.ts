@@ -71,7 +71,7 @@ export const jsonView = (write: (s: string) => void, options: ViewOptions): Prog
   return {
     onEvent,
     render: () => {
-      if (!finished) for (const state of inOrder(tracker)) flushBytes(state)
+      if (!finished) { for (const state of inOrder(tracker)) flushBytes(state) }
     },
     clear: () => {},
     finish: (results, durationMs, unfinished) => {

@@ -52,7 +52,9 @@ export const liveView = (write: (s: string) => void, options: ViewOptions): Prog
     const at = now()
     const images = inOrder(tracker)
     const lines = images.slice(0, MAX_IMAGE_LINES).map((s) => {
-      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, { text: ` ${shortenMiddle(shownSource(s.source), Math.max(10, width - 45))}` }]
+      const segments: Array<Segment> = [{ text: `  ${s.step.padEnd(8)}`, colour: "cyan" }, {
+        text: ` ${shortenMiddle(shownSource(s.source), Math.max(10, width - 45))}`
+      }]
       if (s.total > 0 || s.copied > 0) segments.push({ text: `  ${formatBytes(s.copied)} / ${formatBytes(s.total)}` })
       const r = rate(s, at)
       if (r !== "") segments.push({ text: `  ${r}`, colour: "dim" })

@@ -78,7 +78,7 @@ export const plainView = (write: (s: string) => void, options: ViewOptions): Pro
     onEvent,
     render: () => {
       if (finished) return
-      if (options.detail) for (const state of inOrder(tracker)) flushBytes(state)
+      if (options.detail) { for (const state of inOrder(tracker)) flushBytes(state) }
       // Quiet runs show progress only once there has been time to wonder (the first render comes at the start).
       else if (now() - tracker.startedAt >= PROGRESS_EVERY_MS) progressLine()
     },

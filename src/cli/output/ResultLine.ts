@@ -63,8 +63,7 @@ export const wrap = (text: string, width: number, indent = 0): Array<string> => 
 }
 
 /** The source as a line shows it: a pinned digest cut to its first 12 hex digits. */
-export const shownSource = (source: string): string =>
-  source.replace(/@(sha256|sha512):([0-9a-f]{12})[0-9a-f]+$/, "@$1:$2")
+export const shownSource = (source: string): string => source.replace(/@(sha256|sha512):([0-9a-f]{12})[0-9a-f]+$/, "@$1:$2")
 
 /** The source's name and what must stay whole after it (":tag", "@sha256:…", or ":tag@sha256:…"). */
 const splitName = (source: string): { readonly name: string; readonly suffix: string } => {

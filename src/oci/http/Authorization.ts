@@ -44,20 +44,25 @@ export const makeAuthorization = (stack: { readonly keychain: KeychainShape; rea
 
   /** What a request carries for auth, decided by what the registry asked for so far (no step at all for an open registry). */
   const authorization = (endpoint: Endpoint, scopes: ReadonlyArray<string>): Effect.Effect<Auth, AuthError | Retryable> =>
-    pings.isOpen(endpoint) ? SKIP : Effect.flatMap(pings.challengeFor(endpoint), (challenge) =>
-      challenge === undefined ? SKIP : Effect.flatMap(lookupCredential(endpoint), (credential): Effect.Effect<Auth, AuthError | Retryable> => {
-        if (Option.isSome(credential) && credential.value._tag === "RegistryToken") {
-          return Effect.succeed({ header: `Bearer ${Redacted.value(credential.value.token)}`, skipped: false })
-        }
-        if (challenge.scheme === "basic") {
-          return Effect.succeed(
-            Option.isSome(credential) && credential.value._tag === "Basic"
-              ? { header: basicHeader(credential.value.username, credential.value.password), skipped: false }
-              : NONE
+    pings.isOpen(endpoint) ?
+      SKIP :
+      Effect.flatMap(pings.challengeFor(endpoint), (challenge) =>
+        challenge === undefined ? SKIP : Effect.flatMap(lookupCredential(endpoint), (credential): Effect.Effect<Auth, AuthError | Retryable> => {
+          if (Option.isSome(credential) && credential.value._tag === "RegistryToken") {
+            return Effect.succeed({ header: `Bearer ${Redacted.value(credential.value.token)}`, skipped: false })
+          }
+          if (challenge.scheme === "basic") {
+            return Effect.succeed(
+              Option.isSome(credential) && credential.value._tag === "Basic"
+                ? { header: basicHeader(credential.value.username, credential.value.password), skipped: false }
+                : NONE
+            )
+          }
+          return Effect.map(
+            tokens.token(endpoint, challenge, scopes, credential),
+            (issued) => ({ header: `Bearer ${Redacted.value(issued.token)}`, issued, skipped: false })
           )
-        }
-        return Effect.map(tokens.token(endpoint, challenge, scopes, credential), (issued) => ({ header: `Bearer ${Redacted.value(issued.token)}`, issued, skipped: false }))
-      }))
+        }))
 
   /**
    * A 401 that one more try can answer: the scopes to try again with, or undefined. The

@@ -6,5 +6,4 @@ export const basicToken = (username: string, password: Redacted.Redacted<string>
   Buffer.from(`${username}:${typeof password === "string" ? password : Redacted.value(password)}`, "utf8").toString("base64")
 
 /** The `Authorization` value: "Basic <base64(user:password)>". */
-export const basicHeader = (username: string, password: Redacted.Redacted<string> | string): string =>
-  `Basic ${basicToken(username, password)}`
+export const basicHeader = (username: string, password: Redacted.Redacted<string> | string): string => `Basic ${basicToken(username, password)}`

@@ -102,7 +102,13 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
           scope: scopes.join(" ")
         })
         if (service) form.set("service", service)
-        return yield* exchange(tokenEndpoint, "POST", url.toString(), { "content-type": "application/x-www-form-urlencoded" }, new TextEncoder().encode(form.toString()))
+        return yield* exchange(
+          tokenEndpoint,
+          "POST",
+          url.toString(),
+          { "content-type": "application/x-www-form-urlencoded" },
+          new TextEncoder().encode(form.toString())
+        )
       }
       if (service) url.searchParams.set("service", service)
       for (const s of scopes) url.searchParams.append("scope", s)
@@ -124,11 +130,18 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
         return yield* new Unauthorized({ registry: endpoint.host, status: res.status, detail: `token server ${url.host} refused the credentials` })
       }
       if (retryableStatus(res.status)) {
-        return yield* new Retryable({ registry: url.host, detail: `token request: HTTP ${res.status}`, retryAfter: parseRetryAfter(res.headers.get("retry-after") ?? undefined, now) })
+        return yield* new Retryable({
+          registry: url.host,
+          detail: `token request: HTTP ${res.status}`,
+          retryAfter: parseRetryAfter(res.headers.get("retry-after") ?? undefined, now)
+        })
       }
       if (res.status !== 200) {
         const body = parseErrorBody(yield* readErrorText(res, stallMs))
-        return yield* new TransportFailure({ transport: "registry", detail: `token server ${url.host}: HTTP ${res.status}${body.codes.length ? ` ${body.codes.join(", ")}` : ""} ${body.detail}` })
+        return yield* new TransportFailure({
+          transport: "registry",
+          detail: `token server ${url.host}: HTTP ${res.status}${body.codes.length ? ` ${body.codes.join(", ")}` : ""} ${body.detail}`
+        })
       }
       const bytes = yield* readBody(res, { registry: url.host, request: `GET ${displayUrl(url)}`, what: "token response", limit: TOKEN_LIMIT, stallMs })
       const body = yield* Effect.try({
@@ -160,10 +173,12 @@ export const makeTokens = (exchange: Exchange, stallMs: number): Tokens => {
       const own: Entry = {}
       const fetching = shareOnce(
         obtain(endpoint, realm, service, scopes, credential).pipe(
-          Effect.tap((value) => Effect.sync(() => {
-            own.value = value
-            delete own.fetching
-          })),
+          Effect.tap((value) =>
+            Effect.sync(() => {
+              own.value = value
+              delete own.fetching
+            })
+          ),
           // A failed fetch is asked again by the next request.
           Effect.tapError(() => Effect.sync(() => void (entries.get(key) === own && entries.delete(key))))
         )

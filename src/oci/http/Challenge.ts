@@ -70,8 +70,7 @@ export const pickChallenge = (header: string | undefined): Challenge | undefined
 }
 
 /** Splits a Bearer challenge's `scope` into its space-separated scopes. */
-export const challengeScopes = (challenge: Challenge): ReadonlyArray<string> =>
-  (challenge.params["scope"] ?? "").split(" ").filter((s) => s.length > 0)
+export const challengeScopes = (challenge: Challenge): ReadonlyArray<string> => (challenge.params["scope"] ?? "").split(" ").filter((s) => s.length > 0)
 
 /** A scope's parts: `type:name:actions`; the name may hold a `host:port`, so the ends are split off. */
 const scopeParts = (scope: string): { readonly resource: string; readonly actions: ReadonlyArray<string> } | undefined => {

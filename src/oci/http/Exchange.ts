@@ -245,7 +245,9 @@ export const makeExchange = (fetch: FetchFunction, settings: ExchangeSettings, h
         return Effect.fail(
           new TransportFailure({
             transport: "registry",
-            detail: `${host}: the ${name === "authorization" ? "credential" : `${name} header`} for this registry contains a line break or NUL; refusing to send it`
+            detail: `${host}: the ${
+              name === "authorization" ? "credential" : `${name} header`
+            } for this registry contains a line break or NUL; refusing to send it`
           })
         )
       }
@@ -254,6 +256,19 @@ export const makeExchange = (fetch: FetchFunction, settings: ExchangeSettings, h
     all["user-agent"] = userAgent
     const limit = limitFor(endpoint.host, endpoint.maxRequests)
 
-    return hops({ fetch, endpoint, method, url, parsed, headers: all, body, limit, origin, timeout, timeoutMs, logged: settings.debug?.() === true ? logged : undefined })
+    return hops({
+      fetch,
+      endpoint,
+      method,
+      url,
+      parsed,
+      headers: all,
+      body,
+      limit,
+      origin,
+      timeout,
+      timeoutMs,
+      logged: settings.debug?.() === true ? logged : undefined
+    })
   }
 }

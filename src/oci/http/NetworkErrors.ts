@@ -36,8 +36,12 @@ export const fetchFailure = (
     ? new TransportFailure({
       transport: "registry",
       detail: /EPROTO|handshake/i.test(describeCause(cause))
-        ? `${request.url.host}: TLS handshake failed (${describeCause(cause)}); if the registry wants a client certificate, give clientCert and clientKey for it; if it speaks plain HTTP, set insecure: true for it`
-        : `${request.url.host}: TLS certificate not trusted (${describeCause(cause)}); add its CA with ca: for this registry (a PEM file) or NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
+        ? `${request.url.host}: TLS handshake failed (${
+          describeCause(cause)
+        }); if the registry wants a client certificate, give clientCert and clientKey for it; if it speaks plain HTTP, set insecure: true for it`
+        : `${request.url.host}: TLS certificate not trusted (${
+          describeCause(cause)
+        }); add its CA with ca: for this registry (a PEM file) or NODE_EXTRA_CA_CERTS=/path/ca.pem, or set insecure: true for this registry`
     })
     : new Retryable({
       registry: request.registry,

@@ -12,7 +12,18 @@ import type { LocalRegistry } from "../../../demo/LocalRegistry.ts"
 import { pushImage } from "../../../demo/SampleImages.ts"
 import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { skopeoDigest } from "../../support/Skopeo.ts"
-import { AMD64, describeRun, makeTempDir, removeDir, resultLines, runCli, settledRequests, SMALL, stdoutLines, TWO_PLATFORMS } from "../../integration/helpers.ts"
+import {
+  AMD64,
+  describeRun,
+  makeTempDir,
+  removeDir,
+  resultLines,
+  runCli,
+  settledRequests,
+  SMALL,
+  stdoutLines,
+  TWO_PLATFORMS
+} from "../../integration/helpers.ts"
 
 let src: LocalRegistry
 let dir: string
@@ -39,7 +50,8 @@ afterAll(async () => {
 }, 60_000)
 
 /** A hand-written file: comments, blank lines, every quoting style, entries pin leaves alone. */
-const definitionText = (targetHost: string) => `# Images we mirror (kept by hand)
+const definitionText = (targetHost: string) =>
+  `# Images we mirror (kept by hand)
 targetRepoPrefix: "${targetHost}/mirror/"   # the team registry
 
 images:
@@ -61,8 +73,7 @@ const writeText = async (name: string, text: string): Promise<string> => {
   return path
 }
 
-const manifestGets = (requests: ReadonlyArray<{ method: string; path: string }>) =>
-  requests.filter((r) => r.method === "GET" && r.path.includes("/manifests/"))
+const manifestGets = (requests: ReadonlyArray<{ method: string; path: string }>) => requests.filter((r) => r.method === "GET" && r.path.includes("/manifests/"))
 
 describe("pin", () => {
   let dst: LocalRegistry

@@ -38,8 +38,7 @@ const CHECKED = new Set([
   "$ref"
 ])
 
-const typeOf = (v: unknown): string =>
-  v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "number" && Number.isInteger(v) ? "integer" : typeof v
+const typeOf = (v: unknown): string => v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "number" && Number.isInteger(v) ? "integer" : typeof v
 
 const matchesType = (v: unknown, type: string): boolean => (type === "number" ? typeof v === "number" : typeOf(v) === type)
 
@@ -133,7 +132,15 @@ describe("definitionJsonSchema", () => {
   })
 
   test("accepts the seed example, the design example, examples/images.yaml, examples/tag-rules.yaml and examples/regional.yaml", async () => {
-    for (const file of ["test/fixtures/definitions/seed.yaml", "test/fixtures/definitions/design.yaml", "examples/images.yaml", "examples/tag-rules.yaml", "examples/regional.yaml"]) {
+    for (
+      const file of [
+        "test/fixtures/definitions/seed.yaml",
+        "test/fixtures/definitions/design.yaml",
+        "examples/images.yaml",
+        "examples/tag-rules.yaml",
+        "examples/regional.yaml"
+      ]
+    ) {
       expect({ file, errors: validate(schema, await load(file)) }).toEqual({ file, errors: [] })
       expect({ file, parsed: Either.isRight(parseDefinition(file, await readFile(join(ROOT, file), "utf8"))) }).toEqual({ file, parsed: true })
     }

@@ -115,7 +115,9 @@ const gatedRun = async (prefix: string, args: ReadonlyArray<string>, firstDone: 
 }
 
 const dump = (g: GatedRun) =>
-  `exit ${g.run.code} (first line at ${Math.round(g.firstLineAtMs)} ms, released at ${Math.round(g.releasedAtMs)} ms)\n--- stdout ---\n${g.run.stdout}\n--- stderr ---\n${g.run.stderr}`
+  `exit ${g.run.code} (first line at ${Math.round(g.firstLineAtMs)} ms, released at ${
+    Math.round(g.releasedAtMs)
+  } ms)\n--- stdout ---\n${g.run.stdout}\n--- stderr ---\n${g.run.stderr}`
 
 beforeAll(async () => {
   ;[src, dst] = await Promise.all([startRegistry(), startRegistry()])
@@ -180,8 +182,7 @@ describe("the --output json stream while a slow run goes on", () => {
   let g: GatedRun
   let records: Array<Record<string, unknown>> = []
   beforeAll(async () => {
-    const finishedFirst = (out: string) =>
-      out.split("\n").some((l) => l.includes("\"event\":\"ImageFinished\"") && l.includes(`"source":"${sourceOf(FIRST)}"`))
+    const finishedFirst = (out: string) => out.split("\n").some((l) => l.includes("\"event\":\"ImageFinished\"") && l.includes(`"source":"${sourceOf(FIRST)}"`))
     g = await gatedRun("json", ["--output", "json"], finishedFirst)
     records = g.run.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
   }, 120_000)

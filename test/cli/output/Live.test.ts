@@ -45,23 +45,32 @@ const tmux = async (...args: ReadonlyArray<string>): Promise<string> => {
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`
 
 /** Runs a sync in a `columns`×24 terminal; returns every row of the screen and its scrollback once the CLI has exited, and what the conflict's target held. */
-const screenAfter = async (columns: number): Promise<{ readonly rows: ReadonlyArray<string>; readonly code: string; readonly host: string; readonly planted: string }> => {
+const screenAfter = async (
+  columns: number
+): Promise<{ readonly rows: ReadonlyArray<string>; readonly code: string; readonly host: string; readonly planted: string }> => {
   const target = await startRegistry()
   targets.push(target)
-  const planted = await pushImage(target.url, `external/${CONFLICT.repository}`, CONFLICT.tag, { platforms: TWO_PLATFORMS, seed: `live-planted-${columns}`, ...SMALL })
+  const planted = await pushImage(target.url, `external/${CONFLICT.repository}`, CONFLICT.tag, {
+    platforms: TWO_PLATFORMS,
+    seed: `live-planted-${columns}`,
+    ...SMALL
+  })
   const file = join(dir, `live-${columns}.yaml`)
-  await writeFile(file, stringify({
-    targetRepoPrefix: `${target.host}/external/`,
-    registries: { "docker.io": { mirror: source.host } },
-    images: [
-      ...seed.map(({ image, source }) => ({
-        source,
-        ...(image.tag === undefined ? {} : { tag: image.tag }),
-        ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
-      })),
-      { source: CONFLICT.source }
-    ]
-  }))
+  await writeFile(
+    file,
+    stringify({
+      targetRepoPrefix: `${target.host}/external/`,
+      registries: { "docker.io": { mirror: source.host } },
+      images: [
+        ...seed.map(({ image, source }) => ({
+          source,
+          ...(image.tag === undefined ? {} : { tag: image.tag }),
+          ...(image.amd64Only === undefined ? {} : { amd64Only: image.amd64Only })
+        })),
+        { source: CONFLICT.source }
+      ]
+    })
+  )
   const env = { PATH: process.env["PATH"] ?? "", HOME: dir, DOCKER_CONFIG: join(dir, "docker"), TERM: "xterm-256color", NO_COLOR: "1" }
   const cli = [process.execPath, join(ROOT, "src/cli/launch.ts"), "-i", file, "-j", "8"].map(quote).join(" ")
   const envs = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`).join(" ")

@@ -12,7 +12,12 @@ const PREFIX = "127.0.0.1:37097/external/"
 const digest = (c: string) => `sha256:${c.repeat(64)}`
 const short = (c: string) => `sha256:${c.repeat(12)}…`
 
-const gatekeeper = imageResult({ source: "bitnami/keycloak-gatekeeper:9.0.3", target: `${PREFIX}bitnami/keycloak-gatekeeper:9.0.3`, digest: digest("3"), status: "synced" })
+const gatekeeper = imageResult({
+  source: "bitnami/keycloak-gatekeeper:9.0.3",
+  target: `${PREFIX}bitnami/keycloak-gatekeeper:9.0.3`,
+  digest: digest("3"),
+  status: "synced"
+})
 const pinned = imageResult({ source: `busybox@${digest("a")}`, target: `${PREFIX}library/busybox:1.32.0-v1`, digest: digest("a"), status: "synced" })
 const exporter = imageResult({
   source: "bitnami/postgres-exporter:0.11.1-debian-11-r69",
@@ -21,7 +26,12 @@ const exporter = imageResult({
   status: "synced",
   signed: true
 })
-const postgres = imageResult({ source: `postgres@${digest("c")}`, target: `${PREFIX}library/postgres:v20230508-11.19-alpine3.17`, digest: digest("c"), status: "present" })
+const postgres = imageResult({
+  source: `postgres@${digest("c")}`,
+  target: `${PREFIX}library/postgres:v20230508-11.19-alpine3.17`,
+  digest: digest("c"),
+  status: "present"
+})
 const conflict = imageResult({
   source: "busybox:1.32.0",
   target: `${PREFIX}library/busybox:1.32.0-v1`,
@@ -45,7 +55,10 @@ const linesOf = (r: ImageResult, width: number) => resultLines(r, width, false, 
 describe("the target prefix", () => {
   test("is named once above the results; several prefixes are numbered", () => {
     expect(prefixHeader(prefixes, 79)).toEqual([`→ ${PREFIX}`])
-    expect(prefixHeader(normalPrefixes(["eu.gcr.io/acme/m/", "US-DOCKER.pkg.dev/acme/m/"]), 79)).toEqual(["→ [1] eu.gcr.io/acme/m/", "→ [2] us-docker.pkg.dev/acme/m/"])
+    expect(prefixHeader(normalPrefixes(["eu.gcr.io/acme/m/", "US-DOCKER.pkg.dev/acme/m/"]), 79)).toEqual([
+      "→ [1] eu.gcr.io/acme/m/",
+      "→ [2] us-docker.pkg.dev/acme/m/"
+    ])
   })
 
   test("a line gives only the path after it, nothing when that is the source as written", () => {
@@ -91,7 +104,9 @@ for (const width of [59, 79, 199]) {
     test("a conflict's reason is whole on the continuation lines, indented, its digests short", () => {
       const [, ...under] = linesOf(conflict, width)
       expect(under.every((l) => l.startsWith("         "))).toBe(true)
-      expect(under.map((l) => l.trim()).join(" ")).toBe(`already holds ${short("e")}, but the source is ${short("c")}; target tags are immutable, left untouched`)
+      expect(under.map((l) => l.trim()).join(" ")).toBe(
+        `already holds ${short("e")}, but the source is ${short("c")}; target tags are immutable, left untouched`
+      )
       const [, reason] = linesOf(failed, width)
       expect(reason?.trim()).toBe("127.0.0.1:34563: ECONNREFUSED: connection refused")
     })

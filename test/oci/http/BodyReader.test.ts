@@ -30,7 +30,9 @@ afterAll(() => server.stop(true))
 const get = (path: string) => Effect.promise(() => fetch(`http://127.0.0.1:${server.port}${path}`))
 
 const read = (path: string, limit: number) =>
-  Effect.runPromise(Effect.either(Effect.flatMap(get(path), (res) => readBody(res, { registry: "r", request: `GET ${path}`, what: "manifest", limit, stallMs: 200 }))))
+  Effect.runPromise(
+    Effect.either(Effect.flatMap(get(path), (res) => readBody(res, { registry: "r", request: `GET ${path}`, what: "manifest", limit, stallMs: 200 })))
+  )
 
 describe("readBody", () => {
   test("a body within the limit comes back whole", async () => {

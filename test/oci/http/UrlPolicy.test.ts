@@ -11,7 +11,9 @@ describe("allowedUrl", () => {
   })
 
   test("file:, data:, ftp: and what is not a URL at all are UnsupportedUrl naming the scheme and what pointed there", () => {
-    for (const [raw, scheme] of [["file:///etc/passwd", "file:"], ["data:text/plain,hi", "data:"], ["ftp://x/y", "ftp:"], ["::not a url", "(not a URL)"]] as const) {
+    for (
+      const [raw, scheme] of [["file:///etc/passwd", "file:"], ["data:text/plain,hi", "data:"], ["ftp://x/y", "ftp:"], ["::not a url", "(not a URL)"]] as const
+    ) {
       const result = allowedUrl(raw, undefined, "evil.example", "token realm")
       expect(Either.isLeft(result)).toBe(true)
       if (Either.isLeft(result)) {

@@ -4,14 +4,7 @@ import { Effect, Either, Layer, Option, Redacted } from "effect"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import {
-  cachedGet,
-  get,
-  HUB_SERVER,
-  parseGetOutput,
-  programOf,
-  serverAddressOf
-} from "../../../plugins/auth/credHelper.ts"
+import { cachedGet, get, HUB_SERVER, parseGetOutput, programOf, serverAddressOf } from "../../../plugins/auth/credHelper.ts"
 import type { Runner } from "../../../plugins/auth/credHelper.ts"
 import type { Credential } from "../../../src/transport/Credentials.ts"
 import { Exec } from "../../../src/process/Exec.ts"
@@ -31,8 +24,7 @@ afterAll(async () => {
 
 /** The real runner with the helpers' directory first on PATH and the stand-in's settings in the environment. */
 const withEnv = (env: Record<string, string> = {}): Runner => ({
-  run: (argv, options = {}) =>
-    exec.run(argv, { ...options, env: { PATH: `${HELPERS_DIR}:${process.env["PATH"] ?? ""}`, ...env, ...options.env } })
+  run: (argv, options = {}) => exec.run(argv, { ...options, env: { PATH: `${HELPERS_DIR}:${process.env["PATH"] ?? ""}`, ...env, ...options.env } })
 })
 
 const plain = (c: Option.Option<Credential>) => {

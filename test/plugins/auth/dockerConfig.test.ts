@@ -192,8 +192,7 @@ beforeAll(async () => {
 
 /** The real runner with the stand-in helpers first on PATH and their settings in the environment. */
 const runnerWith = (env: Record<string, string> = {}): Runner => ({
-  run: (argv, options = {}) =>
-    realExec.run(argv, { ...options, env: { PATH: `${HELPERS_DIR}:${process.env["PATH"] ?? ""}`, ...env, ...options.env } })
+  run: (argv, options = {}) => realExec.run(argv, { ...options, env: { PATH: `${HELPERS_DIR}:${process.env["PATH"] ?? ""}`, ...env, ...options.env } })
 })
 
 const lookupVia = (path: string, host: string, env: Record<string, string> = {}) =>

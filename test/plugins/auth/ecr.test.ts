@@ -49,7 +49,10 @@ describe("the provider", () => {
 
   test("cloud: ecr makes any host ECR with the options' region and account; cloud: none and other hosts are not its business", async () => {
     const { api, asked } = fakeApi()
-    const provider = Ecr.provider(api, registries({ "registry.internal:5000": { cloud: "ecr", region: "us-east-2", registryId: "210987654321" }, [ECR]: { cloud: "none" } }))
+    const provider = Ecr.provider(
+      api,
+      registries({ "registry.internal:5000": { cloud: "ecr", region: "us-east-2", registryId: "210987654321" }, [ECR]: { cloud: "none" } })
+    )
     expect(Option.isSome(await Effect.runPromise(provider.lookup("registry.internal:5000", "target")))).toBe(true)
     expect(Option.isNone(await Effect.runPromise(provider.lookup(ECR, "target")))).toBe(true)
     expect(Option.isNone(await Effect.runPromise(provider.lookup("ghcr.io", "target")))).toBe(true)
@@ -59,7 +62,8 @@ describe("the provider", () => {
   test("a refusal is CredentialsFailed marked unauthorized, in the API's words", async () => {
     const api: EcrApi.EcrApi = {
       ...fakeApi().api,
-      authorizationToken: (where) => Effect.fail(new EcrApi.EcrCallFailed({ operation: "GetAuthorizationToken", where, refused: true, detail: "no AWS credentials: …" }))
+      authorizationToken: (where) =>
+        Effect.fail(new EcrApi.EcrCallFailed({ operation: "GetAuthorizationToken", where, refused: true, detail: "no AWS credentials: …" }))
     }
     const r = await Effect.runPromise(Effect.either(Ecr.provider(api, registries({})).lookup(ECR, "target")))
     expect(Either.isLeft(r) && [r.left.provider, r.left.unauthorized, r.left.detail]).toEqual([
@@ -121,6 +125,9 @@ describe("the ECR API on the real SDK", () => {
 
   test("another account's registry is refused as AWS refuses it", async () => {
     const r = await Effect.runPromise(Effect.either(EcrApi.make().repositoryExists({ ...where, registryId: "999999999999" }, "x")))
-    expect(Either.isLeft(r) && [r.left.refused, r.left.detail]).toEqual([true, "AWS refused the credentials: AccessDeniedException: User is not authorized to access registry '999999999999'"])
+    expect(Either.isLeft(r) && [r.left.refused, r.left.detail]).toEqual([
+      true,
+      "AWS refused the credentials: AccessDeniedException: User is not authorized to access registry '999999999999'"
+    ])
   })
 })

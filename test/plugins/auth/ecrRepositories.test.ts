@@ -47,11 +47,23 @@ describe("create", () => {
   })
 
   test("a refusal is Unauthorized (403) naming the registry and the call; another failure a TransportFailure", async () => {
-    const refused = creator(recordingApi((where) => new EcrCallFailed({ operation: "CreateRepository", where, refused: true, detail: "AccessDeniedException: no" })).api, { registries: registries({}), createRepositories: true })
-    const broken = creator(recordingApi((where) => new EcrCallFailed({ operation: "CreateRepository", where, refused: false, detail: "LimitExceededException: too many" })).api, { registries: registries({}), createRepositories: true })
+    const refused = creator(
+      recordingApi((where) => new EcrCallFailed({ operation: "CreateRepository", where, refused: true, detail: "AccessDeniedException: no" })).api,
+      { registries: registries({}), createRepositories: true }
+    )
+    const broken = creator(
+      recordingApi((where) => new EcrCallFailed({ operation: "CreateRepository", where, refused: false, detail: "LimitExceededException: too many" })).api,
+      { registries: registries({}), createRepositories: true }
+    )
     const a = await Effect.runPromise(Effect.either(refused.create(at(ECR, "x"))))
     const b = await Effect.runPromise(Effect.either(broken.create(at(ECR, "x"))))
-    expect(Either.isLeft(a) && [a.left._tag, a.left.message]).toEqual(["Unauthorized", `${ECR}: access denied (HTTP 403): ecr (AWS SDK): CreateRepository for ${ECR} (eu-west-1): AccessDeniedException: no`])
-    expect(Either.isLeft(b) && [b.left._tag, b.left.message]).toEqual(["TransportFailure", `ecr (AWS SDK): CreateRepository for ${ECR} (eu-west-1): LimitExceededException: too many`])
+    expect(Either.isLeft(a) && [a.left._tag, a.left.message]).toEqual([
+      "Unauthorized",
+      `${ECR}: access denied (HTTP 403): ecr (AWS SDK): CreateRepository for ${ECR} (eu-west-1): AccessDeniedException: no`
+    ])
+    expect(Either.isLeft(b) && [b.left._tag, b.left.message]).toEqual([
+      "TransportFailure",
+      `ecr (AWS SDK): CreateRepository for ${ECR} (eu-west-1): LimitExceededException: too many`
+    ])
   })
 })

@@ -67,17 +67,21 @@ describe("which hosts", () => {
 describe("tokens", () => {
   test("the expiry is the time the library says is left, counted on Effect's Clock", async () => {
     const lib = fakeLibrary({ lifeMs: 3_600_000 })
-    const c = await Effect.runPromise(Effect.gen(function*() {
-      yield* TestClock.setTime(1_000)
-      return yield* Gcp.provider(registries({}), lib.load).lookup("gcr.io", "target")
-    }).pipe(Effect.provide(TestContext.TestContext)))
+    const c = await Effect.runPromise(
+      Effect.gen(function*() {
+        yield* TestClock.setTime(1_000)
+        return yield* Gcp.provider(registries({}), lib.load).lookup("gcr.io", "target")
+      }).pipe(Effect.provide(TestContext.TestContext))
+    )
     const expiresAt = Option.isSome(c) ? c.value.expiresAt : undefined
     expect(expiresAt).toBeGreaterThan(1_000 + 3_590_000)
     expect(expiresAt).toBeLessThanOrEqual(1_000 + 3_600_000)
   })
 
   test("no Application Default Credentials for a host that says cloud: gcp: CredentialsFailed marked unauthorized, saying what was tried", async () => {
-    const lib = fakeLibrary({ fail: "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information." })
+    const lib = fakeLibrary({
+      fail: "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information."
+    })
     const r = await Effect.runPromise(Effect.either(Gcp.provider(registries({ "gcr.io": { cloud: "gcp" } }), lib.load).lookup("gcr.io", "target")))
     expect(Either.isLeft(r) && [r.left.provider, r.left.unauthorized, r.left.detail]).toEqual([
       "gcp (Application Default Credentials)",
@@ -87,7 +91,9 @@ describe("tokens", () => {
   })
 
   test("no Application Default Credentials for a host known only by its name: anonymous, as before (a public target's dry run)", async () => {
-    const lib = fakeLibrary({ fail: "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information." })
+    const lib = fakeLibrary({
+      fail: "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication/getting-started for more information."
+    })
     const r = await Effect.runPromise(Gcp.provider(registries({}), lib.load).lookup("eu.gcr.io", "target"))
     expect(Option.isNone(r)).toBe(true)
   })

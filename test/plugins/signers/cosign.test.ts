@@ -71,8 +71,7 @@ const standIn = async (settings: Record<string, string> = {}): Promise<{ path: s
   return { path, log }
 }
 
-const calls = async (log: string): Promise<Array<string>> =>
-  existsSync(log) ? (await readFile(log, "utf8")).split("\n").filter((l) => l !== "") : []
+const calls = async (log: string): Promise<Array<string>> => existsSync(log) ? (await readFile(log, "utf8")).split("\n").filter((l) => l !== "") : []
 
 const run = <A, E>(effect: Effect.Effect<A, E, Exec>) =>
   Effect.runPromise(Effect.either(effect.pipe(Effect.provide(Exec.layer), Effect.provide(BunContext.layer))))
@@ -117,13 +116,15 @@ describe("the stand-in cosign itself", () => {
 
   test("stand-in: any other arguments exit 1 with a message on stderr", async () => {
     const env = { PATH: process.env["PATH"] ?? "", STANDIN_COSIGN_REF: KMS_REF, STANDIN_COSIGN_KEY: keyPath }
-    for (const argv of [
-      ["public-key", "--key", "gcpkms://projects/other/locations/l/keyRings/r/cryptoKeys/k"],
-      ["public-key", "--key=" + KMS_REF],
-      ["sign-blob", "--key", KMS_REF, "--yes", "--tlog-upload=false", "--output-signature", "o", "p"],
-      ["sign", "--key", KMS_REF, "image"],
-      []
-    ]) {
+    for (
+      const argv of [
+        ["public-key", "--key", "gcpkms://projects/other/locations/l/keyRings/r/cryptoKeys/k"],
+        ["public-key", "--key=" + KMS_REF],
+        ["sign-blob", "--key", KMS_REF, "--yes", "--tlog-upload=false", "--output-signature", "o", "p"],
+        ["sign", "--key", KMS_REF, "image"],
+        []
+      ]
+    ) {
       const r = Bun.spawnSync([STANDIN, ...argv], { env, stdout: "pipe", stderr: "pipe" })
       expect(r.exitCode, argv.join(" ")).toBe(1)
       expect(r.stderr.toString()).toContain("stand-in cosign:")

@@ -50,7 +50,6 @@ const CRANE_PATH = `${STAND_IN_DIR}:${process.env["PATH"] ?? "/usr/bin:/bin"}`
 /** Starting registries and running the CLI can take more than bun's default 5 s per test or hook. */
 const TIMEOUT = 120_000
 
-
 /** One call of the stand-in, as it logs it (CRANE_STANDIN_LOG). */
 interface CraneCall {
   readonly argv: ReadonlyArray<string>

@@ -10,18 +10,7 @@ import type { LocalRegistry } from "../../../demo/LocalRegistry.ts"
 import { pushImage } from "../../../demo/SampleImages.ts"
 import type { PushedImage } from "../../../demo/SampleImages.ts"
 import { skopeoDigest } from "../../support/Skopeo.ts"
-import {
-  AMD64,
-  describeRun,
-  lineFor,
-  makeTempDir,
-  removeDir,
-  runCli,
-  SMALL,
-  TWO_PLATFORMS,
-  writeDefinition,
-  writeRequests
-} from "../../integration/helpers.ts"
+import { AMD64, describeRun, lineFor, makeTempDir, removeDir, runCli, SMALL, TWO_PLATFORMS, writeDefinition, writeRequests } from "../../integration/helpers.ts"
 import type { CliRun } from "../../integration/helpers.ts"
 import type { CopyLogEntry } from "../../../examples/custom-transport/transport.ts"
 

@@ -33,7 +33,6 @@ import type { CliRun } from "../../integration/helpers.ts"
 /** Starting registries and running the CLI can take more than bun's default 5 s per test or hook. */
 const TIMEOUT = 120_000
 
-
 let src: LocalRegistry
 let dstDefault: LocalRegistry
 let dstSkopeo: LocalRegistry

@@ -29,7 +29,11 @@ describe("Content-Range in the distribution-spec form only", () => {
     const patched = await patchChunk(started.location!, blob, { "content-range": "bytes 0-84521/*" })
     expect(patched.response.status).toBe(416)
     expect(JSON.parse(patched.body)).toEqual({
-      errors: [{ code: "RANGE_INVALID", message: "invalid content range", detail: { Range: "bytes 0-84521/*", Reason: "the Content-Range header format is invalid" } }]
+      errors: [{
+        code: "RANGE_INVALID",
+        message: "invalid content range",
+        detail: { Range: "bytes 0-84521/*", Reason: "the Content-Range header format is invalid" }
+      }]
     })
     expect(acr.requests.at(-1)).toMatchObject({ contentRange: "bytes 0-84521/*", bodyBytes: blob.length, status: 416, answeredBy: "quirk" })
     await acr.upstream.settle()

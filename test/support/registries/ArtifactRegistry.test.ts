@@ -100,7 +100,8 @@ describe("per-project quota", () => {
     expect(refused.retryAfter).toBe("7")
     expect(JSON.parse(refused.body).errors[0]).toEqual({
       code: "TOOMANYREQUESTS",
-      message: "Quota exceeded for quota metric 'Requests per project per region' and limit 'Requests per project per region per minute per region' of service 'artifactregistry.googleapis.com'"
+      message:
+        "Quota exceeded for quota metric 'Requests per project per region' and limit 'Requests per project per region per minute per region' of service 'artifactregistry.googleapis.com'"
     })
     expect((await head("p2")).status).toBe(404)
     expect((await send(`${quota.url}/v2/`, { method: "GET" })).status).toBe(200)

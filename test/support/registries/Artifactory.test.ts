@@ -88,7 +88,9 @@ describe("the blob must come by PATCH", () => {
     // every blob came by PATCH; no closing PUT was refused
     expect(artifactory.requests.filter((r) => r.method === "PATCH" && r.status === 202)).toHaveLength(image.blobs.length)
     expect(artifactory.requests.filter((r) => r.answeredBy === "quirk")).toEqual([])
-    await expect(pushImage(artifactory.url, "mono/app", "1", { platforms: TWO_PLATFORMS, seed: "artifactory", ...SMALL })).rejects.toThrow(/PUT blob .*unexpected status 404/)
+    await expect(pushImage(artifactory.url, "mono/app", "1", { platforms: TWO_PLATFORMS, seed: "artifactory", ...SMALL })).rejects.toThrow(
+      /PUT blob .*unexpected status 404/
+    )
     expect((await headManifest(artifactory.upstream.url, "mono/app", "1")).status).toBe(404)
   })
 })

@@ -32,7 +32,12 @@ const getPassword = async (api: EcrApiStandIn): Promise<string> => {
   return Buffer.from(body.authorizationData[0]!.authorizationToken, "base64").toString("utf8").slice("AWS:".length)
 }
 
-const call = (registry: EcrRegistry, method: string, path: string, init: { readonly user?: string; readonly headers?: Record<string, string>; readonly body?: Uint8Array } = {}) =>
+const call = (
+  registry: EcrRegistry,
+  method: string,
+  path: string,
+  init: { readonly user?: string; readonly headers?: Record<string, string>; readonly body?: Uint8Array } = {}
+) =>
   fetch(`http://${registry.host}${path}`, {
     method,
     headers: {
@@ -76,22 +81,41 @@ describe("authentication", () => {
 
 describe("repositories", () => {
   test("a repository the account lacks: 404 NAME_UNKNOWN in ECR's words, on every route, nothing reaching the registry", async () => {
-    for (const [method, path] of [["POST", "/v2/team/missing/blobs/uploads/"], ["GET", "/v2/team/missing/tags/list"], ["PUT", "/v2/team/missing/manifests/1"]] as const) {
+    for (
+      const [method, path] of [["POST", "/v2/team/missing/blobs/uploads/"], ["GET", "/v2/team/missing/tags/list"], [
+        "PUT",
+        "/v2/team/missing/manifests/1"
+      ]] as const
+    ) {
       const res = await call(ecr, method, path, { user: "AWS" })
       expect(res.status).toBe(404)
-      expect(await res.json()).toEqual({ errors: [{ code: "NAME_UNKNOWN", message: `The repository with name 'team/missing' in registry with id '${account.registryId}' does not exist` }] })
+      expect(await res.json()).toEqual({
+        errors: [{ code: "NAME_UNKNOWN", message: `The repository with name 'team/missing' in registry with id '${account.registryId}' does not exist` }]
+      })
     }
     await upstream.settle()
     expect(upstream.requests().filter((r) => r.path.startsWith("/v2/team/missing/"))).toEqual([])
   })
 
   test("IMMUTABLE: a tag PUT is refused with TAG_INVALID even for the digest it holds; by digest it is accepted", async () => {
-    const pushed = await pushImage(`http://${ecr.host}`, "team/app", "1.0", { platforms: AMD64, index: false, seed: "ecr-immutable" }, { username: "AWS", password })
+    const pushed = await pushImage(`http://${ecr.host}`, "team/app", "1.0", { platforms: AMD64, index: false, seed: "ecr-immutable" }, {
+      username: "AWS",
+      password
+    })
     const image = buildImage({ platforms: AMD64, index: false, seed: "ecr-immutable" })
     const again = await call(ecr, "PUT", "/v2/team/app/manifests/1.0", { user: "AWS", headers: { "content-type": pushed.mediaType }, body: image.top.bytes })
     expect(again.status).toBe(400)
-    expect(await again.json()).toEqual({ errors: [{ code: "TAG_INVALID", message: "The image tag '1.0' already exists in the 'team/app' repository and cannot be overwritten because the repository is immutable." }] })
-    const byDigest = await call(ecr, "PUT", `/v2/team/app/manifests/${pushed.digest}`, { user: "AWS", headers: { "content-type": pushed.mediaType }, body: image.top.bytes })
+    expect(await again.json()).toEqual({
+      errors: [{
+        code: "TAG_INVALID",
+        message: "The image tag '1.0' already exists in the 'team/app' repository and cannot be overwritten because the repository is immutable."
+      }]
+    })
+    const byDigest = await call(ecr, "PUT", `/v2/team/app/manifests/${pushed.digest}`, {
+      user: "AWS",
+      headers: { "content-type": pushed.mediaType },
+      body: image.top.bytes
+    })
     expect(byDigest.status).toBe(201)
   })
 })

@@ -71,7 +71,10 @@ export const startEcrRegistry = (upstream: string, account: EcrAccount, options:
     const headers = new Headers(request.headers)
     headers.delete("host")
     headers.delete("authorization")
-    const answer = await fetch(`${upstream}${url.pathname}${search}`, { method: request.method, headers, body, redirect: "manual", decompress: false, proxy: false } as RequestInit)
+    const answer = await fetch(
+      `${upstream}${url.pathname}${search}`,
+      { method: request.method, headers, body, redirect: "manual", decompress: false, proxy: false } as RequestInit
+    )
     const out = new Headers(answer.headers)
     const location = out.get("location")
     if (location?.startsWith(upstream)) out.set("location", `${self}${location.slice(upstream.length)}`)
@@ -132,7 +135,11 @@ export const startEcrRegistry = (upstream: string, account: EcrAccount, options:
         proxy: false
       } as RequestInit)
       if (exists.status === 200) {
-        return errors(400, "TAG_INVALID", `The image tag '${reference}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`)
+        return errors(
+          400,
+          "TAG_INVALID",
+          `The image tag '${reference}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`
+        )
       }
     }
 

@@ -46,7 +46,12 @@ describe("PATCH chunks of at most 4 MiB", () => {
     const patched = await patchChunk(started.location!, blobOf(GHCR_MAX_CHUNK_BYTES + 1, "over"), { "content-range": `0-${GHCR_MAX_CHUNK_BYTES}` })
     expect(patched.response.status).toBe(416)
     expect(JSON.parse(patched.body)).toEqual(TOO_LARGE)
-    expect(ghcr.requests.at(-1)).toMatchObject({ method: "PATCH", contentLength: GHCR_MAX_CHUNK_BYTES + 1, bodyBytes: GHCR_MAX_CHUNK_BYTES + 1, answeredBy: "quirk" })
+    expect(ghcr.requests.at(-1)).toMatchObject({
+      method: "PATCH",
+      contentLength: GHCR_MAX_CHUNK_BYTES + 1,
+      bodyBytes: GHCR_MAX_CHUNK_BYTES + 1,
+      answeredBy: "quirk"
+    })
     await ghcr.upstream.settle()
     expect(ghcr.upstream.requests().filter((r) => r.method === "PATCH")).toEqual([])
   })

@@ -21,8 +21,11 @@ export interface GhcrOptions extends StandInOptions {
 }
 
 const tooLarge = (limit: number): Answer =>
-  registryError(416, "REQUESTED_RANGE_NOT_SATISFIABLE",
-    `the request body is too large and exceeds the maximum permissible limit of ${(limit / (1024 * 1024)).toFixed(2)}MiB`)
+  registryError(
+    416,
+    "REQUESTED_RANGE_NOT_SATISFIABLE",
+    `the request body is too large and exceeds the maximum permissible limit of ${(limit / (1024 * 1024)).toFixed(2)}MiB`
+  )
 
 /** GHCR's quirks as a personality. */
 export const ghcr = (options: GhcrOptions = {}): Personality => {

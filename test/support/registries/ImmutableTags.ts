@@ -55,11 +55,14 @@ export const startImmutableTagsRegistry = (upstream: string): ImmutableTagsRegis
         if (there.status === 200) {
           await request.arrayBuffer()
           refused.push(`${repository}:${tag}`)
-          const message = `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`
-          return record(new Response(JSON.stringify({ errors: [{ code: "TAG_INVALID", message }] }), {
-            status: 400,
-            headers: { "content-type": "application/json" }
-          }))
+          const message =
+            `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the repository is immutable.`
+          return record(
+            new Response(JSON.stringify({ errors: [{ code: "TAG_INVALID", message }] }), {
+              status: 400,
+              headers: { "content-type": "application/json" }
+            })
+          )
         }
       }
       return record(await forward(request, upstream, self))

@@ -17,7 +17,8 @@ import { closeUpload, send, startUpload } from "./Uploads.ts"
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 const EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
 const BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-const CONFIG_TYPES = "['application/vnd.oci.image.config.v1+json', 'application/vnd.cncf.helm.config.v1+json', 'application/vnd.oci.source.image.config.v1+json', 'application/vnd.unknown.config.v1+json']"
+const CONFIG_TYPES =
+  "['application/vnd.oci.image.config.v1+json', 'application/vnd.cncf.helm.config.v1+json', 'application/vnd.oci.source.image.config.v1+json', 'application/vnd.unknown.config.v1+json']"
 
 let quay: StandIn
 let image: PushedImage
@@ -80,16 +81,28 @@ describe("OCI artifact types must be on the allow-list", () => {
   })
 
   test("an image config with a layer type off the list: 400 naming the layer type", async () => {
-    const config = await putBlob(quay.url, "org/app", "application/vnd.oci.image.config.v1+json", encode('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'))
+    const config = await putBlob(
+      quay.url,
+      "org/app",
+      "application/vnd.oci.image.config.v1+json",
+      encode("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}")
+    )
     const layer = await putBlob(quay.url, "org/app", "application/vnd.example.thing", encode("thing"))
     const put = await putManifest(quay.url, "org/app", { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers: [layer] })
     expect(put.status).toBe(400)
-    expect(JSON.parse(put.body).errors[0].detail.message).toStartWith("failed to parse manifest: manifest data does not match schema: 'application/vnd.example.thing' is not one of [")
+    expect(JSON.parse(put.body).errors[0].detail.message).toStartWith(
+      "failed to parse manifest: manifest data does not match schema: 'application/vnd.example.thing' is not one of ["
+    )
   })
 
   test("a legacy cosign .sig manifest (image config, simplesigning layer) and ordinary images are stored", async () => {
-    const config = await putBlob(quay.url, "org/app", "application/vnd.oci.image.config.v1+json", encode('{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}'))
-    const payload = await putBlob(quay.url, "org/app", "application/vnd.dev.cosign.simplesigning.v1+json", encode('{"critical":{}}'))
+    const config = await putBlob(
+      quay.url,
+      "org/app",
+      "application/vnd.oci.image.config.v1+json",
+      encode("{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"config\":{}}")
+    )
+    const payload = await putBlob(quay.url, "org/app", "application/vnd.dev.cosign.simplesigning.v1+json", encode("{\"critical\":{}}"))
     const put = await putManifest(quay.url, "org/app", {
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,

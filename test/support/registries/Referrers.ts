@@ -65,9 +65,9 @@ export const startReferrersRegistry = (upstream: string): ReferrersRegistry => {
   const subjectOf = new Map<string, string>()
   const listFor = (repository: string, digest: string) => {
     let repo = listed.get(repository)
-    if (repo === undefined) listed.set(repository, (repo = new Map()))
+    if (repo === undefined) listed.set(repository, repo = new Map())
     let list = repo.get(digest)
-    if (list === undefined) repo.set(digest, (list = new Map()))
+    if (list === undefined) repo.set(digest, list = new Map())
     return list
   }
   let self = ""
@@ -96,7 +96,13 @@ export const startReferrersRegistry = (upstream: string): ReferrersRegistry => {
         const answer = await forward(request, upstream, self, body)
         if (answer.status !== 201) return record(answer)
         const bytes = new Uint8Array(body)
-        let json: { mediaType?: string; artifactType?: string; config?: { mediaType?: string }; subject?: { digest?: string }; annotations?: Record<string, string> }
+        let json: {
+          mediaType?: string
+          artifactType?: string
+          config?: { mediaType?: string }
+          subject?: { digest?: string }
+          annotations?: Record<string, string>
+        }
         try {
           json = JSON.parse(new TextDecoder().decode(bytes))
         } catch {

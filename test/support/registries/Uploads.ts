@@ -32,7 +32,10 @@ export const streamOf = (bytes: Uint8Array, piece = 64 * 1024): ReadableStream<U
 }
 
 /** A fetch that never goes through a proxy, with a streamed body allowed. */
-export const send = (url: string | URL, init: { readonly method: string; readonly headers?: Record<string, string>; readonly body?: Uint8Array | ReadableStream<Uint8Array> }): Promise<Response> =>
+export const send = (
+  url: string | URL,
+  init: { readonly method: string; readonly headers?: Record<string, string>; readonly body?: Uint8Array | ReadableStream<Uint8Array> }
+): Promise<Response> =>
   fetch(url, { method: init.method, headers: init.headers ?? {}, body: init.body ?? null, duplex: "half", redirect: "manual", proxy: false })
 
 /** The upload URL a POST/PATCH answer points at, resolved against the request. */
@@ -43,7 +46,11 @@ export const locationOf = (response: Response, requestUrl: string | URL): URL =>
 }
 
 /** `POST /v2/<repository>/blobs/uploads/` (with an optional query, e.g. mount=…&from=…); the answer, its body read. */
-export const startUpload = async (registryUrl: string, repository: string, query = ""): Promise<{ readonly response: Response; readonly body: string; readonly location: URL | undefined }> => {
+export const startUpload = async (
+  registryUrl: string,
+  repository: string,
+  query = ""
+): Promise<{ readonly response: Response; readonly body: string; readonly location: URL | undefined }> => {
   const url = `${registryUrl}/v2/${repository}/blobs/uploads/${query === "" ? "" : `?${query}`}`
   const response = await send(url, { method: "POST" })
   const body = await response.text()
@@ -51,13 +58,21 @@ export const startUpload = async (registryUrl: string, repository: string, query
 }
 
 /** PATCH one chunk to an upload session; the answer, its body read. */
-export const patchChunk = async (location: URL, body: Uint8Array | ReadableStream<Uint8Array>, headers: Record<string, string> = {}): Promise<{ readonly response: Response; readonly body: string }> => {
+export const patchChunk = async (
+  location: URL,
+  body: Uint8Array | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {}
+): Promise<{ readonly response: Response; readonly body: string }> => {
   const response = await send(location, { method: "PATCH", headers: { "content-type": "application/octet-stream", ...headers }, body })
   return { response, body: await response.text() }
 }
 
 /** PUT `?digest=` closing an upload session, with the blob (or its last chunk) or without a body; the answer, its body read. */
-export const closeUpload = async (location: URL, digest: string, body?: Uint8Array | ReadableStream<Uint8Array>): Promise<{ readonly response: Response; readonly body: string }> => {
+export const closeUpload = async (
+  location: URL,
+  digest: string,
+  body?: Uint8Array | ReadableStream<Uint8Array>
+): Promise<{ readonly response: Response; readonly body: string }> => {
   const url = new URL(location)
   url.searchParams.set("digest", digest)
   const response = await send(url, {
@@ -86,7 +101,11 @@ export const chunkedUpload = async (registryUrl: string, repository: string, byt
 }
 
 /** GET a blob; its status and, when served, the digest of what was served. */
-export const readBlob = async (registryUrl: string, repository: string, digest: string): Promise<{ readonly status: number; readonly digest: string | undefined }> => {
+export const readBlob = async (
+  registryUrl: string,
+  repository: string,
+  digest: string
+): Promise<{ readonly status: number; readonly digest: string | undefined }> => {
   const response = await send(`${registryUrl}/v2/${repository}/blobs/${digest}`, { method: "GET" })
   const bytes = new Uint8Array(await response.arrayBuffer())
   return { status: response.status, digest: response.status === 200 ? sha256Digest(bytes) : undefined }
