@@ -58,6 +58,18 @@ export const formatSummary = (results: ReadonlyArray<ImageResult>, unfinished?: 
 /** 0 when every image is synced, present or planned; 1 when any conflicted or failed. */
 export const exitCodeOf = (results: ReadonlyArray<ImageResult>): 0 | 1 => results.some((r) => failsRun(r.status)) ? 1 : 0
 
+/** A result's signing, attestation and repository fields, present only when they apply: the report and the JSON lines spell them alike. */
+export const whenApplicable = (r: ImageResult) => ({
+  ...(r.bundleDigest ? { bundleDigest: r.bundleDigest } : {}),
+  ...(r.childrenSigned !== undefined ? { childrenSigned: r.childrenSigned } : {}),
+  ...(r.attested !== undefined ? { attested: r.attested } : {}),
+  ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
+  ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
+  ...(r.wouldAttest ? { wouldAttest: true as const } : {}),
+  ...(r.repositoryCreated ? { repositoryCreated: true as const } : {}),
+  ...(r.wouldCreateRepository ? { wouldCreateRepository: true as const } : {})
+})
+
 /**
  * The `--report` document. An interrupted run (`unfinished` given) reports what finished in
  * `images`, the rest in `unfinishedImages`, counts them in the summary, and gives the exit
@@ -83,15 +95,8 @@ export const reportOf = (
     ...(r.warnings.length ? { warnings: r.warnings } : {}),
     signed: r.signed,
     ...(r.signatureDigest ? { signatureDigest: r.signatureDigest } : {}),
-    ...(r.bundleDigest ? { bundleDigest: r.bundleDigest } : {}),
     ...(r.wouldSign ? { wouldSign: true } : {}),
-    ...(r.childrenSigned !== undefined ? { childrenSigned: r.childrenSigned } : {}),
-    ...(r.attested !== undefined ? { attested: r.attested } : {}),
-    ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
-    ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
-    ...(r.wouldAttest ? { wouldAttest: true } : {}),
-    ...(r.repositoryCreated ? { repositoryCreated: true } : {}),
-    ...(r.wouldCreateRepository ? { wouldCreateRepository: true } : {}),
+    ...whenApplicable(r),
     ...(r.carried.length ? { carried: r.carried } : {}),
     bytesCopied: r.bytesCopied,
     durationMs: r.durationMs

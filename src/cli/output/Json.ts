@@ -5,6 +5,7 @@
  */
 import type { ProgressEvent } from "../../model/Progress.ts"
 import type { ImageResult } from "../../model/Result.ts"
+import { whenApplicable } from "../../report/Output.ts"
 import type { ProgressView, ViewOptions } from "./ProgressView.ts"
 import { summaryObject } from "./Summary.ts"
 import { inOrder, makeTracker } from "./Tracker.ts"
@@ -22,14 +23,7 @@ export const resultFields = (r: ImageResult) => ({
   signed: r.signed,
   signatureDigest: r.signatureDigest ?? null,
   wouldSign: r.wouldSign,
-  ...(r.bundleDigest ? { bundleDigest: r.bundleDigest } : {}),
-  ...(r.childrenSigned !== undefined ? { childrenSigned: r.childrenSigned } : {}),
-  ...(r.attested !== undefined ? { attested: r.attested } : {}),
-  ...(r.attestationDigest ? { attestationDigest: r.attestationDigest } : {}),
-  ...(r.attestationBundleDigest ? { attestationBundleDigest: r.attestationBundleDigest } : {}),
-  ...(r.wouldAttest ? { wouldAttest: true } : {}),
-  ...(r.repositoryCreated ? { repositoryCreated: true } : {}),
-  ...(r.wouldCreateRepository ? { wouldCreateRepository: true } : {}),
+  ...whenApplicable(r),
   carried: r.carried,
   bytesCopied: r.bytesCopied,
   durationMs: r.durationMs
