@@ -27,5 +27,7 @@ COPY plugins ./plugins
 # The base image's non-root user; docker config.json is looked up under its home unless DOCKER_CONFIG says otherwise.
 USER bun
 WORKDIR /work
+# The engine settings the CLI runs with (src/cli/Engine.ts): read when the process starts.
+ENV BUN_JSC_useDFGJIT=0
 ENTRYPOINT ["bun", "/app/src/cli/bin.ts"]
 CMD ["--help"]

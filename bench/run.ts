@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
 import { startRegistry } from "../demo/LocalRegistry.ts"
+import { withEngineEnv } from "../src/cli/Engine.ts"
 import type { LocalRegistry, LocalRegistryOptions, LoggedRequest } from "../demo/LocalRegistry.ts"
 import { startTokenServer } from "../test/support/TokenServer.ts"
 import type { TokenServer } from "../test/support/TokenServer.ts"
@@ -185,8 +186,9 @@ const main = async (): Promise<number> => {
     TMPDIR: scratch,
     XDG_RUNTIME_DIR: join(work, "run"),
     NO_COLOR: "1",
-    // JavaScriptCore's tuning variables (BUN_JSC_*) pass through, to measure a setting
-    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("BUN_JSC_") && e[1] !== undefined))
+    // our CLI's engine settings, as its launcher gives them (src/cli/Engine.ts); the caller's
+    // JavaScriptCore variables (BUN_JSC_*) win, to measure another setting
+    ...withEngineEnv(Object.fromEntries(Object.entries(process.env).filter((e) => e[0].startsWith("BUN_JSC_"))))
   }
 
   const startReg = async (registryOptions?: LocalRegistryOptions): Promise<LocalRegistry> => {

@@ -8,6 +8,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { withEngineEnv } from "../src/cli/Engine.ts"
 import { startRegistry } from "./LocalRegistry.ts"
 import type { LocalRegistry } from "./LocalRegistry.ts"
 import { pushImage } from "./SampleImages.ts"
@@ -20,7 +21,7 @@ const say = (text: string) => process.stdout.write(bold ? `\n\x1b[1m== ${text}\x
 /** Runs the real command line; returns its exit code (its output goes straight to ours). */
 const syncer = async (args: ReadonlyArray<string>): Promise<number> => {
   process.stdout.write(`$ image-syncer ${args.join(" ")}\n`)
-  const child = Bun.spawn([process.execPath, bin, ...args], { stdout: "inherit", stderr: "inherit" })
+  const child = Bun.spawn([process.execPath, bin, ...args], { stdout: "inherit", stderr: "inherit", env: withEngineEnv(process.env) })
   const code = await child.exited
   process.stdout.write(`(exit ${code})\n`)
   return code

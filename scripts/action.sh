@@ -33,7 +33,8 @@ args+=(--report "$report")
 [ -n "${INPUT_SIGN_KEY_PASSWORD:-}" ] && export SYNCER_SIGN_KEY_PASSWORD="$INPUT_SIGN_KEY_PASSWORD"
 [ -n "${INPUT_TARGET_REPO_PREFIX:-}" ] && export SYNCER_TARGET_REPO_PREFIX="$INPUT_TARGET_REPO_PREFIX"
 
-bun "$here/src/cli/launch.ts" "${args[@]}"
+# The engine settings the CLI runs with (src/cli/Engine.ts), unless the workflow sets its own.
+BUN_JSC_useDFGJIT="${BUN_JSC_useDFGJIT:-0}" bun "$here/src/cli/launch.ts" "${args[@]}"
 code=$?
 
 {
