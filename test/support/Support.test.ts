@@ -14,6 +14,7 @@ import { htpasswdLine, verifyHtpasswd } from "./Htpasswd.ts"
 import { skopeoCopy, skopeoDigest, skopeoInspectRaw } from "./Skopeo.ts"
 import { startTokenServer } from "./TokenServer.ts"
 import type { TokenServer } from "./TokenServer.ts"
+import { NEW_P256_KEY } from "./TestCertificates.ts"
 
 const multiArch: SampleImageSpec = {
   platforms: [
@@ -324,11 +325,7 @@ describe("TLS registry", () => {
         "openssl",
         "req",
         "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
+        ...NEW_P256_KEY,
         "-keyout",
         join(dir, "key.pem"),
         "-out",

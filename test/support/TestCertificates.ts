@@ -36,16 +36,15 @@ const openssl = async (args: ReadonlyArray<string>, cwd: string): Promise<void> 
   if (code !== 0) throw new Error(`openssl ${args[0]} failed (exit ${code}): ${stderr.trim()}`)
 }
 
+/** The openssl req arguments for a new unencrypted P-256 key. */
+export const NEW_P256_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
 /** A self-signed P-256 CA `<name>.pem` + `<name>.key` in dir, valid 2 days. */
 const makeCa = async (dir: string, name: string, subject: string): Promise<{ readonly cert: string; readonly key: string }> => {
   await openssl([
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_P256_KEY,
     "-keyout",
     `${name}.key`,
     "-out",
@@ -73,11 +72,7 @@ const makeLeaf = async (
   await writeFile(join(dir, `${name}.ext`), [...extensions, ""].join("\n"))
   await openssl([
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_P256_KEY,
     "-keyout",
     `${name}.key`,
     "-out",

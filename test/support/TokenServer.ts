@@ -7,6 +7,7 @@ import type { KeyObject } from "node:crypto"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { NEW_P256_KEY } from "./TestCertificates.ts"
 
 /** One entry of the JWT `access` claim. */
 export interface TokenAccess {
@@ -121,11 +122,7 @@ export const startTokenServer = async (options: TokenServerOptions): Promise<Tok
       openssl,
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
+      ...NEW_P256_KEY,
       "-keyout",
       keyPath,
       "-out",
