@@ -7,13 +7,12 @@
  * attestation was removed. Eight images in flight.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import packageJson from "../../package.json" with { type: "json" }
 import { startRegistry } from "../../demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
 import { pushImage } from "../../demo/SampleImages.ts"
-import { p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
+import { p256, writeKeyFiles } from "../fixtures/signing/CosignKeys.ts"
 import { fetchBlob, fetchManifest, sigTag } from "../fixtures/signing/RegistryReads.ts"
 import { referrersFromApi, SLSA_V1, verifiedBundles, verifyEnvelopeBytes } from "../fixtures/signing/Sigstore.ts"
 import type { ReadStatement } from "../fixtures/signing/Sigstore.ts"
@@ -93,10 +92,7 @@ beforeAll(async () => {
     sourceDigest: subset.digest,
     targetDigest: ""
   })
-  paths.key = join(dir, "cosign.pem")
-  paths.pub = join(dir, "cosign.pub")
-  await writeFile(paths.key, pkcs8Pem(key.privateKey), { mode: 0o600 })
-  await writeFile(paths.pub, spkiPem(key.publicKey))
+  Object.assign(paths, await writeKeyFiles(dir, key))
 }, 60_000)
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { startRegistry } from "../../demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
 import { pushImage, pushRawManifest } from "../../demo/SampleImages.ts"
-import { p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
+import { p256, spkiPem, writeKeyFiles } from "../fixtures/signing/CosignKeys.ts"
 import { signedLineFor } from "../fixtures/signing/Lines.ts"
 import { fetchSignature, sha256, uploadBlob } from "../fixtures/signing/RegistryReads.ts"
 import {
@@ -62,11 +62,8 @@ beforeAll(async () => {
     const pushed = await pushImage(src.url, `team/app${i}`, "1.0", spec)
     images.push({ source: `team/app${i}:1.0`, digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size, repo: `mirror/team/app${i}` })
   }
-  paths.key = join(dir, "cosign.pem")
-  paths.pub = join(dir, "cosign.pub")
   paths.strangerPub = join(dir, "stranger.pub")
-  await writeFile(paths.key, pkcs8Pem(key.privateKey), { mode: 0o600 })
-  await writeFile(paths.pub, spkiPem(key.publicKey))
+  Object.assign(paths, await writeKeyFiles(dir, key))
   await writeFile(paths.strangerPub, spkiPem(stranger.publicKey))
 }, 60_000)
 

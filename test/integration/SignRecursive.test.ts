@@ -5,13 +5,12 @@
  * digest), bundle on the referrers stand-in; 3-platform indexes, eight images in flight.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test"
-import { verify } from "node:crypto"
-import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { verify } from "node:crypto"
 import { startRegistry } from "../../demo/LocalRegistry.ts"
 import type { LocalRegistry } from "../../demo/LocalRegistry.ts"
 import { pushImage, pushRawManifest } from "../../demo/SampleImages.ts"
-import { p256, pkcs8Pem, spkiPem } from "../fixtures/signing/CosignKeys.ts"
+import { p256, writeKeyFiles } from "../fixtures/signing/CosignKeys.ts"
 import { signedLineFor } from "../fixtures/signing/Lines.ts"
 import { expectedPayload, fetchSignature, sha256 } from "../fixtures/signing/RegistryReads.ts"
 import { fallbackIndex, referrersFromApi, verifiedBundles } from "../fixtures/signing/Sigstore.ts"
@@ -66,10 +65,7 @@ beforeAll(async () => {
     const pushed = await pushImage(src.url, `team/multi${i}`, "2.0", { platforms: THREE, seed: `recursive-${i}`, ...SMALL })
     images.push({ source: `team/multi${i}:2.0`, digest: pushed.digest, children: pushed.children.map((c) => c.digest), repo: `mirror/team/multi${i}` })
   }
-  paths.key = join(dir, "cosign.pem")
-  paths.pub = join(dir, "cosign.pub")
-  await writeFile(paths.key, pkcs8Pem(key.privateKey), { mode: 0o600 })
-  await writeFile(paths.pub, spkiPem(key.publicKey))
+  Object.assign(paths, await writeKeyFiles(dir, key))
 }, 60_000)
 
 afterAll(async () => {
