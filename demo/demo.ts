@@ -50,9 +50,10 @@ const main = async (): Promise<number> => {
       sharedBaseLayer: base
     })
     const busybox = await pushImage(source.url, "library/busybox", "1.32.0", { platforms: both, format: "docker", seed: "busybox" })
-    process.stdout.write(`multi-platform index  bitnami/keycloak-gatekeeper:9.0.3  ${app.digest}\n`)
-    process.stdout.write(`single-platform amd64 bitnami/postgres-exporter:0.11.1-debian-11-r69  ${exporter.digest}\n`)
-    process.stdout.write(`pinned by digest      busybox@${busybox.digest}\n`)
+    // Each digest on a line of its own: within 80 columns.
+    process.stdout.write(`multi-platform index   bitnami/keycloak-gatekeeper:9.0.3\n  ${app.digest}\n`)
+    process.stdout.write(`single-platform amd64  bitnami/postgres-exporter:0.11.1-debian-11-r69\n  ${exporter.digest}\n`)
+    process.stdout.write(`pinned by digest       busybox\n  ${busybox.digest}\n`)
 
     const definition = join(work, "images.yaml")
     const report = join(work, "report.json")
@@ -95,7 +96,7 @@ const main = async (): Promise<number> => {
     const ok = first === 0 && second === 0 && third === 1 && fourth === 1
     process.stdout.write(
       ok
-        ? "first run synced, second run found everything present, the conflicting tag was refused and left untouched (exit 1).\n"
+        ? "first run synced, second run found everything present,\nthe conflicting tag was refused and left untouched (exit 1).\n"
         : `unexpected exit codes: ${first}, ${second}, ${third}, ${fourth}\n`
     )
     process.stdout.write(`report of the first run: ${(await Bun.file(report).text()).length} bytes of JSON (removed with the demo)\n`)
